@@ -1,0 +1,39 @@
+# The two commands of the README's quick start are `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?= -n auto
+
+.PHONY: run test lint install bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test,bench]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+## Run the main job on the embedded defaults: collect, build, send to the outbox.
+run: $(VENV)/.installed
+	$(BIN)/digest run
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy digest
+
+## Lint, type-check and run the whole test suite.
+test: lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python bench/quality.py ../shared/data/bbc-news-dev.jsonl
+
+clean:
+	rm -rf $(VENV) digest.db digest.db-wal digest.db-shm outbox build .mypy_cache .ruff_cache .pytest_cache

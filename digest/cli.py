@@ -1,0 +1,301 @@
+"""The ``digest`` command line: a thin layer over the pipeline; the only place that prints."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from .build import BuiltIssue
+from .collect import CollectReport
+from .config import Settings, load_settings
+from .errors import DigestError
+from .pipeline import Pipeline
+from .send import SendReport
+
+F = TypeVar("F", bound=Callable[..., Any])
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    try:
+        yield
+    except DigestError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        sys.exit(exc.exit_code)
+
+
+def _pipeline(ctx: click.Context) -> Pipeline:
+    obj: dict[str, Any] = ctx.ensure_object(dict)
+    if "pipeline" not in obj:
+        settings: Settings = load_settings(obj.get("config"))
+        obj["pipeline"] = Pipeline(settings)
+        ctx.call_on_close(obj["pipeline"].close)
+    pipeline: Pipeline = obj["pipeline"]
+    return pipeline
+
+
+def handled(f: F) -> F:
+    """Run a command with user errors turned into one line and an exit code."""
+
+    @wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _user_errors():
+            return f(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="DIGEST_CONFIG",
+    help="Config file (default ./config.toml; env DIGEST_CONFIG).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
+@click.version_option(package_name="digest")
+@click.pass_context
+def main(ctx: click.Context, config: Path | None, verbose: bool) -> None:
+    """Collect the week's posts, build the digest, and send it."""
+    ctx.ensure_object(dict)["config"] = config
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(console=err, show_time=False, show_path=False)],
+        force=True,
+    )
+
+
+def _collect_table(report: CollectReport) -> Table:
+    table = Table(title="Sources")
+    for col in ("source", "fetched", "new", "duplicate", "skipped", "error"):
+        table.add_column(col, justify="right" if col not in ("source", "error") else "left")
+    for o in report.outcomes:
+        skipped = "; ".join(str(p) for p in o.problems)
+        table.add_row(
+            o.source, str(o.fetched), str(o.new), str(o.duplicate),
+            f"{len(o.problems)}" + (f" ({skipped})" if skipped else ""), o.error or "",
+        )  # fmt: skip
+    return table
+
+
+def _collect_json(pipeline: Pipeline, report: CollectReport, since: datetime | None) -> str:
+    posts = [
+        {
+            "id": p.id,
+            "source": p.source,
+            "title": p.title,
+            "url": p.url,
+            "author": p.author,
+            "areas": list(pipeline.builder.taxonomy.normalize(p.areas)),
+            "published": p.published.isoformat(),
+        }
+        for p in pipeline.store.posts.since(since)
+    ]
+    errors = [{"source": o.source, "error": o.error} for o in report.failed]
+    problems = [
+        {"source": p.source, "where": p.where, "problem": p.message}
+        for o in report.outcomes
+        for p in o.problems
+    ]
+    return json.dumps({"posts": posts, "errors": errors, "skipped": problems}, indent=2)
+
+
+@main.command()
+@click.option("--since", type=click.DateTime(), help="Only list posts published since DATE.")
+@click.option("--json", "as_json", is_flag=True, help="Print the posts as JSON.")
+@click.option("--strict", is_flag=True, help="Exit non-zero if any source fails.")
+@click.pass_context
+@handled
+def collect(ctx: click.Context, since: datetime | None, as_json: bool, strict: bool) -> None:
+    """Collect every source into the store."""
+    pipeline = _pipeline(ctx)
+    report = pipeline.collect()
+    if since is not None and since.tzinfo is None:
+        since = since.astimezone()
+    if as_json:
+        click.echo(_collect_json(pipeline, report, since))
+    else:
+        out.print(_collect_table(report))
+    if report.all_failed or (strict and report.failed):
+        sys.exit(1)
+
+
+def _build_json(built: BuiltIssue) -> dict[str, Any]:
+    d = built.digest
+    return {
+        "list": built.list_name,
+        "issue": d.number,
+        "status": built.stored.status if built.stored else "draft",
+        "window": {"start": d.window.start.isoformat(), "end": d.window.end.isoformat()},
+        "subject": built.email.subject,
+        "preheader": built.email.preheader,
+        "sections": [
+            {
+                "area": s.area,
+                "posts": [
+                    {
+                        "id": p.id,
+                        "title": p.title,
+                        "url": p.url,
+                        "author": p.author,
+                        "areas": list(p.areas),
+                        "summary": p.summary,
+                        "area_source": p.area_source,
+                        "confidence": p.confidence,
+                    }
+                    for p in s.posts
+                ],
+            }
+            for s in d.sections
+        ],
+        "html_bytes": built.email.html_bytes,
+    }
+
+
+@main.command()
+@click.option("--list", "list_name", help="The list to build (default: every list).")
+@click.option("--json", "as_json", is_flag=True, help="Print the issue as JSON.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write files here.")
+@click.pass_context
+@handled
+def build(ctx: click.Context, list_name: str | None, as_json: bool, out: Path | None) -> None:
+    """Build the current period's issue without sending it."""
+    pipeline = _pipeline(ctx)
+    names = [list_name] if list_name else [lst.name for lst in pipeline.settings.lists]
+    results = []
+    for name in names:
+        built = pipeline.build(name)
+        results.append(_build_json(built))
+        if out is not None:
+            folder = out / name if len(names) > 1 else out
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "email.html").write_text(built.email.html, encoding="utf-8")
+            (folder / "email.txt").write_text(built.email.text, encoding="utf-8")
+            (folder / "email.mjml").write_text(built.email.mjml, encoding="utf-8")
+        if not as_json:
+            d = built.digest
+            out_line = (
+                f"{name}: issue {d.number}, {len(d.posts)} posts in {len(d.sections)} sections"
+            )
+            click.echo(
+                f"{out_line}, {built.email.html_bytes:,} bytes of HTML: {built.email.subject}"
+            )
+    if as_json:
+        click.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2))
+
+
+def _say(report: SendReport) -> None:
+    name = report.list_name
+    for problem in report.roster_problems:
+        err.print(f"[yellow]skipped row[/] {problem}", highlight=False)
+    if report.outcome == "already-sent":
+        click.echo(
+            f"{name}: issue {report.issue_number} for this period was already sent "
+            f"({report.counts.get('accepted', 0)} accepted); nothing sent."
+        )
+    elif report.outcome == "no-posts":
+        click.echo(f"{name}: no new posts this period; nothing sent.")
+    elif report.outcome == "dry-run":
+        click.echo(
+            f"{name}: would send issue {report.issue_number} to {report.recipients} recipients."
+        )
+    else:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))
+        click.echo(f"{name}: issue {report.issue_number} {report.outcome}: {counts}")
+        if report.destination:
+            click.echo(f"{name}: outbox at {report.destination}")
+
+
+@main.command()
+@click.option("--list", "list_name", required=True, help="The list to send.")
+@click.option("--dry-run", is_flag=True, help="Say what would be sent, change nothing.")
+@click.pass_context
+@handled
+def send(ctx: click.Context, list_name: str, dry_run: bool) -> None:
+    """Send (or resume) the list's issue for the current period."""
+    report = _pipeline(ctx).send(list_name, dry_run=dry_run)
+    _say(report)
+    if report.outcome == "incomplete":
+        sys.exit(1)
+
+
+@main.command()
+@click.pass_context
+@handled
+def run(ctx: click.Context) -> None:
+    """The main job: collect, build and send every list not yet sent this period."""
+    report = _pipeline(ctx).run()
+    c = report.collected
+    click.echo(
+        f"collected {sum(o.fetched for o in c.outcomes)} posts from {len(c.outcomes)} sources: "
+        f"{c.new} new, {sum(len(o.problems) for o in c.outcomes)} skipped, {len(c.failed)} failed"
+    )
+    for o in c.failed:
+        err.print(f"[yellow]source failed[/] {o.source}: {o.error}", highlight=False)
+    for s in report.sends:
+        _say(s)
+    if any(s.outcome == "incomplete" for s in report.sends):
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--jsonl", is_flag=True, help="Read {id, text, title?} lines on stdin.")
+@click.pass_context
+@handled
+def summarize(ctx: click.Context, files: tuple[Path, ...], jsonl: bool) -> None:
+    """Summarize text files, or JSON lines on stdin, with digest's summarizer."""
+    from .build import Builder
+
+    settings = load_settings(ctx.obj.get("config")) if _config_exists(ctx) else None
+    summarizer = Builder(settings).summarizer if settings else _default_summarizer()
+    if jsonl:
+        bad = 0
+        for number, line in enumerate(sys.stdin, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                text, title, rid = record["text"], record.get("title"), record.get("id")
+                if not isinstance(text, str):
+                    raise TypeError("'text' must be a string")
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                err.print(f"stdin:{number}: skipped: expected {{id, text, title?}}: {exc}")
+                bad += 1
+                continue
+            summary = summarizer.summarize(text, title)
+            click.echo(json.dumps({"id": rid, "summary": summary}, ensure_ascii=False))
+        if bad:
+            sys.exit(1)
+        return
+    for file in files:
+        summary = summarizer.summarize(file.read_text(encoding="utf-8"))
+        click.echo(f"{file}: {summary}" if len(files) > 1 else summary)
+
+
+def _config_exists(ctx: click.Context) -> bool:
+    from .config import resolve_config_path
+
+    return resolve_config_path(ctx.obj.get("config")).exists()
+
+
+def _default_summarizer() -> Any:
+    from .summarize import ExtractiveSummarizer
+
+    return ExtractiveSummarizer()

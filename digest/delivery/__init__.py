@@ -1,0 +1,1 @@
+"""Delivery backends: how a rendered issue reaches subscribers."""

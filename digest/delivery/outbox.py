@@ -1,0 +1,72 @@
+"""The ``outbox`` backend: one ``.eml`` file per recipient under ``<path>/<list>/<issue>/``."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import DeliveryError
+from ..models import DeliveryResult, Envelope, Recipient
+from .message import build_message, message_id
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]+")
+
+
+@dataclass(frozen=True)
+class OutboxOptions:
+    """Options of the outbox backend."""
+
+    path: Path = Path("outbox")
+
+
+class OutboxBackend:
+    """Writes messages to files; rewriting the same file cannot duplicate a delivery."""
+
+    name = "outbox"
+    max_batch = 500
+    idempotent = True
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def folder(self, envelope: Envelope) -> Path:
+        return self.path / envelope.list_name / envelope.issue_key
+
+    def deliver(self, envelope: Envelope, recipients: Sequence[Recipient]) -> list[DeliveryResult]:
+        folder = self.folder(envelope)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DeliveryError(
+                f"cannot create outbox: {exc.strerror}", subject=str(folder)
+            ) from None
+        results = []
+        for rcpt in recipients:
+            target = folder / f"{rcpt.subscriber_id:07d}-{_UNSAFE.sub('_', rcpt.email)}.eml"
+            tmp = target.with_suffix(".tmp")
+            try:
+                tmp.write_bytes(build_message(envelope, rcpt).as_bytes())
+                os.replace(tmp, target)
+            except OSError as exc:
+                results.append(DeliveryResult(rcpt.subscriber_id, "failed", error=str(exc)))
+                continue
+            results.append(
+                DeliveryResult(rcpt.subscriber_id, "accepted", message_id(envelope, rcpt))
+            )
+        return results
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def make_outbox(settings: Settings) -> OutboxBackend:
+    """Factory registered for ``backend = "outbox"``."""
+    options: OutboxOptions = settings.delivery.options("outbox")
+    return OutboxBackend(options.path)

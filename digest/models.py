@@ -1,0 +1,157 @@
+"""Small immutable models passed between the pipeline's phases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """A post as a source read it, before it is stored."""
+
+    source: str
+    guid: str
+    title: str
+    text: str
+    url: str | None = None
+    author: str | None = None
+    author_bio: str = ""
+    areas: tuple[str, ...] = ()
+    published: datetime | None = None
+    html: str | None = None
+    caption: str | None = None
+    origin: str = ""
+    """Where the post came from (a file path or feed URL), for error messages."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPost:
+    """A post as the store holds it: with its id and a resolved publication time."""
+
+    id: int
+    source: str
+    guid: str
+    title: str
+    text: str
+    url: str | None
+    author: str | None
+    areas: tuple[str, ...]
+    published: datetime
+    collected_at: datetime
+    html: str | None = None
+    summary_override: str | None = None
+    area_override: str | None = None
+    excluded: bool = False
+    pinned: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The period an issue covers: posts published after ``start`` up to ``end``."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPost:
+    """A post as it appears in an issue: summarized and placed in a section."""
+
+    id: int
+    title: str
+    url: str | None
+    author: str | None
+    areas: tuple[str, ...]
+    summary: str
+    published: datetime
+    area_source: str = "post"
+    confidence: float = 1.0
+    pinned: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One area of focus and its posts, in display order."""
+
+    area: str
+    posts: tuple[DigestPost, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """The content of one issue of one list, ready to render."""
+
+    list_name: str
+    number: int
+    window: Window
+    sections: tuple[Section, ...]
+    built_at: datetime
+
+    @property
+    def posts(self) -> tuple[DigestPost, ...]:
+        return tuple(p for s in self.sections for p in s.posts)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedEmail:
+    """A rendered issue: subject, preheader and both bodies, with recipient placeholders."""
+
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    mjml: str
+
+    @property
+    def html_bytes(self) -> int:
+        return len(self.html.encode("utf-8"))
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """One subscriber of one list, as read from the roster or the store."""
+
+    email: str
+    name: str = ""
+    areas: tuple[str, ...] = ()
+    status: str = "active"
+    id: int | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """One addressee of a send, with the per-recipient values the backend fills in."""
+
+    subscriber_id: int
+    email: str
+    name: str
+    unsubscribe_url: str
+    preferences_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """What every recipient of one send shares: the rendered email and its sender."""
+
+    list_name: str
+    issue_id: int
+    issue_key: str
+    email: RenderedEmail
+    from_address: str
+    from_name: str
+    reply_to: str | None = None
+    unsubscribe_mailto: str | None = None
+    categories: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    """What happened to one recipient in one delivery attempt."""
+
+    subscriber_id: int
+    status: str
+    """One of ``accepted``, ``failed``, ``retry`` or ``unknown``."""
+    message_id: str | None = None
+    error: str | None = None

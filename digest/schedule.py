@@ -1,0 +1,132 @@
+"""Crontab strings, in the crontab sense, and the periods (weeks) they cut time into.
+
+APScheduler 3's ``CronTrigger.from_crontab`` numbers weekdays from Monday (``1`` is Tuesday);
+crontab numbers them from Sunday (``0``/``7`` is Sunday, ``1`` Monday). We translate the
+day-of-week field to names ourselves so the crontab meaning is the one users get.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
+from apscheduler.triggers.cron import CronTrigger
+
+from .models import Window
+
+_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_MACROS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+_DOW_ITEM = re.compile(r"^(\*|[0-7a-z]{1,3}(?:-[0-7a-z]{1,3})?)(?:/(\d+))?$")
+_LOOKBACKS = (timedelta(days=2), timedelta(days=9), timedelta(days=32), timedelta(days=367))
+
+
+def _day(token: str, expr: str) -> int:
+    if token.isdigit() and int(token) <= 7:
+        return int(token) % 7
+    if token[:3] in _DAYS and len(token) == 3:
+        return _DAYS.index(token)
+    raise ValueError(f"schedule {expr!r}: bad day of week {token!r} (expected 0-7 or sun-sat)")
+
+
+def crontab_days(field: str, expr: str) -> list[int]:
+    """The weekdays (0 = Sunday) a crontab day-of-week field selects."""
+    days: set[int] = set()
+    for item in field.lower().split(","):
+        m = _DOW_ITEM.match(item)
+        if not m:
+            raise ValueError(f"schedule {expr!r}: bad day-of-week item {item!r}")
+        span, step = m.group(1), int(m.group(2) or 1)
+        if step < 1:
+            raise ValueError(f"schedule {expr!r}: step must be at least 1")
+        if span == "*":
+            lo, hi = 0, 6
+        elif "-" in span:
+            a, b = span.split("-")
+            lo, hi = _day(a, expr), _day(b, expr)
+            if b in ("7",):
+                hi = 7
+            if hi < lo:
+                raise ValueError(f"schedule {expr!r}: day range {span!r} runs backwards")
+        else:
+            lo = hi = _day(span, expr)
+            if step > 1:
+                hi = 6
+        days.update(d % 7 for d in range(lo, hi + 1, step))
+    return sorted(days)
+
+
+def parse_crontab(expr: str, timezone: str) -> BaseTrigger:
+    """An APScheduler trigger that fires when crontab would for ``expr`` in ``timezone``."""
+    text = _MACROS.get(expr.strip().lower(), expr.strip())
+    fields = text.split()
+    if len(fields) != 5:
+        raise ValueError(
+            f"schedule {expr!r}: expected 5 fields 'minute hour day month weekday', "
+            f"e.g. '0 7 * * 1' for Mondays at 07:00"
+        )
+    minute, hour, dom, month, dow = fields
+    tz = ZoneInfo(timezone)
+    days = ",".join(_DAYS[d] for d in crontab_days(dow, expr))
+    try:
+        if dom != "*" and dow != "*":  # crontab: either field matching is enough
+            return OrTrigger(
+                [
+                    CronTrigger(minute=minute, hour=hour, day=dom, month=month, timezone=tz),
+                    CronTrigger(
+                        minute=minute, hour=hour, month=month, day_of_week=days, timezone=tz
+                    ),
+                ]
+            )
+        return CronTrigger(
+            minute=minute, hour=hour, day=dom, month=month, day_of_week=days, timezone=tz
+        )
+    except ValueError as exc:
+        raise ValueError(f"schedule {expr!r}: {exc}") from None
+
+
+def next_fire(trigger: BaseTrigger, at: datetime) -> datetime:
+    """The first fire time at or after ``at``."""
+    fire = trigger.get_next_fire_time(None, at)
+    if fire is None:
+        raise ValueError("the schedule never fires again")
+    result: datetime = fire
+    return result
+
+
+def next_fires(trigger: BaseTrigger, after: datetime, count: int) -> list[datetime]:
+    """The next ``count`` fire times strictly after ``after``."""
+    out: list[datetime] = []
+    at = after + timedelta(seconds=1)
+    for _ in range(count):
+        fire = next_fire(trigger, at)
+        out.append(fire)
+        at = fire + timedelta(seconds=1)
+    return out
+
+
+def period_at(trigger: BaseTrigger, at: datetime) -> Window:
+    """The period holding ``at``: after the previous fire time, up to and including the next.
+
+    A scheduled run at fire time F builds the issue for the period ending at F; a manual run
+    between two fire times builds the issue for the period still under way.
+    """
+    end = next_fire(trigger, at)
+    for lookback in _LOOKBACKS:
+        fire = next_fire(trigger, end - lookback)
+        if fire < end:
+            start = fire
+            while (following := next_fire(trigger, start + timedelta(seconds=1))) < end:
+                start = following
+            return Window(start=start, end=end)
+    return Window(start=end - _LOOKBACKS[-1], end=end)

@@ -1,0 +1,1 @@
+"""Post sources: where posts come from."""

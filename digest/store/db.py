@@ -1,0 +1,83 @@
+"""Open the database, create or migrate its schema, and hand out the repositories."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..errors import StoreError
+from . import schema
+from .issues import IssueRepo
+from .posts import PostRepo
+from .sources import SourceRepo
+from .subscribers import SubscriberRepo
+
+
+def _sqlite_pragmas(dbapi_conn: object, _: object) -> None:
+    cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+class Store:
+    """The database behind digest; every write is a short transaction."""
+
+    def __init__(self, url: str):
+        self.url = url
+        try:
+            self.engine: Engine = create_engine(url, future=True)
+        except (SQLAlchemyError, ValueError) as exc:
+            raise StoreError(f"cannot open database: {exc}", subject=url) from None
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._migrate()
+        self.sources = SourceRepo(self.engine)
+        self.posts = PostRepo(self.engine)
+        self.subscribers = SubscriberRepo(self.engine)
+        self.issues = IssueRepo(self.engine)
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")
+            ).first()
+        return int(row[0]) if row else 0
+
+    def _migrate(self) -> None:
+        try:
+            has_meta = inspect(self.engine).has_table("meta")
+            if has_meta:
+                version = self.schema_version()
+                if version > schema.SCHEMA_VERSION:
+                    raise StoreError(
+                        f"database schema version {version} is newer than this digest "
+                        f"({schema.SCHEMA_VERSION})",
+                        subject=self.url,
+                        hint="upgrade digest, or point [database] url at another database",
+                    )
+                if version == schema.SCHEMA_VERSION:
+                    return
+            with self.engine.begin() as conn:
+                schema.metadata.create_all(conn)
+                conn.execute(schema.meta.delete().where(schema.meta.c.key == "schema_version"))
+                conn.execute(
+                    schema.meta.insert().values(
+                        key="schema_version", value=str(schema.SCHEMA_VERSION)
+                    )
+                )
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot prepare database: {exc}", subject=self.url) from None
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,170 @@
+"""Tables of the store and its schema version."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+SCHEMA_VERSION = 1
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every backend (SQLite has no zones)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        result: datetime = value.replace(tzinfo=UTC)
+        return result
+
+
+metadata = MetaData()
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("state", JSON, nullable=False, default=dict),
+    Column("last_attempt", UTCDateTime),
+    Column("last_success", UTCDateTime),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("disabled", Boolean, nullable=False, default=False),
+)
+
+posts = Table(
+    "posts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", String(200), nullable=False),
+    Column("guid", String(2000), nullable=False, unique=True),
+    Column("url", String(2000)),
+    Column("url_key", String(2000), index=True),
+    Column("title", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("html", Text),
+    Column("caption", Text),
+    Column("author", String(500)),
+    Column("author_bio", Text, nullable=False, default=""),
+    Column("areas", JSON, nullable=False, default=list),
+    Column("published", UTCDateTime, nullable=False, index=True),
+    Column("published_given", Boolean, nullable=False),
+    Column("collected_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("summary_override", Text),
+    Column("area_override", String(500)),
+    Column("excluded", Boolean, nullable=False, default=False),
+    Column("pinned", Boolean, nullable=False, default=False),
+)
+
+post_edits = Table(
+    "post_edits",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("post_id", ForeignKey("posts.id"), nullable=False, index=True),
+    Column("action", String(50), nullable=False),
+    Column("value", Text),
+    Column("actor", String(200), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+lists = Table(
+    "lists",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+)
+
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("list_id", ForeignKey("lists.id"), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("name", String(500), nullable=False, default=""),
+    Column("areas", JSON, nullable=False, default=list),
+    Column("status", String(20), nullable=False, default="active"),
+    Column("in_roster", Boolean, nullable=False, default=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("list_id", "email"),
+)
+
+issues = Table(
+    "issues",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("list_id", ForeignKey("lists.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("period_start", UTCDateTime, nullable=False),
+    Column("period_end", UTCDateTime, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("subject", Text, nullable=False, default=""),
+    Column("preheader", Text, nullable=False, default=""),
+    Column("html", Text, nullable=False, default=""),
+    Column("text", Text, nullable=False, default=""),
+    Column("mjml", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    UniqueConstraint("list_id", "period_start", name="uq_issue_period"),
+    UniqueConstraint("list_id", "number", name="uq_issue_number"),
+)
+
+issue_posts = Table(
+    "issue_posts",
+    metadata,
+    Column("issue_id", ForeignKey("issues.id"), nullable=False),
+    Column("list_id", ForeignKey("lists.id"), nullable=False),
+    Column("post_id", ForeignKey("posts.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    UniqueConstraint("list_id", "post_id", name="uq_post_once_per_list"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("issue_id", ForeignKey("issues.id"), nullable=False),
+    Column("subscriber_id", ForeignKey("subscribers.id"), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("message_id", String(500)),
+    Column("error", Text),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("issue_id", "subscriber_id", name="uq_delivery_once"),
+    Index("ix_deliveries_issue_status", "issue_id", "status"),
+)

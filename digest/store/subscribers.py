@@ -1,0 +1,154 @@
+"""Lists and subscribers: sync the roster files in, read active recipients out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, func, select
+
+from ..models import Subscriber
+from .schema import lists, subscribers
+
+SUPPRESSED = ("unsubscribed", "bounced", "complained")
+"""Statuses recorded in the database that a roster file can never undo on its own."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncCounts:
+    """What one roster sync changed."""
+
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    kept_suppressed: int = 0
+
+
+class SubscriberRepo:
+    """Reads and writes ``lists`` and ``subscribers``."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def list_id(self, name: str) -> int:
+        """The id of list ``name``, creating the row the first time."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(lists.c.id).where(lists.c.name == name)).first()
+            if row:
+                return int(row[0])
+            key = conn.execute(lists.insert().values(name=name)).inserted_primary_key
+            assert key is not None
+            return int(key[0])
+
+    def sync(self, list_id: int, roster: Sequence[Subscriber], now: datetime) -> SyncCounts:
+        """Make the database follow the roster, except that suppressions recorded here win."""
+        added = updated = removed = kept = 0
+        with self.engine.begin() as conn:
+            existing = {
+                r["email"]: r
+                for r in conn.execute(
+                    select(subscribers).where(subscribers.c.list_id == list_id)
+                ).mappings()
+            }
+            seen: set[str] = set()
+            for sub in roster:
+                seen.add(sub.email)
+                row = existing.get(sub.email)
+                if row is None:
+                    conn.execute(
+                        subscribers.insert().values(
+                            list_id=list_id,
+                            email=sub.email,
+                            name=sub.name,
+                            areas=list(sub.areas),
+                            status=sub.status,
+                            in_roster=True,
+                            updated_at=now,
+                        )
+                    )
+                    added += 1
+                    continue
+                status = sub.status
+                if row["status"] in SUPPRESSED and status == "active":
+                    status = row["status"]
+                    kept += 1
+                values = {"name": sub.name, "areas": list(sub.areas), "status": status}
+                if not row["in_roster"] or any(row[k] != v for k, v in values.items()):
+                    conn.execute(
+                        subscribers.update()
+                        .where(subscribers.c.id == row["id"])
+                        .values(in_roster=True, updated_at=now, **values)
+                    )
+                    updated += 1
+            for email, row in existing.items():
+                if email not in seen and row["in_roster"]:
+                    conn.execute(
+                        subscribers.update()
+                        .where(subscribers.c.id == row["id"])
+                        .values(in_roster=False, updated_at=now)
+                    )
+                    removed += 1
+        return SyncCounts(added, updated, removed, kept)
+
+    def active(self, list_id: int, batch: int = 1000) -> Iterator[Subscriber]:
+        """Active subscribers of the list, streamed in id order ``batch`` rows at a time."""
+        last = 0
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(subscribers)
+                    .where(
+                        subscribers.c.list_id == list_id,
+                        subscribers.c.status == "active",
+                        subscribers.c.in_roster.is_(True),
+                        subscribers.c.id > last,
+                    )
+                    .order_by(subscribers.c.id)
+                    .limit(batch)
+                ).mappings()
+                chunk = [
+                    Subscriber(
+                        id=r["id"],
+                        email=r["email"],
+                        name=r["name"],
+                        areas=tuple(r["areas"] or ()),
+                        status=r["status"],
+                    )
+                    for r in rows
+                ]
+            yield from chunk
+            if len(chunk) < batch:
+                return
+            last = chunk[-1].id or last
+
+    def count_active(self, list_id: int) -> int:
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).where(
+                        subscribers.c.list_id == list_id,
+                        subscribers.c.status == "active",
+                        subscribers.c.in_roster.is_(True),
+                    )
+                ).scalar_one()
+            )
+
+    def status(self, subscriber_id: int) -> str:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(subscribers.c.status, subscribers.c.in_roster).where(
+                    subscribers.c.id == subscriber_id
+                )
+            ).first()
+        if row is None:
+            return "removed"
+        return str(row[0]) if row[1] else "removed"
+
+    def set_status(self, subscriber_id: int, status: str, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                subscribers.update()
+                .where(subscribers.c.id == subscriber_id)
+                .values(status=status, updated_at=now)
+            )
