@@ -200,6 +200,10 @@ def build(ctx: click.Context, list_name: str | None, as_json: bool, out: Path | 
         click.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2))
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _say(report: SendReport) -> None:
     name = report.list_name
     for problem in report.roster_problems:

@@ -27,9 +27,12 @@ class NewsletterSettings:
     reply_to: str | None = None
     postal_address: str = ""
     base_url: str = "https://digest.example.org"
-    subject: str = "{{ newsletter.name }} #{{ issue.number }}: {{ lead.title }}"
+    subject: str = (
+        "{{ newsletter.name }} #{{ issue.number }}{% if lead %}: {{ lead.title }}{% endif %}"
+    )
     preheader: str = (
-        "{{ post_count }} posts this week{% if lead %}, led by {{ lead.title }}{% endif %}"
+        "{{ post_count }} post{{ 's' if post_count != 1 }} this week"
+        "{% if lead %}, led by {{ lead.title }}{% endif %}"
     )
     signing_key_env: str = "DIGEST_SIGNING_KEY"
     unsubscribe_mailto: str | None = None

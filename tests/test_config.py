@@ -65,7 +65,7 @@ def test_unknown_key_in_array_table_names_index(tmp_path: Path) -> None:
 
 
 def test_wrong_type_says_what_was_expected(tmp_path: Path) -> None:
-    path = write(tmp_path, MINIMAL + "\n[summary]\nmax_words = \"sixty\"\n")
+    path = write(tmp_path, MINIMAL + '\n[summary]\nmax_words = "sixty"\n')
     with pytest.raises(ConfigError, match=r"summary\.max_words: expected an integer"):
         load_settings(path)
 

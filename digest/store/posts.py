@@ -83,17 +83,16 @@ class PostRepo:
                 if post.published is not None:
                     content.update(published=post.published, published_given=True)
                 if row is None:
-                    conn.execute(
-                        posts.insert().values(
-                            source=post.source,
-                            guid=post.guid,
-                            published=post.published or now,
-                            published_given=post.published is not None,
-                            collected_at=now,
-                            updated_at=now,
-                            **content,
-                        )
-                    )
+                    values = {
+                        "published": now,
+                        "published_given": False,
+                        **content,
+                        "source": post.source,
+                        "guid": post.guid,
+                        "collected_at": now,
+                        "updated_at": now,
+                    }
+                    conn.execute(posts.insert().values(**values))
                     new += 1
                 elif any(row[k] != v for k, v in content.items()):
                     conn.execute(

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from digest.errors import SubscriberError
+from digest.roster import read_roster
+from digest.store import Store
+
+NOW = datetime(2026, 11, 27, tzinfo=UTC)
+
+
+def write(tmp_path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path = tmp_path / "list.csv"
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_bad_rows_are_reported_with_file_and_line_and_others_load(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "email,name,areas,status\n"
+        "a@example.org,Ann,IR;Security,active\n"
+        "not-an-email,Bob,,active\n"
+        "c@Example.ORG,Cy,,paused\n"
+        "\n"
+        "d@EXAMPLE.org,Di,,\n"
+        "D@example.org,Di again,,unsubscribed\n"
+        "e@example.org,Ed,,active,extra\n",
+    )
+    roster = read_roster(path)
+    assert [s.email for s in roster.subscribers] == [
+        "a@example.org",
+        "d@example.org",
+        "D@example.org",
+    ]
+    problems = [str(p) for p in roster.problems]
+    assert problems[0].startswith(f"{path}:3: invalid email 'not-an-email'")
+    assert problems[1].startswith(f"{path}:4: status 'paused'")
+    assert problems[2] == f"{path}:8: more cells than header columns; row skipped"
+    assert roster.subscribers[0].areas == ("IR", "Security")
+
+
+def test_duplicates_are_merged_with_a_warning(tmp_path: Path) -> None:
+    path = write(tmp_path, "email,name\nx@Example.org,One\nx@example.ORG,Two\n")
+    roster = read_roster(path)
+    assert [(s.email, s.name) for s in roster.subscribers] == [("x@example.org", "Two")]
+    assert "duplicate of line 2" in str(roster.problems[0])
+
+
+def test_bom_semicolons_and_idna(tmp_path: Path) -> None:
+    path = write(tmp_path, "\ufeffemail;name;areas\nzoë@bücher.example;Zoë;Climate\n")
+    roster = read_roster(path)
+    assert roster.problems == ()
+    (sub,) = roster.subscribers
+    assert sub.email == "zoë@xn--bcher-kva.example" and sub.name == "Zoë"
+
+
+def test_unusable_files(tmp_path: Path) -> None:
+    with pytest.raises(SubscriberError, match="no 'email' column"):
+        read_roster(write(tmp_path, "mail,name\nx@example.org,X\n"))
+    with pytest.raises(SubscriberError, match="unknown column 'phone'"):
+        read_roster(write(tmp_path, "email,phone\nx@example.org,1\n"))
+    with pytest.raises(SubscriberError, match="not found"):
+        read_roster(tmp_path / "missing.csv")
+
+
+def test_sync_keeps_database_suppressions_and_marks_removed(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'd.db'}")
+    lid = store.subscribers.list_id("weekly")
+    path = write(tmp_path, "email,name\na@example.org,A\nb@example.org,B\n")
+    store.subscribers.sync(lid, read_roster(path).subscribers, NOW)
+    a, b = list(store.subscribers.active(lid))
+    store.subscribers.set_status(a.id or 0, "unsubscribed", NOW)
+    counts = store.subscribers.sync(lid, read_roster(path).subscribers, NOW)
+    assert counts.kept_suppressed == 1
+    assert [s.email for s in store.subscribers.active(lid)] == ["b@example.org"]
+    path.write_text("email,name\na@example.org,A\nc@example.org,C\n", encoding="utf-8")
+    counts = store.subscribers.sync(lid, read_roster(path).subscribers, NOW)
+    assert (counts.added, counts.removed) == (1, 1)
+    assert [s.email for s in store.subscribers.active(lid)] == ["c@example.org"]
+    assert store.subscribers.status(b.id or 0) == "removed"

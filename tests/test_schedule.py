@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from digest.schedule import crontab_days, next_fires, parse_crontab, period_at
+
+NY = ZoneInfo("America/New_York")
+
+
+def test_monday_means_monday_in_the_crontab_sense() -> None:
+    trigger = parse_crontab("0 7 * * 1", "America/New_York")
+    fires = next_fires(trigger, datetime(2026, 11, 27, 12, 0, tzinfo=NY), 3)
+    assert [f.strftime("%a %H:%M") for f in fires] == ["Mon 07:00"] * 3
+    assert fires[0] == datetime(2026, 11, 30, 7, 0, tzinfo=NY)
+
+
+@pytest.mark.parametrize(
+    ("field", "days"),
+    [
+        ("0", [0]),
+        ("7", [0]),
+        ("1-5", [1, 2, 3, 4, 5]),
+        ("5-7", [0, 5, 6]),
+        ("mon,wed,fri", [1, 3, 5]),
+        ("*/2", [0, 2, 4, 6]),
+        ("SUN", [0]),
+    ],
+)
+def test_day_of_week_field(field: str, days: list[int]) -> None:
+    assert crontab_days(field, field) == days
+
+
+def test_sunday_as_0_and_7_fire_on_sunday() -> None:
+    for expr in ("30 6 * * 0", "30 6 * * 7", "@weekly"):
+        (fire,) = next_fires(parse_crontab(expr, "UTC"), datetime(2026, 11, 27, tzinfo=NY), 1)
+        assert fire.strftime("%a") == "Sun"
+
+
+def test_day_of_month_or_day_of_week_like_cron() -> None:
+    trigger = parse_crontab("0 9 1 * 1", "UTC")
+    fires = next_fires(trigger, datetime(2026, 11, 27, tzinfo=ZoneInfo("UTC")), 3)
+    assert [f.date().isoformat() for f in fires] == ["2026-11-30", "2026-12-01", "2026-12-07"]
+
+
+@pytest.mark.parametrize(
+    "expr", ["every monday", "0 7 * *", "0 7 * * 8", "0 7 * * 5-1", "61 7 * * 1"]
+)
+def test_bad_expressions(expr: str) -> None:
+    with pytest.raises(ValueError, match="schedule"):
+        parse_crontab(expr, "UTC")
+
+
+def test_period_is_previous_fire_to_next_fire() -> None:
+    trigger = parse_crontab("0 7 * * 1", "America/New_York")
+    window = period_at(trigger, datetime(2026, 11, 27, 12, 0, tzinfo=NY))
+    assert window.start == datetime(2026, 11, 23, 7, 0, tzinfo=NY)
+    assert window.end == datetime(2026, 11, 30, 7, 0, tzinfo=NY)
+    # a run exactly at fire time belongs to the period that ends then
+    assert period_at(trigger, window.end) == window
+    assert period_at(trigger, window.end + timedelta(seconds=1)).start == window.end
+
+
+def test_period_across_dst_change_is_one_week_of_wall_time() -> None:
+    trigger = parse_crontab("0 7 * * 1", "America/New_York")
+    window = period_at(trigger, datetime(2026, 10, 29, 12, 0, tzinfo=NY))  # DST ends Nov 1
+    assert window.start.astimezone(NY).hour == 7 and window.end.astimezone(NY).hour == 7
+    utc = ZoneInfo("UTC")
+    assert window.end.astimezone(utc) - window.start.astimezone(utc) == timedelta(days=7, hours=1)
