@@ -66,9 +66,9 @@ class Store:
                         subject=self.url,
                         hint="upgrade digest, or point [database] url at another database",
                     )
-                if version == schema.SCHEMA_VERSION:
-                    return
             with self.engine.begin() as conn:
+                # New tables of the same schema version are created in place; a change to
+                # an existing table bumps SCHEMA_VERSION and gets a migration step here.
                 schema.metadata.create_all(conn)
                 conn.execute(schema.meta.delete().where(schema.meta.c.key == "schema_version"))
                 conn.execute(

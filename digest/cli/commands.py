@@ -1,84 +1,22 @@
-"""The ``digest`` command line: a thin layer over the pipeline; the only place that prints."""
+"""Pipeline commands: run, collect, build, send, summarize."""
 
 from __future__ import annotations
 
 import json
-import logging
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
-from rich.console import Console
-from rich.logging import RichHandler
 from rich.table import Table
 
-from .build import BuiltIssue
-from .collect import CollectReport
-from .config import Settings, load_settings
-from .errors import DigestError
-from .pipeline import Pipeline
-from .send import SendReport
-
-F = TypeVar("F", bound=Callable[..., Any])
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
-
-
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    try:
-        yield
-    except DigestError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
-        sys.exit(exc.exit_code)
-
-
-def _pipeline(ctx: click.Context) -> Pipeline:
-    obj: dict[str, Any] = ctx.ensure_object(dict)
-    if "pipeline" not in obj:
-        settings: Settings = load_settings(obj.get("config"))
-        obj["pipeline"] = Pipeline(settings)
-        ctx.call_on_close(obj["pipeline"].close)
-    pipeline: Pipeline = obj["pipeline"]
-    return pipeline
-
-
-def handled(f: F) -> F:
-    """Run a command with user errors turned into one line and an exit code."""
-
-    @wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with _user_errors():
-            return f(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
-@click.group()
-@click.option(
-    "--config",
-    "config",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="DIGEST_CONFIG",
-    help="Config file (default ./config.toml; env DIGEST_CONFIG).",
-)
-@click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
-@click.version_option(package_name="digest")
-@click.pass_context
-def main(ctx: click.Context, config: Path | None, verbose: bool) -> None:
-    """Collect the week's posts, build the digest, and send it."""
-    ctx.ensure_object(dict)["config"] = config
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(message)s",
-        handlers=[RichHandler(console=err, show_time=False, show_path=False)],
-        force=True,
-    )
+from ..build import BuiltIssue
+from ..collect import CollectReport
+from ..config import load_settings
+from ..pipeline import Pipeline
+from ..send import SendReport
+from .app import err, handled, main, out, pipeline_of
 
 
 def _collect_table(report: CollectReport) -> Table:
@@ -124,7 +62,7 @@ def _collect_json(pipeline: Pipeline, report: CollectReport, since: datetime | N
 @handled
 def collect(ctx: click.Context, since: datetime | None, as_json: bool, strict: bool) -> None:
     """Collect every source into the store."""
-    pipeline = _pipeline(ctx)
+    pipeline = pipeline_of(ctx)
     report = pipeline.collect()
     if since is not None and since.tzinfo is None:
         since = since.astimezone()
@@ -176,7 +114,7 @@ def _build_json(built: BuiltIssue) -> dict[str, Any]:
 @handled
 def build(ctx: click.Context, list_name: str | None, as_json: bool, out: Path | None) -> None:
     """Build the current period's issue without sending it."""
-    pipeline = _pipeline(ctx)
+    pipeline = pipeline_of(ctx)
     names = [list_name] if list_name else [lst.name for lst in pipeline.settings.lists]
     results = []
     for name in names:
@@ -233,7 +171,7 @@ def _say(report: SendReport) -> None:
 @handled
 def send(ctx: click.Context, list_name: str, dry_run: bool) -> None:
     """Send (or resume) the list's issue for the current period."""
-    report = _pipeline(ctx).send(list_name, dry_run=dry_run)
+    report = pipeline_of(ctx).send(list_name, dry_run=dry_run)
     _say(report)
     if report.outcome == "incomplete":
         sys.exit(1)
@@ -244,7 +182,7 @@ def send(ctx: click.Context, list_name: str, dry_run: bool) -> None:
 @handled
 def run(ctx: click.Context) -> None:
     """The main job: collect, build and send every list not yet sent this period."""
-    report = _pipeline(ctx).run()
+    report = pipeline_of(ctx).run()
     c = report.collected
     click.echo(
         f"collected {sum(o.fetched for o in c.outcomes)} posts from {len(c.outcomes)} sources: "
@@ -265,7 +203,7 @@ def run(ctx: click.Context) -> None:
 @handled
 def summarize(ctx: click.Context, files: tuple[Path, ...], jsonl: bool) -> None:
     """Summarize text files, or JSON lines on stdin, with digest's summarizer."""
-    from .build import Builder
+    from ..build import Builder
 
     settings = load_settings(ctx.obj.get("config")) if _config_exists(ctx) else None
     summarizer = Builder(settings).summarizer if settings else _default_summarizer()
@@ -294,12 +232,12 @@ def summarize(ctx: click.Context, files: tuple[Path, ...], jsonl: bool) -> None:
 
 
 def _config_exists(ctx: click.Context) -> bool:
-    from .config import resolve_config_path
+    from ..config import resolve_config_path
 
     return resolve_config_path(ctx.obj.get("config")).exists()
 
 
 def _default_summarizer() -> Any:
-    from .summarize import ExtractiveSummarizer
+    from ..summarize import ExtractiveSummarizer
 
     return ExtractiveSummarizer()

@@ -1,0 +1,75 @@
+"""The ``digest`` command group and what every command shares: config, errors, consoles."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+
+from ..config import Settings, load_settings
+from ..errors import DigestError
+from ..pipeline import Pipeline
+
+F = TypeVar("F", bound=Callable[..., Any])
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    try:
+        yield
+    except DigestError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        sys.exit(exc.exit_code)
+
+
+def pipeline_of(ctx: click.Context) -> Pipeline:
+    obj: dict[str, Any] = ctx.ensure_object(dict)
+    if "pipeline" not in obj:
+        settings: Settings = load_settings(obj.get("config"))
+        obj["pipeline"] = Pipeline(settings)
+        ctx.call_on_close(obj["pipeline"].close)
+    pipeline: Pipeline = obj["pipeline"]
+    return pipeline
+
+
+def handled(f: F) -> F:
+    """Run a command with user errors turned into one line and an exit code."""
+
+    @wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _user_errors():
+            return f(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="DIGEST_CONFIG",
+    help="Config file (default ./config.toml; env DIGEST_CONFIG).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
+@click.version_option(package_name="digest")
+@click.pass_context
+def main(ctx: click.Context, config: Path | None, verbose: bool) -> None:
+    """Collect the week's posts, build the digest, and send it."""
+    ctx.ensure_object(dict)["config"] = config
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(console=err, show_time=False, show_path=False)],
+        force=True,
+    )
