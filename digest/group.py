@@ -9,6 +9,7 @@ from datetime import datetime
 from .models import DigestPost, Section, StoredPost
 from .summarize import Summarizer
 from .taxonomy import Taxonomy, area_key
+from .text import safe_url
 
 Classify = Callable[[StoredPost], tuple[str, float] | None]
 """Guess an area for a post that has none: (area, confidence), or None when it cannot."""
@@ -71,7 +72,7 @@ def group(
         item = DigestPost(
             id=post.id,
             title=post.title,
-            url=post.url,
+            url=safe_url(post.url),
             author=post.author,
             areas=areas,
             summary=summary,

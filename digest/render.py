@@ -20,6 +20,7 @@ from mjml import mjml2html
 from .config import Settings
 from .errors import TemplateError
 from .models import Digest, RenderedEmail
+from .text import safe_url
 
 EMAIL_TEMPLATE = "digest.mjml.j2"
 TEXT_TEMPLATE = "digest.txt.j2"
@@ -81,6 +82,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self.env.filters["link"] = safe_url
         self.strings = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
 
     def context(self, digest: Digest) -> dict[str, Any]:

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from digest.config import load_settings
+from digest.errors import TemplateError
+from digest.models import Digest, DigestPost, Section, Window
+from digest.render import PLACEHOLDERS, Renderer
+
+T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def digest(*posts: DigestPost, area: str = "Security") -> Digest:
+    return Digest("weekly", 7, Window(T0 - timedelta(days=7), T0), (Section(area, posts),), T0)
+
+
+def dp(
+    pid: int, title: str = "A title", url: str | None = "https://b.example.org/p", **kw: object
+) -> DigestPost:
+    values: dict[str, object] = {
+        "id": pid,
+        "title": title,
+        "url": url,
+        "author": "Jane Roe",
+        "areas": ("Security", "Human Rights"),
+        "summary": "A summary sentence.",
+        "published": T0,
+    }
+    values.update(kw)
+    return DigestPost(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def renderer(project: Path) -> Renderer:
+    return Renderer(load_settings(project / "config.toml"))
+
+
+def test_email_has_content_footer_and_placeholders(renderer: Renderer) -> None:
+    email = renderer.render(digest(dp(1), dp(2, "Second", url=None)))
+    assert email.subject == "Policy Blogs Weekly #7: A title"
+    assert email.preheader == "2 posts this week, led by A title"
+    html = email.html
+    assert '<html lang="en"' in html and 'name="color-scheme"' in html
+    assert 'href="https://b.example.org/p"' in html and "Read more" in html
+    assert "Jane Roe" in html and "Human Rights" in html and "A summary sentence." in html
+    assert f'href="{PLACEHOLDERS.unsubscribe_url}"' in html
+    assert f'href="{PLACEHOLDERS.preferences_url}"' in html
+    assert "1 Example Plaza" in html
+    assert email.html_bytes < 102_000
+
+
+def test_hostile_content_renders_inert(renderer: Renderer) -> None:
+    evil = dp(
+        1,
+        title='"><img src=x onerror=alert(1)><script>alert(2)</script>',
+        url="javascript:alert(3)",
+        summary="<iframe src=//evil></iframe> & friends",
+        author='<a href="javascript:x()">me</a>',
+    )
+    email = renderer.render(digest(evil))
+    assert "<script>alert(2)" not in email.html and "<img src=x" not in email.html
+    assert "<iframe" not in email.html and 'href="javascript:' not in email.html
+    assert "&lt;script&gt;" in email.html and "&amp; friends" in email.html
+
+
+def test_text_part_reads_at_72_columns_with_numbered_links(renderer: Renderer) -> None:
+    long = "word " * 60
+    other = dp(2, "Trade & Tariffs", url="https://x.example/2")
+    email = renderer.render(digest(dp(1, summary=long), other))
+    text = email.text
+    assert all(len(line) <= 72 for line in text.splitlines() if not line.startswith("http"))
+    assert "Security\n========" in text
+    assert "A title [1]" in text and "Trade & Tariffs [2]" in text and "&amp;" not in text
+    assert "[1] https://b.example.org/p" in text and "[2] https://x.example/2" in text
+    assert f"Unsubscribe: {PLACEHOLDERS.unsubscribe_url}" in text
+
+
+def test_template_error_names_template_and_line(project: Path) -> None:
+    post = project / "templates" / "partials" / "post.mjml.j2"
+    lines = post.read_text(encoding="utf-8").splitlines()
+    lines.insert(2, "        <mj-text>{{ post.no_such_field }}</mj-text>")
+    post.write_text("\n".join(lines), encoding="utf-8")
+    renderer = Renderer(load_settings(project / "config.toml"))
+    with pytest.raises(TemplateError) as exc:
+        renderer.render(digest(dp(1)))
+    assert exc.value.subject == f"{post}:3"
+    assert "no_such_field" in exc.value.message
+
+
+def test_template_syntax_error(project: Path) -> None:
+    (project / "templates" / "digest.txt.j2").write_text("ok\n{% if %}\n", encoding="utf-8")
+    renderer = Renderer(load_settings(project / "config.toml"))
+    with pytest.raises(TemplateError) as exc:
+        renderer.render(digest(dp(1)))
+    assert (exc.value.subject or "").endswith("digest.txt.j2:2")
+
+
+def test_subject_template_error_names_config_key(project: Path) -> None:
+    path = project / "config.toml"
+    text = path.read_text(encoding="utf-8").replace(
+        'subject = "{{ newsletter.name }}', 'subject = "{{ newsletter.nmae }}'
+    )
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(TemplateError, match=r"newsletter\.subject: render failed"):
+        Renderer(load_settings(path)).render(digest(dp(1)))
