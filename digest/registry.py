@@ -40,6 +40,7 @@ class BackendType:
 _sources: dict[str, SourceType] = {}
 _backends: dict[str, BackendType] = {}
 _loaded = False
+BUILTINS = "digest.builtins:register"
 
 
 def register_source_type(kind: SourceType) -> None:
@@ -58,13 +59,14 @@ def load_plugins() -> None:
     if _loaded:
         return
     _loaded = True
-    from . import builtins
+    this = sys.modules[__name__]
+    plugins = list(entry_points(group="digest.plugins"))
+    if not any(ep.value == BUILTINS for ep in plugins):  # running from a source tree
+        from . import builtins
 
-    builtins.register(sys.modules[__name__])
-    for ep in entry_points(group="digest.plugins"):
-        if ep.value == "digest.builtins:register":
-            continue
-        ep.load()(sys.modules[__name__])
+        builtins.register(this)
+    for ep in plugins:
+        ep.load()(this)
 
 
 def source_types() -> dict[str, SourceType]:
