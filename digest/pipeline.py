@@ -12,6 +12,7 @@ from .build import Builder, BuiltIssue
 from .collect import CollectReport, collect
 from .config import Settings
 from .delivery.base import DeliveryBackend
+from .models import StoredPost
 from .send import Sender, SendReport, sync_roster
 from .store import Store
 from .tokens import Signer
@@ -46,6 +47,24 @@ class Pipeline:
 
     def build(self, list_name: str) -> BuiltIssue:
         return self.builder.build(self.store, list_name, self.clock())
+
+    def candidates(self, list_name: str) -> list[StoredPost]:
+        """The posts the list's coming issue would hold, before editors' exclusions."""
+        built = self.build(list_name)
+        if built.stored is not None:
+            return self.store.posts.by_ids(self.store.issues.post_ids(built.stored.id))
+        lst = self.settings.list(list_name)
+        list_id = self.store.subscribers.list_id(lst.name)
+        previous = self.store.issues.latest(list_id)
+        return self.store.posts.for_issue(
+            list_id, built.window, previous.created_at if previous else None
+        )
+
+    def issue_posts(self, list_name: str, number: int) -> list[StoredPost]:
+        """The posts of a list's stored issue ``number``."""
+        list_id = self.store.subscribers.list_id(self.settings.list(list_name).name)
+        issue = self.store.issues.by_number(list_id, number)
+        return self.store.posts.by_ids(self.store.issues.post_ids(issue.id))
 
     def backend(self, name: str | None = None) -> DeliveryBackend:
         kind = registry.delivery_backends()[name or self.settings.delivery.backend]

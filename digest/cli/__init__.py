@@ -3,7 +3,7 @@
 Each topic's commands live in their own module and attach themselves to ``main``.
 """
 
-from . import commands  # noqa: F401  (registers the pipeline commands)
+from . import commands, posts  # noqa: F401  (each module registers its commands)
 from .app import main
 
 __all__ = ["main"]

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Engine, RowMapping, func, select
 from sqlalchemy.exc import IntegrityError
 
+from ..errors import NotFoundError
 from ..models import RenderedEmail, Subscriber, Window
 from .schema import deliveries, issue_posts, issues, subscribers
 
@@ -103,6 +104,20 @@ class IssueRepo:
                 .first()
             )
         return _issue(row) if row else None
+
+    def by_number(self, list_id: int, number: int) -> IssueRow:
+        """The list's issue ``number``; NotFoundError when there is none."""
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    select(issues).where(issues.c.list_id == list_id, issues.c.number == number)
+                )
+                .mappings()
+                .first()
+            )
+        if row is None:
+            raise NotFoundError(f"no issue number {number}", subject=f"list {list_id}")
+        return _issue(row)
 
     def unfinished(self, list_id: int) -> list[IssueRow]:
         with self.engine.connect() as conn:

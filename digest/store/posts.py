@@ -162,6 +162,16 @@ class PostRepo:
                 )
             )
 
+    def edits(self, post_id: int) -> list[tuple[str, str | None, str, datetime]]:
+        """The editor changes made to a post: (action, value, actor, time), oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(post_edits.c.action, post_edits.c.value, post_edits.c.actor, post_edits.c.at)
+                .where(post_edits.c.post_id == post_id)
+                .order_by(post_edits.c.id)
+            ).all()
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
     def by_ids(self, ids: Sequence[int]) -> list[StoredPost]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(posts).where(posts.c.id.in_(ids))).mappings().all()
