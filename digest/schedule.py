@@ -8,7 +8,7 @@ day-of-week field to names ourselves so the crontab meaning is the one users get
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
@@ -96,22 +96,42 @@ def parse_crontab(expr: str, timezone: str) -> BaseTrigger:
 
 
 def next_fire(trigger: BaseTrigger, at: datetime) -> datetime:
-    """The first fire time at or after ``at``."""
+    """The first fire time at or after ``at``, a repeated wall-clock time counting once.
+
+    In a DST fall-back hour APScheduler fires twice at the same wall-clock time; crontab
+    users mean one run, so the second occurrence maps back to the first.
+    """
     fire = trigger.get_next_fire_time(None, at)
     if fire is None:
         raise ValueError("the schedule never fires again")
     result: datetime = fire
+    if result.fold == 1:
+        first = result.replace(fold=0)
+        if first.astimezone(UTC) != result.astimezone(UTC) and _fires_at(trigger, first):
+            if at.astimezone(UTC) >= result.astimezone(UTC):
+                return first  # the repeated firing itself belongs to the first one's period
+            return next_fire(trigger, _after(result))
     return result
 
 
+def _fires_at(trigger: BaseTrigger, when: datetime) -> bool:
+    fire = trigger.get_next_fire_time(None, when.astimezone(UTC) - timedelta(seconds=1))
+    return fire is not None and fire.astimezone(UTC) == when.astimezone(UTC)
+
+
+def _after(fire: datetime) -> datetime:
+    """One second after ``fire`` in absolute time (wall-clock arithmetic loops in DST folds)."""
+    return (fire.astimezone(UTC) + timedelta(seconds=1)).astimezone(fire.tzinfo)
+
+
 def next_fires(trigger: BaseTrigger, after: datetime, count: int) -> list[datetime]:
-    """The next ``count`` fire times strictly after ``after``."""
+    """The next ``count`` distinct fire times strictly after ``after``."""
     out: list[datetime] = []
-    at = after + timedelta(seconds=1)
-    for _ in range(count):
+    at = _after(after)
+    while len(out) < count:
         fire = next_fire(trigger, at)
         out.append(fire)
-        at = fire + timedelta(seconds=1)
+        at = _after(fire)
     return out
 
 
@@ -122,11 +142,14 @@ def period_at(trigger: BaseTrigger, at: datetime) -> Window:
     between two fire times builds the issue for the period still under way.
     """
     end = next_fire(trigger, at)
+    end_utc = end.astimezone(UTC)
     for lookback in _LOOKBACKS:
-        fire = next_fire(trigger, end - lookback)
-        if fire < end:
+        fire = next_fire(trigger, (end_utc - lookback).astimezone(end.tzinfo))
+        if fire.astimezone(UTC) < end_utc:
             start = fire
-            while (following := next_fire(trigger, start + timedelta(seconds=1))) < end:
+            while True:
+                following = next_fire(trigger, _after(start))
+                if following.astimezone(UTC) >= end_utc:
+                    return Window(start=start, end=end)
                 start = following
-            return Window(start=start, end=end)
     return Window(start=end - _LOOKBACKS[-1], end=end)

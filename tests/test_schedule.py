@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -69,3 +70,39 @@ def test_period_across_dst_change_is_one_week_of_wall_time() -> None:
     assert window.start.astimezone(NY).hour == 7 and window.end.astimezone(NY).hour == 7
     utc = ZoneInfo("UTC")
     assert window.end.astimezone(utc) - window.start.astimezone(utc) == timedelta(days=7, hours=1)
+
+
+UTC_ = ZoneInfo("UTC")
+
+
+@pytest.mark.parametrize(
+    ("tz", "fall_back_utc"),
+    [("America/New_York", datetime(2026, 11, 1, 5, 30, tzinfo=UTC_)),
+     ("Europe/Berlin", datetime(2026, 10, 25, 0, 30, tzinfo=UTC_))],
+)  # fmt: skip
+def test_fall_back_hour_fires_once_per_period(tz: str, fall_back_utc: datetime) -> None:
+    """01:30 (NY) / 02:30 (Berlin) happen twice on fall-back night: one run, one period."""
+    local = fall_back_utc.astimezone(ZoneInfo(tz))
+    trigger = parse_crontab(f"30 {local.hour} * * *", tz)
+    fires = next_fires(trigger, fall_back_utc - timedelta(days=1, minutes=1), 3)
+    gaps = [b.astimezone(UTC_) - a.astimezone(UTC_) for a, b in itertools.pairwise(fires)]
+    assert fires[1].astimezone(UTC_) == fall_back_utc
+    assert gaps == [timedelta(hours=24), timedelta(hours=25)]
+    repeated = fall_back_utc + timedelta(hours=1)  # APScheduler's second firing
+    assert period_at(trigger, repeated) == period_at(trigger, fall_back_utc)
+    later = period_at(trigger, fall_back_utc + timedelta(minutes=5))
+    assert later.start.astimezone(UTC_) == fall_back_utc
+
+
+@pytest.mark.parametrize(
+    ("tz", "day"),
+    [("America/New_York", datetime(2026, 3, 8)), ("Europe/Berlin", datetime(2026, 3, 29))],
+)
+def test_spring_forward_skipped_hour_still_fires_once(tz: str, day: datetime) -> None:
+    zone = ZoneInfo(tz)
+    hour = 2
+    trigger = parse_crontab(f"30 {hour} * * *", tz)
+    fires = next_fires(trigger, (day - timedelta(hours=12)).replace(tzinfo=zone), 3)
+    assert [f.astimezone(zone).day for f in fires] == [day.day, day.day + 1, day.day + 2]
+    gaps = [b.astimezone(UTC_) - a.astimezone(UTC_) for a, b in itertools.pairwise(fires)]
+    assert all(timedelta(hours=22) <= g <= timedelta(hours=24) for g in gaps)
