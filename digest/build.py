@@ -64,11 +64,13 @@ class Builder:
         sections = group(posts, self.summarizer, self.taxonomy, self.authors)
         return Digest(list_name, number, window, sections, built_at=now)
 
-    def build(self, store: Store, list_name: str, now: datetime) -> BuiltIssue:
-        """The issue of ``list_name`` for the period holding ``now``."""
+    def build(
+        self, store: Store, list_name: str, now: datetime, at: datetime | None = None
+    ) -> BuiltIssue:
+        """The issue of ``list_name`` for the period holding ``at`` (default: ``now``)."""
         lst = self.settings.list(list_name)
         list_id = store.subscribers.list_id(lst.name)
-        window = current_window(lst, now)
+        window = current_window(lst, at or now)
         stored = store.issues.for_period(list_id, window)
         if stored is not None:
             posts = store.posts.by_ids(store.issues.post_ids(stored.id))

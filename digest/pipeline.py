@@ -45,8 +45,9 @@ class Pipeline:
     def collect(self) -> CollectReport:
         return collect(self.settings, self.store, self.clock())
 
-    def build(self, list_name: str) -> BuiltIssue:
-        return self.builder.build(self.store, list_name, self.clock())
+    def build(self, list_name: str, at: datetime | None = None) -> BuiltIssue:
+        """The list's issue for the period holding ``at`` (default: now)."""
+        return self.builder.build(self.store, list_name, self.clock(), at)
 
     def candidates(self, list_name: str) -> list[StoredPost]:
         """The posts the list's coming issue would hold, before editors' exclusions."""
@@ -81,11 +82,16 @@ class Pipeline:
             )
         return signer
 
-    def send(self, list_name: str, *, dry_run: bool = False) -> SendReport:
-        """Send the list's issue for the current period, or resume it; never twice."""
+    def send(
+        self, list_name: str, *, dry_run: bool = False, at: datetime | None = None
+    ) -> SendReport:
+        """Send the list's issue for the period holding ``at`` (default: now), or resume it.
+
+        Never twice: a period's issue is stored before its first message goes out.
+        """
         now = self.clock()
         _, problems = sync_roster(self.settings, self.store, list_name, now)
-        built = self.build(list_name)
+        built = self.build(list_name, at)
         base = SendReport(
             built.list_name, "", issue_number=built.digest.number, roster_problems=problems
         )
