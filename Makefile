@@ -35,5 +35,13 @@ test: lint
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/quality.py ../shared/data/bbc-news-dev.jsonl
 
+## Screenshots of the sample issue at 375 and 800 px into docs/screenshots/ (needs /usr/bin/chromium).
+screenshots: $(VENV)/.installed-test
+	$(BIN)/python scripts/screenshots.py docs/screenshots
+
+## A screenshot of the editors' desk on the sample project into docs/screenshots/desk.png.
+desk-screenshot: $(VENV)/.installed-test
+	$(BIN)/python scripts/desk_screenshot.py
+
 clean:
 	rm -rf $(VENV) digest.db digest.db-wal digest.db-shm outbox build .mypy_cache .ruff_cache .pytest_cache

@@ -5,22 +5,21 @@ from __future__ import annotations
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from .errors import ConfigError
-
 if TYPE_CHECKING:
     from .config import Settings
     from .delivery.base import DeliveryBackend
 
 
-def _not_yet(name: str) -> object:
-    def factory(settings: Settings) -> DeliveryBackend:
-        raise ConfigError(
-            f"the {name} backend is not available in this version",
-            subject=f"{settings.path}: delivery.backend",
-            hint='use backend = "outbox"',
-        )
+def _sendgrid(settings: Settings) -> DeliveryBackend:
+    from .delivery.sendgrid import make_sendgrid  # imported on use: the library is not small
 
-    return factory
+    return make_sendgrid(settings)
+
+
+def _smtp(settings: Settings) -> DeliveryBackend:
+    from .delivery.smtp import make_smtp
+
+    return make_smtp(settings)
 
 
 def register(registry: ModuleType) -> None:
@@ -28,12 +27,12 @@ def register(registry: ModuleType) -> None:
     from .delivery.options import SendGridOptions, SMTPOptions
     from .delivery.outbox import OutboxOptions, make_outbox
     from .sources.directory import DirectoryOptions, make_directory_source
+    from .sources.feed import FeedOptions, make_feed_source
 
     registry.register_source_type(
         registry.SourceType("directory", DirectoryOptions, make_directory_source)
     )
+    registry.register_source_type(registry.SourceType("feed", FeedOptions, make_feed_source))
     registry.register_backend(registry.BackendType("outbox", OutboxOptions, make_outbox))
-    registry.register_backend(
-        registry.BackendType("sendgrid", SendGridOptions, _not_yet("sendgrid"))
-    )
-    registry.register_backend(registry.BackendType("smtp", SMTPOptions, _not_yet("smtp")))
+    registry.register_backend(registry.BackendType("sendgrid", SendGridOptions, _sendgrid))
+    registry.register_backend(registry.BackendType("smtp", SMTPOptions, _smtp))

@@ -60,6 +60,12 @@ class ListSettings:
     subscribers: Path
     schedule: str = "0 7 * * 1"
     timezone: str = "UTC"
+    skip_if_empty: bool = True
+    """With no new posts, send nothing and record the run as skipped."""
+    approval: str = "none"
+    """``"required"``: the issue is sent only once an editor has approved it."""
+    build_ahead: str = "24h"
+    """With approval required, the scheduler builds the issue this long before it is due."""
 
     def validate(self) -> None:
         from .schedule import parse_crontab
@@ -73,10 +79,39 @@ class ListSettings:
                 f"timezone: unknown time zone {self.timezone!r} (expected e.g. 'Europe/Berlin')"
             ) from None
         parse_crontab(self.schedule, self.timezone)
+        if self.approval not in ("none", "required"):
+            raise ValueError(f"approval: expected 'none' or 'required', got {self.approval!r}")
+        from .schedule import parse_duration
+
+        try:
+            parse_duration(self.build_ahead)
+        except ValueError as exc:
+            raise ValueError(f"build_ahead: {exc}") from None
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    """How the scheduler process catches up, leases runs and watches for changes."""
+
+    grace: str = "12h"
+    """A run missed while the scheduler was down is still made this long after its time."""
+    lease: str = "2m"
+    """How long a run's claim lasts without renewal before another process may take over."""
+    poll: str = "30s"
+    """How often the scheduler checks the database for schedule changes and writes a heartbeat."""
+
+    def validate(self) -> None:
+        from .schedule import parse_duration
+
+        for key in ("grace", "lease", "poll"):
+            try:
+                parse_duration(getattr(self, key))
+            except ValueError as exc:
+                raise ValueError(f"{key}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -94,6 +129,10 @@ class TaxonomySettings:
     areas: tuple[AreaSettings, ...] = ()
     order: tuple[str, ...] = ()
     catch_all: str = "More from the network"
+    classifier_threshold: float = 0.5
+    """A post with no area gets the classifier's guess only at or above this confidence."""
+    classifier_min_posts: int = 10
+    """The classifier is trained only once the store holds this many tagged posts."""
 
 
 @dataclass(frozen=True)
@@ -126,16 +165,48 @@ class ThemeSettings:
     background_color: str = "#f3f4f6"
     font_family: str = "Helvetica, Arial, sans-serif"
     logo_url: str | None = None
+    surface_color: str = "#ffffff"
+    muted_color: str = "#4b5563"
+    header_text_color: str = "#ffffff"
 
     def validate(self) -> None:
         import re
 
-        for key in ("brand_color", "text_color", "background_color"):
+        from .theme import contrast_problems, font_problem
+
+        for key in (
+            "brand_color", "text_color", "background_color", "surface_color", "muted_color",
+            "header_text_color",
+        ):  # fmt: skip
             value = getattr(self, key)
             if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
                 raise ValueError(f"{key}: expected a color like '#1a4e8a', got {value!r}")
         if self.logo_url and not self.logo_url.startswith("https://"):
             raise ValueError(f"logo_url: expected an https:// URL, got {self.logo_url!r}")
+        problem = font_problem(self.font_family) or next(iter(contrast_problems(self)), None)
+        if problem:
+            raise ValueError(problem)
+
+
+@dataclass(frozen=True)
+class ArchiveSettings:
+    """Where the web version of each issue is written, and the public URL it is served at."""
+
+    path: Path = Path("archive")
+    url: str = "{base_url}/archive/{list}/{number}.html"
+    """Placeholders: ``{base_url}`` (``[newsletter] base_url``), ``{list}``, ``{number}``."""
+
+    def validate(self) -> None:
+        if "{number}" not in self.url:
+            raise ValueError(f"url: expected a pattern holding {{number}}, got {self.url!r}")
+        try:
+            sample = self.url.format(base_url="https://x", list="l", number=1)
+        except (KeyError, IndexError, ValueError):
+            raise ValueError(
+                f"url: only {{base_url}}, {{list}} and {{number}} may appear, got {self.url!r}"
+            ) from None
+        if not sample.startswith(("https://", "http://")):
+            raise ValueError(f"url: expected an http(s) URL pattern, got {self.url!r}")
 
 
 @dataclass(frozen=True)
@@ -143,6 +214,44 @@ class TemplateSettings:
     """Where the Jinja2 templates live."""
 
     path: Path = Path("templates")
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """``[web]``: the ``digest serve`` app: its address, link lifetime and SendGrid webhook."""
+
+    host: str = "127.0.0.1"
+    port: int = 8025
+    token_max_age_days: int = 365
+    """Unsubscribe and preference links stop working this many days after their issue."""
+    sendgrid_public_key: str = ""
+    """The Event Webhook verification key (base64 DER, as SendGrid shows it); it is public."""
+    sendgrid_public_key_env: str = "SENDGRID_WEBHOOK_PUBLIC_KEY"
+    max_body_bytes: int = 5_000_000
+    max_age_seconds: int = 300
+
+    def validate(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ValueError(f"port: expected 1-65535, got {self.port}")
+        if self.token_max_age_days < 30:
+            raise ValueError("token_max_age_days: links must work for at least 30 days")
+        if self.max_body_bytes < 1024 or self.max_age_seconds < 1:
+            raise ValueError("expected max_body_bytes >= 1024 and max_age_seconds >= 1")
+
+
+@dataclass(frozen=True)
+class DeskSettings:
+    """``[desk]``: the editors' desk of ``digest serve``: test-send addresses and login token."""
+
+    editors: tuple[str, ...] = ()
+    """Addresses "Send test to…" offers; tests go only to these."""
+    token_env: str = "DIGEST_DESK_TOKEN"
+    """The variable holding the editors' login token; required off 127.0.0.1."""
+
+    def validate(self) -> None:
+        for address in self.editors:
+            if "@" not in address or any(c.isspace() for c in address):
+                raise ValueError(f"editors: expected email addresses, got {address!r}")
 
 
 @dataclass(frozen=True)
@@ -180,7 +289,11 @@ class Settings:
     summary: SummarySettings
     templates: TemplateSettings
     theme: ThemeSettings
+    scheduler: SchedulerSettings
     delivery: DeliverySettings
+    web: WebSettings = field(default_factory=WebSettings)
+    archive: ArchiveSettings = field(default_factory=ArchiveSettings)
+    desk: DeskSettings = field(default_factory=DeskSettings)
 
     @property
     def base_dir(self) -> Path:
@@ -203,6 +316,10 @@ _TOP_LEVEL = {
     "summary": SummarySettings,
     "templates": TemplateSettings,
     "theme": ThemeSettings,
+    "archive": ArchiveSettings,
+    "web": WebSettings,
+    "desk": DeskSettings,
+    "scheduler": SchedulerSettings,
 }
 _ARRAYS = {"sources", "lists", "authors", "delivery"}
 

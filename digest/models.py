@@ -118,6 +118,8 @@ class Subscriber:
     status: str = "active"
     id: int | None = None
     line: int | None = None
+    subscribed_at: str = ""
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +146,10 @@ class Envelope:
     reply_to: str | None = None
     unsubscribe_mailto: str | None = None
     categories: tuple[str, ...] = field(default_factory=tuple)
+    segment: str = ""
+    """Which rendering of the issue this is ("" is the whole issue; see issue segments)."""
+    chunk: str = ""
+    """The ledger chunk being delivered, for backends that tag requests with it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from . import registry
+from .archive import Archive
 from .build import Builder, BuiltIssue
 from .collect import CollectReport, collect
 from .config import Settings
 from .delivery.base import DeliveryBackend
+from .errors import DigestError
 from .models import StoredPost
-from .send import Sender, SendReport, sync_roster
+from .send import ProgressFn, Sender, SendReport, ledger_report, outcome_of, sync_roster
 from .store import Store
+from .store.issues import IssueRow
 from .tokens import Signer
 
 log = logging.getLogger(__name__)
@@ -41,6 +46,8 @@ class Pipeline:
         self.store = store or Store(settings.database.url)
         self.clock = clock
         self.builder = Builder(settings)
+        self.halt = threading.Event()
+        """Set (on SIGTERM) to stop a send after the chunks under way."""
 
     def collect(self) -> CollectReport:
         return collect(self.settings, self.store, self.clock())
@@ -83,13 +90,19 @@ class Pipeline:
         return signer
 
     def send(
-        self, list_name: str, *, dry_run: bool = False, at: datetime | None = None
+        self,
+        list_name: str,
+        *,
+        dry_run: bool = False,
+        at: datetime | None = None,
+        progress: ProgressFn | None = None,
     ) -> SendReport:
         """Send the list's issue for the period holding ``at`` (default: now), or resume it.
 
         Never twice: a period's issue is stored before its first message goes out.
         """
         now = self.clock()
+        lst = self.settings.list(list_name)
         _, problems = sync_roster(self.settings, self.store, list_name, now)
         built = self.build(list_name, at)
         base = SendReport(
@@ -98,28 +111,122 @@ class Pipeline:
         if built.stored is not None and built.stored.status == "sent":
             counts = self.store.issues.counts(built.stored.id)
             return replace(base, outcome="already-sent", issue_key=built.stored.key, counts=counts)
-        if built.stored is None and not built.digest.posts:
+        if built.stored is None and not built.digest.posts and lst.skip_if_empty:
             return replace(base, outcome="no-posts")
+        if lst.approval == "required" and (built.stored is None or built.stored.status == "draft"):
+            log.warning("%s: issue %d is not approved; held", lst.name, built.digest.number)
+            return replace(base, outcome="held")
         if dry_run:
             recipients = self.store.subscribers.count_active(built.list_id)
             return replace(base, outcome="dry-run", recipients=recipients)
         backend = self.backend()
         try:
-            sender = Sender(self.settings, self.store, backend, self.signer(backend), self.clock)
+            sender = self._sender(backend, progress)
             issue = sender.freeze(built)
-            counts = sender.deliver(issue, built.list_name)
+            Archive(self.settings, self.builder.renderer).publish(built.digest)
+            sender.deliver(issue, built.list_name)
         finally:
             backend.close()
-        pending = counts.get("planned", 0) + counts.get("submitted", 0)
         folder = getattr(backend, "folder", None)
         return replace(
-            base,
-            outcome="incomplete" if pending else "sent",
-            issue_key=issue.key,
-            counts=counts,
-            recipients=sum(counts.values()),
+            ledger_report(self.store, issue, built.list_name),
+            roster_problems=problems,
             destination=str(folder(sender.envelope(issue, built.list_name))) if folder else None,
         )
+
+    def _sender(self, backend: DeliveryBackend, progress: ProgressFn | None = None) -> Sender:
+        signer = self.signer(backend)
+        return Sender(
+            self.settings,
+            self.store,
+            backend,
+            signer,
+            self.clock,
+            progress=progress,
+            halt=self.halt,
+            segment_key=self.builder.segment_key,
+        )
+
+    def unfinished(self, list_name: str) -> list[IssueRow]:
+        """The list's issues that still have recipients to send to or to decide about."""
+        list_id = self.store.subscribers.list_id(self.settings.list(list_name).name)
+        return self.store.issues.unfinished(list_id)
+
+    def resume(self, list_name: str, progress: ProgressFn | None = None) -> list[SendReport]:
+        """Carry on with every unfinished issue of the list; ``unknown`` rows wait for ops."""
+        sync_roster(self.settings, self.store, list_name, self.clock())
+        reports = []
+        for issue in self.unfinished(list_name):
+            backend = self.backend()
+            try:
+                self._sender(backend, progress).deliver(issue, list_name)
+            finally:
+                backend.close()
+            reports.append(ledger_report(self.store, issue, list_name))
+        return reports
+
+    def resolve_unknown(
+        self, list_name: str, resend: bool, chunks: tuple[str, ...] = ()
+    ) -> list[IssueRow]:
+        """Ops' decision on unknown rows (all, or those ``chunks``): planned again, or skipped."""
+        touched = []
+        for issue in self.unfinished(list_name):
+            if self.store.issues.resolve(issue.id, resend, self.clock(), chunks):
+                touched.append(issue)
+                if outcome_of(self.store.issues.counts(issue.id)) == "sent":
+                    self.store.issues.finish(issue.id, "sent", self.clock())
+        return touched
+
+    def send_test(
+        self, list_name: str, addresses: Sequence[str], at: datetime | None = None
+    ) -> SendReport:
+        """Send the period's issue, marked [TEST], to ``addresses`` only, outside the ledger."""
+        built = self.build(list_name, at)
+        issue = built.stored or IssueRow(
+            0, built.list_id, built.digest.number, built.window, "draft", built.email,
+            self.clock(), None,
+        )  # fmt: skip
+        backend = self.backend()
+        try:
+            sender = self._sender(backend)
+            results = sender.test_send(issue, built.list_name, list(addresses))
+        finally:
+            backend.close()
+        folder = getattr(backend, "folder", None)
+        where = folder(sender.envelope(issue, built.list_name)) if folder else None
+        return SendReport(
+            built.list_name,
+            "test",
+            issue_number=built.digest.number,
+            counts=dict(Counter(r.status for r in results)),
+            recipients=len(results),
+            destination=str(where) if where else None,
+            failures=tuple(Counter(r.error or "" for r in results if r.status == "failed").items()),
+        )
+
+    def approve(self, list_name: str, actor: str, at: datetime | None = None) -> IssueRow:
+        """Freeze the list's coming issue as approved by ``actor``; it is sent when due."""
+        built = self.build(list_name, at)
+        if built.stored is not None:
+            raise DigestError(
+                f"issue {built.stored.number} is already {built.stored.status}",
+                subject=f"list {built.list_name}",
+                hint="an approved or sent issue cannot be approved again",
+            )
+        issue = self.store.issues.create(
+            built.list_id,
+            built.digest.number,
+            built.window,
+            built.post_ids,
+            built.email,
+            self.clock(),
+            status="approved",
+            approved_by=actor,
+        )
+        if issue is None:
+            raise DigestError("another process froze this issue first", subject=list_name)
+        log.info("%s: issue %d approved by %s", built.list_name, issue.number, actor)
+        return issue
 
     def run(self) -> RunReport:
         """The main job: collect, then send every list whose current issue is not sent."""

@@ -3,31 +3,45 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from itertools import islice
+from typing import TypeVar
 
 from .build import BuiltIssue
 from .config import Settings
-from .delivery.base import DeliveryBackend
-from .models import Envelope, Recipient
+from .delivery.base import DeliveryBackend, SendAborted
+from .delivery.pacing import RateLimiter, backoff
+from .errors import DeliveryError
+from .models import DeliveryResult, Envelope, Recipient, RenderedEmail, Subscriber
 from .roster import RowProblem, read_roster
+from .segments import ALL
 from .store import Store
-from .store.issues import (
-    ACCEPTED,
-    FAILED,
-    PLANNED,
-    SUBMITTED,
-    SUPPRESSED,
-    UNKNOWN,
-    IssueRow,
-    LedgerRow,
-)
+from .store.issues import FAILED, PLANNED, SUBMITTED, UNKNOWN, IssueRow, LedgerRow
+from .store.ledger import Outcome, UnknownChunk
 from .tokens import Signer, TokenClaims
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 Clock = Callable[[], datetime]
+SegmentOf = Callable[[Subscriber], str]
+"""Which rendering a subscriber gets ("" is the whole issue)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far a delivery has got: recipients handled of the total, and the tally so far."""
+
+    total: int
+    done: int
+    counts: dict[str, int]
+
+
+ProgressFn = Callable[[Progress], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,13 +50,40 @@ class SendReport:
 
     list_name: str
     outcome: str
-    """``sent``, ``already-sent``, ``no-posts``, ``dry-run`` or ``incomplete``."""
+    """``sent``, ``already-sent``, ``no-posts``, ``dry-run``, ``incomplete``, ``unknown``, or
+    ``test`` (a test send outside the ledger)."""
     issue_number: int | None = None
     issue_key: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
     recipients: int = 0
     roster_problems: tuple[RowProblem, ...] = ()
     destination: str | None = None
+    failures: tuple[tuple[str, int], ...] = ()
+    """Each distinct failure reason and how many recipients it hit."""
+    unknown: tuple[UnknownChunk, ...] = ()
+    """Chunks that may or may not have gone out, waiting for ``--resolve-unknown``."""
+
+
+def outcome_of(counts: dict[str, int]) -> str:
+    """``incomplete`` while rows wait to be sent, ``unknown`` while ops must decide, else sent."""
+    if counts.get(PLANNED) or counts.get(SUBMITTED):
+        return "incomplete"
+    return "unknown" if counts.get(UNKNOWN) else "sent"
+
+
+def ledger_report(store: Store, issue: IssueRow, list_name: str) -> SendReport:
+    """The ledger's account of an issue: counts, failure reasons, unknown chunks."""
+    counts = store.issues.counts(issue.id)
+    return SendReport(
+        list_name,
+        outcome_of(counts),
+        issue_number=issue.number,
+        issue_key=issue.key,
+        counts=counts,
+        recipients=sum(counts.values()),
+        failures=tuple(store.issues.reasons(issue.id, FAILED)),
+        unknown=tuple(store.issues.unknown(issue.id)),
+    )
 
 
 def sync_roster(
@@ -58,11 +99,6 @@ def sync_roster(
     return list_id, roster.problems
 
 
-def _chunks(rows: Iterator[LedgerRow], size: int) -> Iterator[list[LedgerRow]]:
-    while chunk := list(islice(rows, size)):
-        yield chunk
-
-
 class Sender:
     """Delivers frozen issues through one backend, recording every step in the ledger."""
 
@@ -73,26 +109,49 @@ class Sender:
         backend: DeliveryBackend,
         signer: Signer,
         clock: Clock = lambda: datetime.now(UTC),
+        progress: ProgressFn | None = None,
+        segment_of: SegmentOf | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        halt: threading.Event | None = None,
+        segment_key: Callable[[tuple[str, ...]], str] | None = None,
     ):
         self.settings = settings
         self.store = store
         self.backend = backend
         self.signer = signer
         self.clock = clock
+        self.progress = progress
+        self.segment_of = segment_of
+        self.segment_key = segment_key
+        """Maps a subscriber's area preferences to the key of the segment they receive."""
+        self.sleep = sleep
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.halt = halt or threading.Event()
+        """Set from outside (SIGTERM) to stop after the chunks under way; the rest stays planned."""
+        self._tally: dict[str, int] = {}
+        self._done = self._total = 0
 
-    def envelope(self, issue: IssueRow, list_name: str) -> Envelope:
+    def envelope(
+        self, issue: IssueRow, list_name: str, email: RenderedEmail | None = None, segment: str = ""
+    ) -> Envelope:
         nl = self.settings.newsletter
         return Envelope(
             list_name=list_name,
             issue_id=issue.id,
             issue_key=issue.key,
-            email=issue.email,
+            email=email or issue.email,
             from_address=nl.from_address,
             from_name=nl.from_name or nl.name,
             reply_to=nl.reply_to,
             unsubscribe_mailto=nl.unsubscribe_mailto,
             categories=(list_name, f"issue-{issue.key}"),
+            segment=segment,
         )
+
+    def renderings(self, issue: IssueRow) -> dict[str, RenderedEmail]:
+        """Every rendering of the issue by segment: "" is the whole issue."""
+        return {"": issue.email, **self.store.issues.segments_of(issue.id)}
 
     def recipient(self, row: LedgerRow, list_name: str, issue_id: int) -> Recipient:
         token = self.signer.sign(TokenClaims(list_name, row.subscriber_id, issue_id))
@@ -108,62 +167,152 @@ class Sender:
     def freeze(self, built: BuiltIssue) -> IssueRow:
         """Store the built issue and plan a ledger row per active subscriber (idempotent)."""
         now = self.clock()
+        segments = {s.key: s.email for s in built.segments if s.key != ALL}
         issue = built.stored or self.store.issues.create(
-            built.list_id, built.digest.number, built.window, built.post_ids, built.email, now
+            built.list_id,
+            built.digest.number,
+            built.window,
+            built.post_ids,
+            built.email,
+            now,
+            segments=segments,
         )
         if issue is None:  # another process froze this period first
             issue = self.store.issues.for_period(built.list_id, built.window)
             assert issue is not None
+        if issue.status == "approved":
+            self.store.issues.set_status(issue.id, "sending")
+            issue = replace(issue, status="sending")
         if issue.status == "sending":
-            self.store.issues.plan(issue.id, self.store.subscribers.active(built.list_id), now)
+            keys = set(self.store.issues.segments_of(issue.id))
+            segment_of = self.segment_of
+            if segment_of is None and keys and self.segment_key is not None:
+                key_of = self.segment_key
+
+                def segment_of(sub: Subscriber) -> str:
+                    key = key_of(sub.areas)
+                    return key if key in keys else ""  # a new preference gets the whole issue
+
+            if segment_of is None:
+                self.store.issues.plan_active(issue.id, built.list_id, now)
+            else:
+                active = self.store.subscribers.active(built.list_id)
+                self.store.issues.plan(issue.id, active, now, segment_of)
         return issue
 
     def deliver(self, issue: IssueRow, list_name: str) -> dict[str, int]:
         """Send to every planned recipient; resume-safe; returns the ledger counts."""
-        envelope = self.envelope(issue, list_name)
-        statuses = [PLANNED, SUBMITTED] if self.backend.idempotent else [PLANNED]
-        if not self.backend.idempotent:
-            stale = [r for r in self.store.issues.ledger(issue.id, [SUBMITTED])]
-            self.store.issues.mark(
-                issue.id,
-                [(r.subscriber_id, UNKNOWN, None, "interrupted after submit") for r in stale],
-                self.clock(),
-            )
-        ledger = self.store.issues.ledger(issue.id, statuses)
-        for chunk in _chunks(ledger, self.backend.max_batch):
-            self._send_chunk(issue, list_name, envelope, chunk)
+        now = self.clock()
+        stale = self.store.issues.interrupted(issue.id, self.backend.idempotent, now)
+        if stale:
+            log.warning("%d recipients were mid-send when the last run stopped", stale)
+        renderings = self.renderings(issue)
+        self._total = self.store.issues.counts(issue.id).get(PLANNED, 0)
+        self._done, self._tally = 0, {}
+        self._stop.clear()
+        rounds = getattr(self.backend, "retry_rounds", 0)
+        for segment in self.store.issues.segments(issue.id):
+            if segment not in renderings:
+                raise DeliveryError(f"no rendering for segment {segment!r}", subject=issue.key)
+            envelope = self.envelope(issue, list_name, renderings[segment], segment)
+            for round_ in range(rounds + 1):
+                if round_:
+                    self.sleep(backoff(round_ - 1, getattr(self.backend, "retry_wait", 1.0), 60))
+                if not self._pass(issue, envelope):
+                    break
         counts = self.store.issues.counts(issue.id)
-        if not counts.get(PLANNED) and not counts.get(SUBMITTED):
+        if outcome_of(counts) == "sent":
             self.store.issues.finish(issue.id, "sent", self.clock())
         return counts
 
-    def _send_chunk(
-        self, issue: IssueRow, list_name: str, envelope: Envelope, chunk: list[LedgerRow]
+    def _pass(self, issue: IssueRow, envelope: Envelope) -> int:
+        """One sweep over the segment's planned rows; returns how many came back for retry."""
+        workers = max(1, int(getattr(self.backend, "workers", 1)))
+        limiter = RateLimiter(float(getattr(self.backend, "max_per_second", 0) or 0))
+        size = self.backend.max_batch
+        pending = self.store.issues.pending_ids(issue.id, envelope.segment, PLANNED, size)
+        inflight: set[Future[int]] = set()
+        retried = 0
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="send")
+        try:
+            for ids in pending:
+                if self.halt.is_set():
+                    break
+                limiter.acquire(len(ids))
+                if len(inflight) >= workers * 2:
+                    done, inflight = wait(inflight, return_when=FIRST_COMPLETED)
+                    retried += sum(f.result() for f in done)
+                inflight.add(pool.submit(self._chunk, issue, envelope, ids))
+            done, inflight = wait(inflight)
+            retried += sum(f.result() for f in done)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return retried
+
+    def _chunk(self, issue: IssueRow, envelope: Envelope, ids: list[int]) -> int:
+        if self._stop.is_set() or self.halt.is_set():  # leave these planned for a resume
+            return 0
+        chunk = secrets.token_hex(8)
+        rows, suppressed = self.store.issues.claim(
+            issue.id, envelope.segment, ids[0], ids[-1], chunk, self.clock()
+        )
+        tally = {"suppressed": suppressed} if suppressed else {}
+        size = self.backend.max_batch
+        for start in range(0, len(rows), size):  # more than ``ids`` only if rows were replanned
+            part = rows[start : start + size]
+            recipients = [self.recipient(r, envelope.list_name, issue.id) for r in part]
+            try:
+                results = self.backend.deliver(replace(envelope, chunk=chunk), recipients)
+            except SendAborted as exc:
+                self._stop.set()
+                self._record(issue, chunk, part, exc.results)
+                raise
+            except BaseException:
+                self._stop.set()  # rows stay submitted: a resume decides what they are
+                raise
+            self._record(issue, chunk, part, results)
+            for r in results:
+                tally[r.status] = tally.get(r.status, 0) + 1
+        self._report(len(ids), tally)
+        return tally.get("retry", 0)
+
+    def _record(
+        self, issue: IssueRow, chunk: str, rows: list[LedgerRow], results: list[DeliveryResult]
     ) -> None:
-        ids = [r.subscriber_id for r in chunk]
-        current = {r.subscriber_id: r for r in self.store.issues.ledger_for(issue.id, ids)}
-        live, gone = [], []
-        for row in chunk:
-            now_row = current.get(row.subscriber_id, row)
-            if now_row.subscriber_status != "active" or not now_row.in_roster:
-                gone.append((row.subscriber_id, SUPPRESSED, None, now_row.subscriber_status))
-            else:
-                live.append(now_row)
-        self.store.issues.mark(issue.id, gone, self.clock())
-        if not live:
-            return
-        self.store.issues.mark(
-            issue.id, [(r.subscriber_id, SUBMITTED, None, None) for r in live], self.clock()
-        )
-        results = self.backend.deliver(
-            envelope, [self.recipient(r, list_name, issue.id) for r in live]
-        )
-        final = {ACCEPTED, FAILED, UNKNOWN}
-        self.store.issues.mark(
-            issue.id,
-            [
-                (r.subscriber_id, r.status if r.status in final else PLANNED, r.message_id, r.error)
-                for r in results
-            ],
-            self.clock(),
-        )
+        given = {r.subscriber_id: r for r in results}
+        outcomes = [
+            Outcome(r.subscriber_id, g.status, g.message_id, g.error)
+            if (g := given.get(r.subscriber_id))
+            else Outcome(r.subscriber_id, UNKNOWN, None, "the backend gave no result")
+            for r in rows
+        ]
+        self.store.issues.record(issue.id, chunk, outcomes, self.clock())
+
+    def _report(self, handled: int, tally: dict[str, int]) -> None:
+        with self._lock:
+            self._done += handled
+            for key, n in tally.items():
+                self._tally[key] = self._tally.get(key, 0) + n
+            snapshot = Progress(max(self._total, self._done), self._done, dict(self._tally))
+            if self.progress is not None:
+                self.progress(snapshot)
+
+    def test_send(
+        self, issue: IssueRow, list_name: str, addresses: Sequence[str]
+    ) -> list[DeliveryResult]:
+        """The issue, subject marked ``[TEST]``, to ``addresses``; outside the ledger."""
+        email = replace(issue.email, subject=f"[TEST] {issue.email.subject}")
+        envelope = replace(self.envelope(issue, list_name, email), chunk="test")
+        rows = [LedgerRow(0, a, "", "test", "active", True) for a in addresses]
+        results = []
+        for part in _split(iter([rows]), self.backend.max_batch):
+            recipients = [self.recipient(r, list_name, issue.id) for r in part]
+            results.extend(self.backend.deliver(envelope, recipients))
+        return results
+
+
+def _split(batches: Iterator[list[T]], size: int) -> Iterator[list[T]]:
+    """Re-cut a stream of lists into lists of at most ``size``."""
+    for batch in batches:
+        for start in range(0, len(batch), size):
+            yield batch[start : start + size]

@@ -40,6 +40,8 @@ def _describe(tp: Any) -> str:
         return " or ".join(_describe(a) for a in get_args(tp) if a is not type(None))
     if origin is tuple:
         return f"a list of {_describe(get_args(tp)[0])}"
+    if origin is dict:
+        return f"a table of {_describe(get_args(tp)[1])}"
     if dataclasses.is_dataclass(tp):
         return "a table"
     names = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
@@ -66,6 +68,11 @@ def convert(tp: Any, value: Any, ctx: Ctx) -> Any:
         if value not in get_args(tp):
             raise ctx.error(f"expected {_describe(tp)}, got {value!r}")
         return value
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ctx.error(f"expected {_describe(tp)}, got {type(value).__name__}")
+        key_t, value_t = get_args(tp)
+        return {convert(key_t, k, ctx): convert(value_t, v, ctx.sub(k)) for k, v in value.items()}
     if origin is tuple:
         if not isinstance(value, list):
             raise ctx.error(f"expected {_describe(tp)}, got {type(value).__name__}")

@@ -9,6 +9,7 @@ import json
 import os
 import secrets
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii
 
 from .errors import ConfigError
 
@@ -58,10 +59,11 @@ class Signer:
         )
 
     def sign(self, claims: TokenClaims) -> str:
-        payload = json.dumps(
-            [claims.list_name, claims.subscriber_id, claims.issue_id], separators=(",", ":")
-        ).encode()
-        mac = hmac.new(self.key, payload, hashlib.sha256).digest()[:16]
+        # The bytes of json.dumps([list, subscriber, issue], separators=(",", ":")), made faster:
+        # a send signs one token per recipient.
+        name = encode_basestring_ascii(claims.list_name)
+        payload = f"[{name},{int(claims.subscriber_id)},{int(claims.issue_id)}]".encode()
+        mac = hmac.digest(self.key, payload, "sha256")[:16]
         return f"{_b64(payload)}.{_b64(mac)}"
 
     def verify(self, token: str) -> TokenClaims | None:

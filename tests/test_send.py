@@ -36,6 +36,16 @@ def pipeline(project: Path) -> Pipeline:
     return Pipeline(load_settings(project / "config.toml"), clock=lambda: NOW)
 
 
+def crash_midway(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Collect, then send until the backend dies after two messages."""
+    p = pipeline(project)
+    p.collect()
+    crashing = CrashAfter(project / "outbox", limit=2)
+    monkeypatch.setattr(p, "backend", lambda name=None: crashing)
+    with pytest.raises(KeyboardInterrupt):
+        p.send("weekly")
+
+
 def eml_files(project: Path) -> list[Path]:
     return sorted((project / "outbox").glob("weekly/*/*.eml"))
 
@@ -43,12 +53,7 @@ def eml_files(project: Path) -> list[Path]:
 def test_crash_then_resume_delivers_everyone_exactly_once(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    p = pipeline(project)
-    p.collect()
-    crashing = CrashAfter(project / "outbox", limit=2)
-    monkeypatch.setattr(p, "backend", lambda name=None: crashing)
-    with pytest.raises(KeyboardInterrupt):
-        p.send("weekly")
+    crash_midway(project, monkeypatch)
     assert len(eml_files(project)) == 2
     resumed = pipeline(project)
     report = resumed.send("weekly")
@@ -62,12 +67,7 @@ def test_crash_then_resume_delivers_everyone_exactly_once(
 def test_unsubscribe_during_send_is_honoured(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    p = pipeline(project)
-    p.collect()
-    crashing = CrashAfter(project / "outbox", limit=2)
-    monkeypatch.setattr(p, "backend", lambda name=None: crashing)
-    with pytest.raises(KeyboardInterrupt):
-        p.send("weekly")
+    crash_midway(project, monkeypatch)
     resumed = pipeline(project)
     lid = resumed.store.subscribers.list_id("weekly")
     last = list(resumed.store.subscribers.active(lid))[-1]

@@ -3,7 +3,17 @@
 Each topic's commands live in their own module and attach themselves to ``main``.
 """
 
-from . import commands, posts  # noqa: F401  (each module registers its commands)
+from . import (  # noqa: F401  (each module registers its commands)
+    commands,
+    delivery,
+    posts,
+    schedule,
+    serve,
+    sources,
+    subscribers,
+    suppressions,
+    templates,
+)
 from .app import main
 
 __all__ = ["main"]

@@ -1,4 +1,4 @@
-"""Pipeline commands: run, collect, build, send, summarize."""
+"""Pipeline commands: run, collect, build, summarize (send lives in ``delivery``)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ from typing import Any
 import click
 from rich.table import Table
 
+from ..archive import Archive
 from ..build import BuiltIssue
 from ..collect import CollectReport
 from ..config import load_settings
 from ..pipeline import Pipeline
-from ..send import SendReport
+from ..segments import SegmentEmail
+from ..send import sync_roster
 from .app import err, handled, main, out, pipeline_of
+from .delivery import say
 
 
 def _collect_table(report: CollectReport) -> Table:
@@ -26,7 +29,8 @@ def _collect_table(report: CollectReport) -> Table:
     for o in report.outcomes:
         skipped = "; ".join(str(p) for p in o.problems)
         table.add_row(
-            o.source, str(o.fetched), str(o.new), str(o.duplicate),
+            o.source, "not modified" if o.not_modified else str(o.fetched), str(o.new),
+            str(o.duplicate),
             f"{len(o.problems)}" + (f" ({skipped})" if skipped else ""), o.error or "",
         )  # fmt: skip
     return table
@@ -51,7 +55,14 @@ def _collect_json(pipeline: Pipeline, report: CollectReport, since: datetime | N
         for o in report.outcomes
         for p in o.problems
     ]
-    return json.dumps({"posts": posts, "errors": errors, "skipped": problems}, indent=2)
+    sources = [
+        {"source": o.source, "fetched": o.fetched, "new": o.new, "duplicate": o.duplicate,
+         "skipped": len(o.problems), "not_modified": o.not_modified, "error": o.error}
+        for o in report.outcomes
+    ]  # fmt: skip
+    return json.dumps(
+        {"posts": posts, "errors": errors, "skipped": problems, "sources": sources}, indent=2
+    )
 
 
 @main.command()
@@ -103,6 +114,22 @@ def _build_json(built: BuiltIssue) -> dict[str, Any]:
             for s in d.sections
         ],
         "html_bytes": built.email.html_bytes,
+        "collapsed": built.segments[0].collapsed if built.segments else 0,
+        "segments": [_segment_json(s) for s in built.segments],
+    }
+
+
+def _segment_json(s: SegmentEmail) -> dict[str, Any]:
+    return {
+        "key": s.key,
+        "areas": list(s.areas),
+        "subscribers": s.subscribers,
+        "posts": s.posts,
+        "also": s.also,
+        "html_bytes": s.html_bytes,
+        "collapsed": s.collapsed,
+        "collapsed_to_titles": s.lines,
+        "collapsed_to_link": s.linked,
     }
 
 
@@ -110,22 +137,33 @@ def _build_json(built: BuiltIssue) -> dict[str, Any]:
 @click.option("--list", "list_name", help="The list to build (default: every list).")
 @click.option("--json", "as_json", is_flag=True, help="Print the issue as JSON.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write files here.")
+@click.option("--archive", "archive", is_flag=True, help="Also write the web version to [archive].")
 @click.pass_context
 @handled
-def build(ctx: click.Context, list_name: str | None, as_json: bool, out: Path | None) -> None:
+def build(
+    ctx: click.Context, list_name: str | None, as_json: bool, out: Path | None, archive: bool
+) -> None:
     """Build the current period's issue without sending it."""
     pipeline = pipeline_of(ctx)
     names = [list_name] if list_name else [lst.name for lst in pipeline.settings.lists]
     results = []
     for name in names:
+        sync_roster(pipeline.settings, pipeline.store, name, pipeline.clock())  # segment counts
         built = pipeline.build(name)
         results.append(_build_json(built))
+        if archive:
+            page = Archive(pipeline.settings, pipeline.builder.renderer).publish(built.digest)
+            results[-1]["archive"] = str(page)
         if out is not None:
             folder = out / name if len(names) > 1 else out
             folder.mkdir(parents=True, exist_ok=True)
             (folder / "email.html").write_text(built.email.html, encoding="utf-8")
             (folder / "email.txt").write_text(built.email.text, encoding="utf-8")
             (folder / "email.mjml").write_text(built.email.mjml, encoding="utf-8")
+            for seg in built.segments:
+                (folder / "segments" / seg.key).mkdir(parents=True, exist_ok=True)
+                for ext, body in (("html", seg.email.html), ("txt", seg.email.text)):
+                    (folder / "segments" / seg.key / f"email.{ext}").write_text(body, "utf-8")
         if not as_json:
             d = built.digest
             out_line = (
@@ -134,47 +172,14 @@ def build(ctx: click.Context, list_name: str | None, as_json: bool, out: Path | 
             click.echo(
                 f"{out_line}, {built.email.html_bytes:,} bytes of HTML: {built.email.subject}"
             )
+            for seg in built.segments:
+                collapsed = f", {seg.collapsed} collapsed" if seg.collapsed else ""
+                click.echo(
+                    f"  segment {seg.key}: {seg.subscribers} subscriber(s), "
+                    f"{seg.html_bytes:,} bytes{collapsed}"
+                )
     if as_json:
         click.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2))
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def _say(report: SendReport) -> None:
-    name = report.list_name
-    for problem in report.roster_problems:
-        err.print(f"[yellow]skipped row[/] {problem}", highlight=False)
-    if report.outcome == "already-sent":
-        click.echo(
-            f"{name}: issue {report.issue_number} for this period was already sent "
-            f"({report.counts.get('accepted', 0)} accepted); nothing sent."
-        )
-    elif report.outcome == "no-posts":
-        click.echo(f"{name}: no new posts this period; nothing sent.")
-    elif report.outcome == "dry-run":
-        click.echo(
-            f"{name}: would send issue {report.issue_number} to {report.recipients} recipients."
-        )
-    else:
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))
-        click.echo(f"{name}: issue {report.issue_number} {report.outcome}: {counts}")
-        if report.destination:
-            click.echo(f"{name}: outbox at {report.destination}")
-
-
-@main.command()
-@click.option("--list", "list_name", required=True, help="The list to send.")
-@click.option("--dry-run", is_flag=True, help="Say what would be sent, change nothing.")
-@click.pass_context
-@handled
-def send(ctx: click.Context, list_name: str, dry_run: bool) -> None:
-    """Send (or resume) the list's issue for the current period."""
-    report = pipeline_of(ctx).send(list_name, dry_run=dry_run)
-    _say(report)
-    if report.outcome == "incomplete":
-        sys.exit(1)
 
 
 @main.command()
@@ -191,8 +196,8 @@ def run(ctx: click.Context) -> None:
     for o in c.failed:
         err.print(f"[yellow]source failed[/] {o.source}: {o.error}", highlight=False)
     for s in report.sends:
-        _say(s)
-    if any(s.outcome == "incomplete" for s in report.sends):
+        say(s)
+    if any(s.outcome in ("incomplete", "unknown") for s in report.sends):
         sys.exit(1)
 
 

@@ -12,6 +12,7 @@ from ..errors import StoreError
 from . import schema
 from .issues import IssueRepo
 from .posts import PostRepo
+from .runs import RunRepo
 from .sources import SourceRepo
 from .subscribers import SubscriberRepo
 
@@ -41,6 +42,7 @@ class Store:
         self.posts = PostRepo(self.engine)
         self.subscribers = SubscriberRepo(self.engine)
         self.issues = IssueRepo(self.engine)
+        self.runs = RunRepo(self.engine)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,17 +10,32 @@ from sqlalchemy import Engine, RowMapping, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import NotFoundError
-from ..models import RenderedEmail, Subscriber, Window
-from .schema import deliveries, issue_posts, issues, subscribers
-
-PLANNED, SUBMITTED, ACCEPTED, FAILED, UNKNOWN, SUPPRESSED = (
-    "planned",
-    "submitted",
-    "accepted",
-    "failed",
-    "unknown",
-    "suppressed",
+from ..models import RenderedEmail, Window
+from .ledger import (
+    ACCEPTED,
+    FAILED,
+    PLANNED,
+    SKIPPED,
+    SUBMITTED,
+    SUPPRESSED,
+    UNKNOWN,
+    LedgerRepo,
+    LedgerRow,
 )
+from .schema import issue_posts, issue_segments, issues
+
+__all__ = [
+    "ACCEPTED",
+    "FAILED",
+    "PLANNED",
+    "SKIPPED",
+    "SUBMITTED",
+    "SUPPRESSED",
+    "UNKNOWN",
+    "IssueRepo",
+    "IssueRow",
+    "LedgerRow",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,18 +54,6 @@ class IssueRow:
     @property
     def key(self) -> str:
         return f"{self.window.end.strftime('%Y-%m-%d')}-{self.number}"
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerRow:
-    """One (issue, subscriber) entry of the ledger, with the subscriber's current standing."""
-
-    subscriber_id: int
-    email: str
-    name: str
-    status: str
-    subscriber_status: str
-    in_roster: bool
 
 
 def _issue(row: RowMapping) -> IssueRow:
@@ -72,8 +75,8 @@ def _issue(row: RowMapping) -> IssueRow:
     )
 
 
-class IssueRepo:
-    """Reads and writes ``issues``, ``issue_posts`` and ``deliveries``."""
+class IssueRepo(LedgerRepo):
+    """Reads and writes ``issues`` and ``issue_posts``; the ledger comes from LedgerRepo."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -143,6 +146,9 @@ class IssueRepo:
         post_ids: Sequence[int],
         email: RenderedEmail,
         now: datetime,
+        status: str = "sending",
+        approved_by: str | None = None,
+        segments: Mapping[str, RenderedEmail] | None = None,
     ) -> IssueRow | None:
         """Freeze an issue and claim its posts; None when the period already has an issue."""
         try:
@@ -153,7 +159,9 @@ class IssueRepo:
                         number=number,
                         period_start=window.start,
                         period_end=window.end,
-                        status="sending",
+                        status=status,
+                        approved_by=approved_by,
+                        approved_at=now if approved_by else None,
                         subject=email.subject,
                         preheader=email.preheader,
                         html=email.html,
@@ -164,6 +172,18 @@ class IssueRepo:
                 ).inserted_primary_key
                 assert key is not None
                 issue_id = key[0]
+                if segments:
+                    conn.execute(
+                        issue_segments.insert(),
+                        [
+                            {
+                                "issue_id": issue_id, "key": key, "subject": e.subject,
+                                "preheader": e.preheader, "html": e.html, "text": e.text,
+                                "mjml": e.mjml,
+                            }
+                            for key, e in segments.items()
+                        ],
+                    )  # fmt: skip
                 if post_ids:
                     conn.execute(
                         issue_posts.insert(),
@@ -176,130 +196,6 @@ class IssueRepo:
             return None
         return self.for_period(list_id, window)
 
-    def plan(self, issue_id: int, recipients: Iterable[Subscriber], now: datetime) -> int:
-        """Add a ``planned`` ledger row for every recipient not yet in the ledger."""
-        added = 0
-        batch: list[Subscriber] = []
-
-        def flush() -> int:
-            with self.engine.begin() as conn:
-                ids = [s.id for s in batch]
-                have = set(
-                    conn.execute(
-                        select(deliveries.c.subscriber_id).where(
-                            deliveries.c.issue_id == issue_id,
-                            deliveries.c.subscriber_id.in_(ids),
-                        )
-                    ).scalars()
-                )
-                rows = [
-                    {
-                        "issue_id": issue_id,
-                        "subscriber_id": s.id,
-                        "email": s.email,
-                        "status": PLANNED,
-                        "attempts": 0,
-                        "updated_at": now,
-                    }
-                    for s in batch
-                    if s.id not in have
-                ]
-                if rows:
-                    conn.execute(deliveries.insert(), rows)
-            return len(rows)
-
-        for sub in recipients:
-            batch.append(sub)
-            if len(batch) >= 1000:
-                added += flush()
-                batch = []
-        if batch:
-            added += flush()
-        return added
-
-    def ledger(
-        self, issue_id: int, statuses: Sequence[str], batch: int = 1000
-    ) -> Iterator[LedgerRow]:
-        """Ledger rows of the issue in the given statuses, streamed in subscriber order."""
-        last = 0
-        while True:
-            with self.engine.connect() as conn:
-                rows = conn.execute(
-                    select(
-                        deliveries.c.subscriber_id,
-                        deliveries.c.email,
-                        subscribers.c.name,
-                        deliveries.c.status,
-                        subscribers.c.status,
-                        subscribers.c.in_roster,
-                    )
-                    .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
-                    .where(
-                        deliveries.c.issue_id == issue_id,
-                        deliveries.c.status.in_(statuses),
-                        deliveries.c.subscriber_id > last,
-                    )
-                    .order_by(deliveries.c.subscriber_id)
-                    .limit(batch)
-                ).all()
-            chunk = [LedgerRow(*r) for r in rows]
-            yield from chunk
-            if len(chunk) < batch:
-                return
-            last = chunk[-1].subscriber_id
-
-    def ledger_for(self, issue_id: int, subscriber_ids: Sequence[int]) -> list[LedgerRow]:
-        """The current ledger rows of the given subscribers, read fresh."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(
-                    deliveries.c.subscriber_id,
-                    deliveries.c.email,
-                    subscribers.c.name,
-                    deliveries.c.status,
-                    subscribers.c.status,
-                    subscribers.c.in_roster,
-                )
-                .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
-                .where(
-                    deliveries.c.issue_id == issue_id,
-                    deliveries.c.subscriber_id.in_(subscriber_ids),
-                )
-            ).all()
-        return [LedgerRow(*r) for r in rows]
-
-    def mark(
-        self,
-        issue_id: int,
-        updates: Sequence[tuple[int, str, str | None, str | None]],
-        now: datetime,
-    ) -> None:
-        """Set (subscriber_id, status, message_id, error) for each entry, in one transaction."""
-        if not updates:
-            return
-        with self.engine.begin() as conn:
-            for sub_id, status, message_id, error in updates:
-                conn.execute(
-                    deliveries.update()
-                    .where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id == sub_id)
-                    .values(
-                        status=status,
-                        message_id=message_id,
-                        error=error,
-                        updated_at=now,
-                        attempts=deliveries.c.attempts + (1 if status == SUBMITTED else 0),
-                    )
-                )
-
-    def counts(self, issue_id: int) -> dict[str, int]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(deliveries.c.status, func.count())
-                .where(deliveries.c.issue_id == issue_id)
-                .group_by(deliveries.c.status)
-            ).all()
-        return {str(status): int(n) for status, n in rows}
-
     def post_ids(self, issue_id: int) -> list[int]:
         with self.engine.connect() as conn:
             return list(
@@ -309,6 +205,23 @@ class IssueRepo:
                     .order_by(issue_posts.c.position)
                 ).scalars()
             )
+
+    def segments_of(self, issue_id: int) -> dict[str, RenderedEmail]:
+        """The issue's stored renderings for audience segments, by segment key."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(issue_segments).where(issue_segments.c.issue_id == issue_id)
+            ).mappings()
+            return {
+                r["key"]: RenderedEmail(
+                    r["subject"], r["preheader"], r["html"], r["text"], r["mjml"]
+                )
+                for r in rows
+            }
+
+    def set_status(self, issue_id: int, status: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(issues.update().where(issues.c.id == issue_id).values(status=status))
 
     def finish(self, issue_id: int, status: str, now: datetime) -> None:
         with self.engine.begin() as conn:

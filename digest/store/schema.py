@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -89,6 +90,8 @@ posts = Table(
     Column("area_override", String(500)),
     Column("excluded", Boolean, nullable=False, default=False),
     Column("pinned", Boolean, nullable=False, default=False),
+    Column("simhash", BigInteger),
+    Column("duplicate_of", ForeignKey("posts.id"), index=True),
 )
 
 post_edits = Table(
@@ -120,6 +123,9 @@ subscribers = Table(
     Column("status", String(20), nullable=False, default="active"),
     Column("in_roster", Boolean, nullable=False, default=True),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("subscribed_at", String(40)),
+    Column("source", String(200)),
+    Column("areas_chosen_at", UTCDateTime),
     UniqueConstraint("list_id", "email"),
 )
 
@@ -139,8 +145,23 @@ issues = Table(
     Column("mjml", Text, nullable=False, default=""),
     Column("created_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
+    Column("approved_by", String(200)),
+    Column("approved_at", UTCDateTime),
     UniqueConstraint("list_id", "period_start", name="uq_issue_period"),
     UniqueConstraint("list_id", "number", name="uq_issue_number"),
+)
+
+issue_segments = Table(
+    "issue_segments",
+    metadata,
+    Column("issue_id", ForeignKey("issues.id"), nullable=False),
+    Column("key", String(500), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("preheader", Text, nullable=False),
+    Column("html", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("mjml", Text, nullable=False),
+    UniqueConstraint("issue_id", "key", name="uq_issue_segment"),
 )
 
 issue_posts = Table(
@@ -164,7 +185,109 @@ deliveries = Table(
     Column("message_id", String(500)),
     Column("error", Text),
     Column("attempts", Integer, nullable=False, default=0),
+    Column("segment", String(200), nullable=False, default=""),
+    Column("chunk", String(64)),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("issue_id", "subscriber_id", name="uq_delivery_once"),
     Index("ix_deliveries_issue_status", "issue_id", "status"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("list_name", String(200), nullable=False),
+    Column("period_start", UTCDateTime, nullable=False),
+    Column("period_end", UTCDateTime, nullable=False),
+    Column("trigger", String(20), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("detail", Text),
+    Column("issue_number", Integer),
+    Column("counts", JSON),
+    Column("owner", String(200)),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    Index("ix_runs_list_period", "list_name", "period_start"),
+)
+
+period_claims = Table(
+    "period_claims",
+    metadata,
+    Column("list_name", String(200), nullable=False),
+    Column("period_start", UTCDateTime, nullable=False),
+    Column("period_end", UTCDateTime, nullable=False),
+    Column("run_id", ForeignKey("runs.id"), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("owner", String(200)),
+    Column("lease_until", UTCDateTime),
+    UniqueConstraint("list_name", "period_start", name="uq_one_run_per_period"),
+)
+
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("list_name", String(200), primary_key=True),
+    Column("cron", String(200)),
+    Column("timezone", String(100)),
+    Column("paused", Boolean, nullable=False, default=False),
+    Column("since", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(200)),
+)
+
+heartbeats = Table(
+    "scheduler_heartbeats",
+    metadata,
+    Column("owner", String(200), primary_key=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("beat_at", UTCDateTime, nullable=False),
+    Column("state", String(50), nullable=False),
+)
+
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(320), nullable=False, index=True),
+    Column("list_id", ForeignKey("lists.id")),
+    Column("reason", String(20), nullable=False),
+    Column("detail", Text, nullable=False, default=""),
+    Column("origin", String(50), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("event_id", String(200), primary_key=True),
+    Column("event", String(50), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
+delivery_stats = Table(
+    "delivery_stats",
+    metadata,
+    Column("issue_id", ForeignKey("issues.id"), nullable=False),
+    Column("subscriber_id", ForeignKey("subscribers.id"), nullable=False),
+    Column("delivered_at", UTCDateTime),
+    Column("deferred", Integer, nullable=False, default=0),
+    Column("opens", Integer, nullable=False, default=0),
+    Column("clicks", Integer, nullable=False, default=0),
+    Column("first_open_at", UTCDateTime),
+    Column("first_click_at", UTCDateTime),
+    Column("last_event_at", UTCDateTime, nullable=False),
+    UniqueConstraint("issue_id", "subscriber_id", name="uq_delivery_stats"),
+)
+
+desk_actions = Table(
+    "desk_actions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("list_name", String(200), nullable=False, index=True),
+    Column("issue_number", Integer),
+    Column("action", String(50), nullable=False),
+    Column("detail", Text, nullable=False, default=""),
+    Column("actor", String(200), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
 )

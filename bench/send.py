@@ -1,0 +1,170 @@
+"""Send benchmark: 100,000 and 1,000,000 subscribers through the local fake SendGrid.
+
+The fake runs in its own process with validation off. For each size the benchmark seeds a
+fresh SQLite store, then times the real send path (plan the ledger, claim each chunk, sign
+links, build and post each request, record outcomes) and a floor in this same process that
+only posts pre-serialized payloads of the same size with the same number of threads.
+
+    .venv/bin/python bench/send.py [--sizes 100000,1000000] [--workers 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+
+from digest.config import load_settings  # noqa: E402
+from digest.delivery.options import SendGridOptions  # noqa: E402
+from digest.delivery.sendgrid import SendGridBackend, request_body  # noqa: E402
+from digest.models import Recipient, RenderedEmail, Window  # noqa: E402
+from digest.send import Sender  # noqa: E402
+from digest.store import Store  # noqa: E402
+from digest.tokens import Signer  # noqa: E402
+
+KEY = "SG.bench-key"
+NOW = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
+BLOCK = "<tr><td><h2>A policy post title</h2><p>{}</p><a href='https://x.org/p'>Read</a></td></tr>"
+EMAIL = RenderedEmail(
+    subject="Policy Blogs Weekly #12: a lead title for -name-",
+    preheader="12 posts this week",
+    html="<html><body><p>Hi -name_html-</p><table>"
+    + "".join(BLOCK.format("Summary sentence. " * 20) for _ in range(40))
+    + "</table><a href='-unsubscribe_url-'>Unsubscribe</a></body></html>",
+    text="Hi -name-\n"
+    + "A post title\nSummary sentence.\n" * 200
+    + "Unsubscribe: -unsubscribe_url-",
+    mjml="",
+)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def start_fake() -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fake_sendgrid", "--no-validate", "--key", KEY],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip()
+
+
+def seed(store: Store, count: int) -> tuple[int, int]:
+    """A list of ``count`` active subscribers and a frozen issue; returns (list id, issue id)."""
+    list_id = store.subscribers.list_id("bench")
+    with store.begin() as conn:
+        conn.execute(
+            text(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count) "
+                "INSERT INTO subscribers"
+                " (list_id, email, name, areas, status, in_roster, updated_at)"
+                " SELECT :list, printf('reader%07d@example.org', i), printf('Reader %d', i), '[]',"
+                " 'active', 1, :now FROM n"
+            ),
+            {"count": count, "list": list_id, "now": NOW.replace(tzinfo=None)},
+        )
+    issue = store.issues.create(list_id, 1, Window(NOW, NOW), [], EMAIL, NOW)
+    assert issue is not None
+    return list_id, issue.id
+
+
+def floor(url: str, requests: int, workers: int, options: SendGridOptions) -> float:
+    """Seconds to post ``requests`` pre-serialized 1000-recipient bodies, nothing else."""
+    from digest.models import Envelope
+
+    envelope = Envelope("bench", 1, "2026-11-27-1", EMAIL, "digest@example.org", "Digest")
+    payloads = []
+    for k in range(4):
+        people = [
+            Recipient(
+                i,
+                f"floor{k}-{i}@example.org",
+                f"Reader {i}",
+                f"https://digest.example.org/unsubscribe/{'t' * 60}{i}",
+                f"https://digest.example.org/preferences/{'t' * 60}{i}",
+            )
+            for i in range(1000)
+        ]
+        payloads.append(json.dumps(request_body(envelope, people, options)[0]).encode())
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+
+    def post(n: int) -> None:
+        req = urllib.request.Request(
+            f"{url}/v3/mail/send", data=payloads[n % 4], headers=headers, method="POST"
+        )
+        with urllib.request.urlopen(req, timeout=60) as response:
+            assert response.status == 202
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(post, range(requests)))
+    return time.perf_counter() - started
+
+
+def run(url: str, count: int, workers: int) -> dict[str, float]:
+    settings = load_settings(ROOT / "config.toml")
+    options = SendGridOptions(host=url, workers=workers, timeout=60.0)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(f"sqlite:///{tmp}/bench.db")
+        list_id, issue_id = seed(store, count)
+        issue = store.issues.by_number(list_id, 1)
+        backend = SendGridBackend(options, KEY)
+        sender = Sender(settings, store, backend, Signer(b"bench-signing-key-0123456789"))
+        started = time.perf_counter()
+        store.issues.plan_active(issue_id, list_id, NOW)
+        counts = sender.deliver(issue, "bench")
+        wall = time.perf_counter() - started
+        store.close()
+    assert counts == {"accepted": count}, counts
+    requests = -(-count // options.batch_size)
+    rss = peak_rss_mb()
+    base = floor(url, requests, workers, options)
+    return {"wall": wall, "requests": requests, "rss": rss, "floor": base}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args()
+    proc, url = start_fake()
+    try:
+        print(f"fake SendGrid at {url} (validation off), {args.workers} workers")
+        print(
+            f"{'recipients':>11} {'wall s':>8} {'req/s':>7} {'rcpt/s':>9} {'peak RSS MB':>11}"
+            f" {'floor s':>8} {'x floor':>7}"
+        )
+        for size in (int(s) for s in args.sizes.split(",")):
+            r = run(url, size, args.workers)
+            print(
+                f"{size:>11,} {r['wall']:>8.1f} {r['requests'] / r['wall']:>7.1f}"
+                f" {size / r['wall']:>9,.0f} {r['rss']:>11.0f} {r['floor']:>8.1f}"
+                f" {r['wall'] / r['floor']:>7.2f}",
+                flush=True,
+            )
+        stats = json.loads(urllib.request.urlopen(f"{url}/stats", timeout=10).read())
+        print(f"fake saw {stats['requests']:,} requests, {stats['recipients']:,} recipients")
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+if __name__ == "__main__":
+    main()

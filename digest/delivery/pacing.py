@@ -1,0 +1,45 @@
+"""Rate caps and backoff shared by the sender and the backends."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+
+
+def backoff(
+    attempt: int, base: float, cap: float, rng: Callable[[], float] = random.random
+) -> float:
+    """Exponential backoff with jitter: between half and all of ``base * 2**attempt``, capped."""
+    ceiling: float = min(cap, base * (2.0**attempt))
+    return ceiling * (0.5 + rng() / 2)
+
+
+class RateLimiter:
+    """Spaces out work so that no more than ``per_second`` units start per second on average."""
+
+    def __init__(
+        self,
+        per_second: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.per_second = per_second
+        self.clock = clock
+        self.sleep = sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def acquire(self, units: int = 1) -> float:
+        """Wait until ``units`` may start; returns how long it waited."""
+        if self.per_second <= 0:
+            return 0.0
+        with self._lock:
+            now = self.clock()
+            start = max(now, self._next)
+            self._next = start + units / self.per_second
+        wait = start - now
+        if wait > 0:
+            self.sleep(wait)
+        return wait

@@ -1,0 +1,101 @@
+"""Fault tests: the real CLI SIGKILLed at 20+ points of a 5,000-recipient send, then resumed.
+
+The fake SendGrid kills the sending process when a chosen request arrives (before its body is
+read), after it recorded a request but before answering, or right after answering. After each
+kill nobody has the issue twice; chunks that were in flight are ``unknown``; ops' decision
+(here taken from the fake's records, as ops would from SendGrid's activity feed) resolves
+them; and at the end every recipient has been accepted exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from digest.config import load_settings
+from digest.pipeline import Pipeline
+
+from .delivery_helpers import API_KEY, SIGNING_KEY, use_backend, write_roster
+from .fake_sendgrid import Action, FakeSendGrid
+
+MODES = ("kill-before", "kill-after", "kill-after-response")
+KILLS = 22
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSendGrid]:
+    with FakeSendGrid(API_KEY) as server:
+        yield server
+
+
+def cli(project: Path, *args: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SENDGRID_"))}
+    env |= {"SENDGRID_API_KEY": API_KEY, "DIGEST_SIGNING_KEY": SIGNING_KEY}
+    return subprocess.Popen(
+        [sys.executable, "-m", "digest", *args],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def resolve_like_ops(pipeline: Pipeline, fake: FakeSendGrid) -> None:
+    """Skip unknown chunks SendGrid accepted; resend the ones it never saw."""
+    went_out = fake.chunks()
+    for issue in pipeline.unfinished("weekly"):
+        chunks = {u.chunk for u in pipeline.store.issues.unknown(issue.id)}
+        if chunks & went_out:
+            pipeline.resolve_unknown("weekly", False, tuple(chunks & went_out))
+        if chunks - went_out:
+            pipeline.resolve_unknown("weekly", True, tuple(chunks - went_out))
+
+
+def test_killed_at_many_points_and_resumed_everyone_gets_it_exactly_once(
+    project: Path, fake: FakeSendGrid
+) -> None:
+    emails = write_roster(project, 5000)
+    config = use_backend(
+        project, "sendgrid", host=fake.url, batch_size=100, workers=2, timeout=10.0,
+        backoff=0.001, backoff_max=0.01,
+    )  # fmt: skip
+    collected = cli(project, "collect")
+    assert collected.wait(60) == 0, collected.communicate()
+    pipeline = Pipeline(load_settings(config))
+    kills = 0
+    for cycle in range(KILLS + 10):
+        fake.script(*["ok"] * (cycle % 3), Action(MODES[cycle % len(MODES)]))
+        proc = cli(project, "send", "--list", "weekly", *(["--resume"] if cycle else []))
+        fake.victim = proc.pid
+        code = proc.wait(60)
+        fake.actions.clear()
+        if code != -signal.SIGKILL:
+            break  # the send finished before the kill point came
+        kills += 1
+        fake.settle()  # requests the dead process left in flight land (or not) first
+        assert max(fake.received.values(), default=0) <= 1, "a recipient got the issue twice"
+        (issue,) = pipeline.unfinished("weekly")
+        pipeline.store.issues.interrupted(issue.id, False, pipeline.clock())  # as a resume does
+        counts = pipeline.store.issues.counts(issue.id)
+        assert not counts.get("submitted")
+        assert sum(counts.values()) == 5000
+        accepted = counts.get("accepted", 0) + counts.get("skipped", 0)
+        assert accepted <= len(fake.received)
+        resolve_like_ops(pipeline, fake)
+        if kills == KILLS:
+            break
+    assert kills >= 20
+    final = cli(project, "send", "--list", "weekly", "--resume")
+    out, errors = final.communicate(timeout=60)
+    assert final.returncode == 0, out + errors
+    assert fake.violations == []
+    assert sorted(fake.received) == emails
+    assert set(fake.received.values()) == {1}
+    assert pipeline.unfinished("weekly") == []
