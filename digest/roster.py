@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
@@ -14,6 +15,8 @@ from .models import Subscriber
 
 COLUMNS = ("email", "name", "areas", "status", "subscribed_at", "source")
 STATUSES = ("active", "unsubscribed", "bounced", "complained")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""A spreadsheet reads a cell starting with one of these as a formula (CSV injection)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,25 @@ def normalize_email(address: str) -> str:
     return f"{local}@{(info.ascii_domain or domain).lower()}"
 
 
+def neutralize(cell: str) -> str:
+    """``cell`` made safe for spreadsheets: a leading formula character gets a ``'``."""
+    return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
+
+
+def _unneutralize(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
+
+
+def parse_subscribed_at(value: str) -> str:
+    """An ISO date or date-time, returned as written; raise ValueError otherwise."""
+    if value:
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            datetime.fromisoformat(value)
+    return value
+
+
 def read_roster(path: Path) -> Roster:
     """Read ``path``; raise SubscriberError only when the file itself is unusable."""
     try:
@@ -64,7 +86,10 @@ def read_roster(path: Path) -> Roster:
         )
     except csv.Error:
         dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(raw, newline=""), dialect=dialect)
+    # Only the delimiter is sniffed: quoting stays Excel's ("" inside a quoted cell is a ").
+    reader = csv.DictReader(
+        io.StringIO(raw, newline=""), dialect=csv.excel, delimiter=dialect.delimiter
+    )
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     if "email" not in header:
         raise SubscriberError(
@@ -88,7 +113,7 @@ def read_roster(path: Path) -> Roster:
         if None in row:
             problems.append(RowProblem(where, "more cells than header columns; row skipped"))
             continue
-        cells = {k: (v or "").strip() for k, v in row.items()}
+        cells = {k: _unneutralize((v or "").strip()) for k, v in row.items()}
         if not any(cells.values()):
             continue
         try:
@@ -103,8 +128,20 @@ def read_roster(path: Path) -> Roster:
             )
             continue
         areas = tuple(a.strip() for a in cells.get("areas", "").split(";") if a.strip())
+        try:
+            subscribed_at = parse_subscribed_at(cells.get("subscribed_at", ""))
+        except ValueError:
+            bad = cells["subscribed_at"]
+            problems.append(RowProblem(where, f"subscribed_at {bad!r} is not a date; ignored"))
+            subscribed_at = ""
         sub = Subscriber(
-            email=email, name=cells.get("name", ""), areas=areas, status=status, line=line
+            email=email,
+            name=cells.get("name", ""),
+            areas=areas,
+            status=status,
+            line=line,
+            subscribed_at=subscribed_at,
+            source=cells.get("source", ""),
         )
         if email in subs:
             problems.append(

@@ -6,10 +6,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, RowMapping, func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..models import Subscriber
 from .schema import lists, subscribers
+from .suppressions import enforce
 
 SUPPRESSED = ("unsubscribed", "bounced", "complained")
 """Statuses recorded in the database that a roster file can never undo on its own."""
@@ -25,6 +27,41 @@ class SyncCounts:
     kept_suppressed: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class SubscriberRow:
+    """One subscription as stored, with its list and bookkeeping."""
+
+    id: int
+    list_id: int
+    email: str
+    name: str
+    areas: tuple[str, ...]
+    status: str
+    in_roster: bool
+    subscribed_at: str
+    source: str
+    areas_chosen_at: datetime | None
+
+
+def _row(r: RowMapping) -> SubscriberRow:
+    return SubscriberRow(
+        id=r["id"],
+        list_id=r["list_id"],
+        email=r["email"],
+        name=r["name"],
+        areas=tuple(r["areas"] or ()),
+        status=r["status"],
+        in_roster=bool(r["in_roster"]),
+        subscribed_at=r["subscribed_at"] or "",
+        source=r["source"] or "",
+        areas_chosen_at=r["areas_chosen_at"],
+    )
+
+
+def _extras(sub: Subscriber) -> dict[str, str]:
+    return {"subscribed_at": sub.subscribed_at, "source": sub.source}
+
+
 class SubscriberRepo:
     """Reads and writes ``lists`` and ``subscribers``."""
 
@@ -33,6 +70,12 @@ class SubscriberRepo:
 
     def list_id(self, name: str) -> int:
         """The id of list ``name``, creating the row the first time."""
+        try:
+            return self._list_id(name)
+        except IntegrityError:  # another process created it between our read and write
+            return self._list_id(name)
+
+    def _list_id(self, name: str) -> int:
         with self.engine.begin() as conn:
             row = conn.execute(select(lists.c.id).where(lists.c.name == name)).first()
             if row:
@@ -43,6 +86,12 @@ class SubscriberRepo:
 
     def sync(self, list_id: int, roster: Sequence[Subscriber], now: datetime) -> SyncCounts:
         """Make the database follow the roster, except that suppressions recorded here win."""
+        try:
+            return self._sync(list_id, roster, now)
+        except IntegrityError:  # a concurrent sync added some rows first; redo against them
+            return self._sync(list_id, roster, now)
+
+    def _sync(self, list_id: int, roster: Sequence[Subscriber], now: datetime) -> SyncCounts:
         added = updated = removed = kept = 0
         with self.engine.begin() as conn:
             existing = {
@@ -65,6 +114,8 @@ class SubscriberRepo:
                             status=sub.status,
                             in_roster=True,
                             updated_at=now,
+                            subscribed_at=sub.subscribed_at or now.date().isoformat(),
+                            source=sub.source,
                         )
                     )
                     added += 1
@@ -74,6 +125,9 @@ class SubscriberRepo:
                     status = row["status"]
                     kept += 1
                 values = {"name": sub.name, "areas": list(sub.areas), "status": status}
+                if row["areas_chosen_at"] is not None:  # the subscriber's own choice wins
+                    values["areas"] = row["areas"]
+                values.update({k: v for k, v in _extras(sub).items() if v})
                 if not row["in_roster"] or any(row[k] != v for k, v in values.items()):
                     conn.execute(
                         subscribers.update()
@@ -89,7 +143,53 @@ class SubscriberRepo:
                         .values(in_roster=False, updated_at=now)
                     )
                     removed += 1
+            kept += enforce(conn, list_id, now)
         return SyncCounts(added, updated, removed, kept)
+
+    def find_list(self, name: str) -> int | None:
+        """The id of list ``name``, or None if it was never synced."""
+        with self.engine.connect() as conn:
+            found = conn.execute(select(lists.c.id).where(lists.c.name == name)).scalar()
+        return int(found) if found is not None else None
+
+    def get(self, subscriber_id: int) -> SubscriberRow | None:
+        with self.engine.connect() as conn:
+            r = (
+                conn.execute(select(subscribers).where(subscribers.c.id == subscriber_id))
+                .mappings()
+                .first()
+            )
+        return _row(r) if r else None
+
+    def find(self, list_id: int, email: str) -> SubscriberRow | None:
+        with self.engine.connect() as conn:
+            r = (
+                conn.execute(
+                    select(subscribers).where(
+                        subscribers.c.list_id == list_id, subscribers.c.email == email
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        return _row(r) if r else None
+
+    def rows(self, list_id: int, *, in_roster: bool | None = None) -> list[SubscriberRow]:
+        """Every subscription of the list (only those in or out of the roster, if given)."""
+        query = select(subscribers).where(subscribers.c.list_id == list_id)
+        if in_roster is not None:
+            query = query.where(subscribers.c.in_roster.is_(in_roster))
+        with self.engine.connect() as conn:
+            return [_row(r) for r in conn.execute(query.order_by(subscribers.c.id)).mappings()]
+
+    def set_areas(self, subscriber_id: int, areas: Sequence[str], now: datetime) -> None:
+        """Record the areas a subscriber chose; later roster syncs keep them."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                subscribers.update()
+                .where(subscribers.c.id == subscriber_id)
+                .values(areas=list(areas), areas_chosen_at=now, updated_at=now)
+            )
 
     def active(self, list_id: int, batch: int = 1000) -> Iterator[Subscriber]:
         """Active subscribers of the list, streamed in id order ``batch`` rows at a time."""

@@ -1,0 +1,59 @@
+"""``/preferences/<token>``: choose areas of focus, or unsubscribe."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .context import TooLarge, Web, read_form, web_of
+from .links import Link, LinkError, check_link
+from .unsubscribe import done_page, unsubscribe
+
+
+def _form_page(web: Web, link: Link, chosen: tuple[str, ...], saved: bool = False) -> Response:
+    areas = web.taxonomy.names
+    return web.page(
+        "preferences.html",
+        list_name=link.list_name,
+        email=link.subscriber.email,
+        areas=[(i, name, name in chosen) for i, name in enumerate(areas)],
+        saved=saved,
+    )
+
+
+def _current(web: Web, link: Link) -> tuple[str, ...]:
+    return tuple(
+        a for a in web.taxonomy.normalize(link.subscriber.areas) if a in web.taxonomy.names
+    )
+
+
+async def handle(request: Request) -> Response:
+    web = web_of(request)
+    try:
+        link = await run_in_threadpool(check_link, web, request.path_params["token"])
+    except LinkError as exc:
+        return web.page("error.html", exc.status, title=exc.title, message=exc.message)
+    if link.subscriber.status != "active":
+        return done_page(web, link)
+    if request.method in ("GET", "HEAD"):
+        return _form_page(web, link, _current(web, link))
+    try:
+        form = await read_form(request)
+    except TooLarge:
+        return web.page("error.html", 413, title="Too large", message="The request is too large.")
+    action = form.get("action", ["save"])[-1]
+    if action == "unsubscribe":
+        await run_in_threadpool(unsubscribe, web, link, "preferences page")
+        return done_page(web, link)
+    chosen = form.get("areas", [])
+    names = web.taxonomy.names
+    if action != "save" or any(a not in names for a in chosen):
+        return web.page(
+            "error.html", 400, title="Not understood", message="Please choose from the list shown."
+        )
+    ordered = tuple(n for n in names if n in chosen)
+    await run_in_threadpool(
+        web.store.subscribers.set_areas, link.subscriber.id, ordered, web.clock()
+    )
+    return _form_page(web, link, ordered, saved=True)

@@ -1,0 +1,149 @@
+"""``POST /webhooks/sendgrid``: the signed Event Webhook, turned into suppressions and stats."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from sendgrid.helpers.eventwebhook import EventWebhook
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ..config import Settings
+from ..errors import ConfigError
+from ..roster import normalize_email
+from ..store.events import ProviderEvent
+from .context import TooLarge, read_body, web_of
+
+log = logging.getLogger(__name__)
+SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
+TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
+SUPPRESSING = {"spamreport": "complained", "unsubscribe": "unsubscribed"}
+SUPPRESSING["group_unsubscribe"] = "unsubscribed"
+DROPPED = {
+    "bounced address": "bounced",
+    "invalid": "bounced",
+    "invalid address": "bounced",
+    "spam reporting address": "complained",
+    "unsubscribed address": "unsubscribed",
+}
+"""``dropped`` reasons that mean the address itself must get no more mail."""
+
+
+def public_key(settings: Settings) -> Any:
+    """The verification key from ``[web]`` or its environment variable; None when unset."""
+    web = settings.web
+    text = web.sendgrid_public_key or os.environ.get(web.sendgrid_public_key_env, "")
+    if not text.strip():
+        log.warning("no SendGrid webhook key configured: /webhooks/sendgrid answers 503")
+        return None
+    try:
+        return EventWebhook().convert_public_key_to_ecdsa(text.strip())
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"the SendGrid webhook public key is not a valid EC key: {exc}",
+            subject="web.sendgrid_public_key",
+            hint="paste the Verification Key shown in SendGrid's Mail Settings",
+        ) from None
+
+
+def _text(item: dict[str, Any], key: str, where: str, required: bool = False) -> str | None:
+    value = item.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value or len(value) > 2000:
+        raise ValueError(f"{where}: {key!r} must be a non-empty string")
+    return value
+
+
+def classify(item: Any, where: str, now: datetime) -> ProviderEvent:
+    """One webhook event checked and classified; ValueError if it is malformed."""
+    if not isinstance(item, dict):
+        raise ValueError(f"{where}: expected an object")
+    kind = _text(item, "event", where, required=True)
+    event_id = _text(item, "sg_event_id", where, required=True)
+    raw_email = _text(item, "email", where, required=True)
+    assert kind and event_id and raw_email
+    try:
+        email = normalize_email(raw_email)
+    except ValueError:
+        email = raw_email.strip().lower()
+    stamp = item.get("timestamp")
+    if stamp is not None and (not isinstance(stamp, int) or isinstance(stamp, bool) or stamp < 0):
+        raise ValueError(f"{where}: 'timestamp' must be a Unix time")
+    issue = item.get("issue_id")
+    if issue is not None and not (
+        (isinstance(issue, int) and not isinstance(issue, bool))
+        or (isinstance(issue, str) and issue.isdigit())
+    ):
+        raise ValueError(f"{where}: 'issue_id' must be an issue number")
+    reason = (_text(item, "reason", where) or _text(item, "status", where) or "").strip()
+    suppress = None
+    if kind == "bounce" and item.get("type", "bounce") == "bounce":
+        suppress = "bounced"
+    elif kind == "dropped":
+        suppress = DROPPED.get(reason.lower())
+    elif kind in SUPPRESSING:
+        suppress = SUPPRESSING[kind]
+    return ProviderEvent(
+        event_id=event_id,
+        kind=kind,
+        email=email,
+        at=datetime.fromtimestamp(stamp, UTC) if stamp is not None else now,
+        list_name=_text(item, "list", where),
+        issue_id=int(issue) if issue is not None else None,
+        suppress=suppress,
+        detail=f"sendgrid {kind}" + (f": {reason}" if reason else ""),
+    )
+
+
+def parse_events(text: str, now: datetime) -> list[ProviderEvent]:
+    """The events of a webhook body; ValueError naming the first problem."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+    if not isinstance(data, list):
+        raise ValueError("expected a JSON array of events")
+    return [classify(item, f"event {i}", now) for i, item in enumerate(data)]
+
+
+def _refuse(status: int, error: str) -> Response:
+    return JSONResponse({"error": error}, status_code=status)
+
+
+async def sendgrid(request: Request) -> Response:
+    web = web_of(request)
+    if web.webhook_key is None:
+        return _refuse(503, "webhook verification key not configured")
+    signature = request.headers.get(SIGNATURE, "")
+    timestamp = request.headers.get(TIMESTAMP, "")
+    if not signature or not timestamp.isdigit():
+        return _refuse(403, "missing signature")
+    now = web.clock()
+    if abs(now.timestamp() - int(timestamp)) > web.settings.web.max_age_seconds:
+        log.warning("rejected a SendGrid webhook with a stale timestamp %s", timestamp)
+        return _refuse(403, "stale timestamp")
+    try:
+        body = await read_body(request, web.settings.web.max_body_bytes)
+    except TooLarge:
+        return _refuse(413, "body too large")
+    try:
+        text = body.decode("utf-8")
+        genuine = EventWebhook().verify_signature(text, signature, timestamp, web.webhook_key)
+    except (ValueError, TypeError):
+        genuine = False
+    if not genuine:
+        log.warning("rejected a SendGrid webhook with a bad signature")
+        return _refuse(403, "bad signature")
+    try:
+        events = parse_events(text, now)
+    except ValueError as exc:
+        return _refuse(400, str(exc))
+    counts = await run_in_threadpool(web.events.apply, events, "sendgrid", now)
+    stats = {k: counts.get(k, 0) for k in ("suppressed", "stats", "duplicate", "unmatched")}
+    return JSONResponse({"received": len(events), **stats})

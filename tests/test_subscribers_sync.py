@@ -1,0 +1,105 @@
+"""Roster sync rules: the database's suppressions and the subscriber's choices win over the file."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from digest.config import load_settings
+from digest.membership import sync_list
+from digest.store import Store
+from digest.store.suppressions import SuppressionRepo
+
+NOW = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
+BEN = "ben.carter@example.com"
+
+
+def open_store(project: Path) -> tuple[Store, int]:
+    settings = load_settings(project / "config.toml")
+    store = Store(settings.database.url)
+    return store, sync_list(settings, store, "weekly", NOW).list_id
+
+
+def status(store: Store, list_id: int, email: str) -> str:
+    row = store.subscribers.find(list_id, email)
+    assert row is not None
+    return row.status
+
+
+def test_an_unsubscribe_survives_reimporting_the_unchanged_file(project: Path) -> None:
+    store, list_id = open_store(project)
+    row = store.subscribers.find(list_id, BEN)
+    assert row is not None
+    SuppressionRepo(store.engine).unsubscribe(row.id, "one-click", "web", NOW)
+    for _ in range(2):
+        settings = load_settings(project / "config.toml")
+        counts = sync_list(settings, store, "weekly", NOW).counts
+        assert counts.kept_suppressed >= 1
+        assert status(store, list_id, BEN) == "unsubscribed"
+    assert BEN not in {s.email for s in store.subscribers.active(list_id)}
+
+
+def test_a_malformed_row_never_blocks_the_others(project: Path) -> None:
+    roster = project / "subscribers" / "weekly.csv"
+    good = roster.read_text(encoding="utf-8").splitlines()
+    bad = [
+        "not-an-address,Nobody,,active,,",
+        "x@example.org,Too,Many,Cells,Here,In,This,Row",
+        "y@example.org,Odd Status,,maybe,,",
+        "z@example.org,Bad Date,,active,last tuesday,web",
+    ]
+    roster.write_text("\n".join([good[0], bad[0], *good[1:4], *bad[1:], *good[4:]]) + "\n")
+    settings = load_settings(project / "config.toml")
+    store = Store(settings.database.url)
+    synced = sync_list(settings, store, "weekly", NOW)
+    where = [str(p).split(": ", 1)[0] for p in synced.problems]
+    assert where == [f"{roster}:{n}" for n in (2, 6, 7, 8)]
+    emails = {r.email for r in store.subscribers.rows(synced.list_id)}
+    assert emails >= {line.split(",")[0] for line in good[1:]}
+    assert "z@example.org" in emails  # a bad date is reported, the row still loads
+    assert not emails & {"not-an-address", "x@example.org", "y@example.org"}
+
+
+def test_a_recorded_bounce_applies_to_rows_added_later(project: Path) -> None:
+    store, list_id = open_store(project)
+    SuppressionRepo(store.engine).add("New.Person@Example.org", "bounced", NOW, origin="sendgrid")
+    roster = project / "subscribers" / "weekly.csv"
+    with roster.open("a", encoding="utf-8") as f:
+        f.write("New.Person@example.org,New Person,,active,2026-11-01,web\n")
+    sync_list(load_settings(project / "config.toml"), store, "weekly", NOW)
+    assert status(store, list_id, "New.Person@example.org") == "bounced"
+
+
+def test_subscribed_at_and_source_are_kept(project: Path) -> None:
+    store, list_id = open_store(project)
+    row = store.subscribers.find(list_id, BEN)
+    assert row is not None
+    assert (row.subscribed_at, row.source) == ("2026-02-03", "website")
+    roster = project / "subscribers" / "weekly.csv"
+    with roster.open("a", encoding="utf-8") as f:
+        f.write("late@example.org,Late,,,,\n")
+    sync_list(load_settings(project / "config.toml"), store, "weekly", NOW)
+    late = store.subscribers.find(list_id, "late@example.org")
+    assert late is not None and late.subscribed_at == "2026-11-27"  # first seen
+
+
+def test_rows_removed_from_the_file_stop_getting_mail(project: Path) -> None:
+    store, list_id = open_store(project)
+    roster = project / "subscribers" / "weekly.csv"
+    lines = roster.read_text(encoding="utf-8").splitlines()
+    roster.write_text("\n".join(line for line in lines if BEN not in line) + "\n")
+    counts = sync_list(load_settings(project / "config.toml"), store, "weekly", NOW).counts
+    assert counts.removed == 1
+    assert BEN not in {s.email for s in store.subscribers.active(list_id)}
+
+
+def test_lifting_a_suppression_reactivates_only_what_is_clear(project: Path) -> None:
+    store, list_id = open_store(project)
+    repo = SuppressionRepo(store.engine)
+    repo.add(BEN, "bounced", NOW)
+    repo.add(BEN, "unsubscribed", NOW, list_id=list_id)
+    assert status(store, list_id, BEN) == "bounced"
+    assert repo.remove(BEN, NOW, list_id=list_id) == 1
+    assert status(store, list_id, BEN) == "bounced"  # the all-lists bounce still holds
+    assert repo.remove(BEN, NOW) == 1
+    assert status(store, list_id, BEN) == "active"
