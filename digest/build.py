@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property
 
 from .config import ListSettings, Settings
-from .group import AuthorProfile, group
+from .group import AuthorProfile, Classify, group, place
 from .models import Digest, RenderedEmail, StoredPost, Window
 from .render import Renderer
 from .schedule import parse_crontab, period_at
+from .segments import ALL, SegmentEmail, audiences, segment_key
 from .store import Store
 from .store.issues import IssueRow
 from .summarize import ExtractiveSummarizer, Summarizer
 from .taxonomy import Taxonomy, area_key
+
+TRAINING_POSTS = 2000
+"""How many of the newest posts the area classifier learns from."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +30,17 @@ class BuiltIssue:
     list_id: int
     digest: Digest
     email: RenderedEmail
+    """The email of the ``all`` segment (subscribers without area preferences)."""
     stored: IssueRow | None = None
+    segments: tuple[SegmentEmail, ...] = ()
+    """One rendering per distinct segment of the list's active subscribers, ``all`` first."""
+
+    def segment(self, key: str) -> SegmentEmail:
+        """The segment with ``key`` (see ``Builder.segment_key``); KeyError when absent."""
+        for segment in self.segments:
+            if segment.key == key:
+                return segment
+        raise KeyError(key)
 
     @property
     def window(self) -> Window:
@@ -59,10 +74,40 @@ class Builder:
         return Renderer(self.settings)
 
     def digest(
-        self, list_name: str, number: int, window: Window, posts: list[StoredPost], now: datetime
+        self,
+        list_name: str,
+        number: int,
+        window: Window,
+        posts: list[StoredPost],
+        now: datetime,
+        classify: Classify | None = None,
     ) -> Digest:
-        sections = group(posts, self.summarizer, self.taxonomy, self.authors)
+        sections = group(
+            posts,
+            self.summarizer,
+            self.taxonomy,
+            self.authors,
+            classify=classify,
+            threshold=self.settings.taxonomy.classifier_threshold,
+        )
         return Digest(list_name, number, window, sections, built_at=now)
+
+    def classifier(self, store: Store, posts: list[StoredPost]) -> Classify | None:
+        """A classifier trained on the store's tagged posts, if any of ``posts`` needs one."""
+        if all(place(p, self.taxonomy, self.authors)[0] for p in posts):
+            return None
+        texts, labels = [], []
+        for post in store.posts.recent(TRAINING_POSTS):
+            areas = place(post, self.taxonomy, self.authors)[0]
+            if areas:
+                texts.append(f"{post.title}\n{post.text}")
+                labels.append(areas[0])
+        if len(texts) < self.settings.taxonomy.classifier_min_posts or len(set(labels)) < 2:
+            return None
+        from .classify import AreaClassifier  # scikit-learn is slow to import; only load it here
+
+        model = AreaClassifier().fit(texts, labels)
+        return lambda post: model.predict(f"{post.title}\n{post.text}")
 
     def build(
         self, store: Store, list_name: str, now: datetime, at: datetime | None = None
@@ -73,11 +118,36 @@ class Builder:
         window = current_window(lst, at or now)
         stored = store.issues.for_period(list_id, window)
         if stored is not None:
-            posts = store.posts.by_ids(store.issues.post_ids(stored.id))
-            digest = self.digest(lst.name, stored.number, window, posts, stored.created_at)
-            return BuiltIssue(lst.name, list_id, digest, stored.email, stored)
+            # exactly the posts frozen with the issue, whatever editors changed since
+            posts = [
+                replace(p, excluded=False)
+                for p in store.posts.by_ids(store.issues.post_ids(stored.id))
+            ]
+            digest = self.digest(
+                lst.name,
+                stored.number,
+                window,
+                posts,
+                stored.created_at,
+                self.classifier(store, posts),
+            )
+            segments = self.segments(store, list_id, digest)
+            return BuiltIssue(lst.name, list_id, digest, stored.email, stored, segments)
         previous = store.issues.latest(list_id)
         late_since = previous.created_at if previous else None
         posts = store.posts.for_issue(list_id, window, late_since)
-        digest = self.digest(lst.name, store.issues.next_number(list_id), window, posts, now)
-        return BuiltIssue(lst.name, list_id, digest, self.renderer.render(digest))
+        number = store.issues.next_number(list_id)
+        digest = self.digest(lst.name, number, window, posts, now, self.classifier(store, posts))
+        segments = self.segments(store, list_id, digest)
+        return BuiltIssue(lst.name, list_id, digest, segments[0].email, None, segments)
+
+    def segment_key(self, areas: Iterable[str]) -> str:
+        """The key of the segment a subscriber with these area preferences gets."""
+        return segment_key(areas, self.taxonomy)
+
+    def segments(self, store: Store, list_id: int, digest: Digest) -> tuple[SegmentEmail, ...]:
+        """The ``all`` segment, then one per distinct preference among active subscribers."""
+        found = audiences(store.subscribers.active(list_id), self.taxonomy)
+        segments = self.renderer.render_segments(digest, found)
+        assert segments[0].key == ALL
+        return segments

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from digest.config import AreaSettings, TaxonomySettings
 from digest.group import AuthorProfile, group, place
@@ -103,3 +104,36 @@ def test_classifier_used_only_above_threshold() -> None:
     assert confident == (("Climate & Energy",), "classifier", 0.9)
     unsure = place(post, TAX, {}, classify=lambda p: ("climate", 0.4), threshold=0.6)
     assert unsure[0] == () and unsure[1] == "classifier"
+
+
+def test_builder_classifies_untagged_posts_from_the_store(project: Path) -> None:
+    """A post with no area and no author profile gets the classifier's area, or catch-all."""
+    from digest.build import Builder
+    from digest.config import load_settings
+    from digest.models import Post
+    from digest.store import Store
+
+    settings = load_settings(project / "config.toml")
+    store = Store(settings.database.url)
+    now = datetime(2026, 11, 27, 12, tzinfo=UTC)
+    climate = "solar wind emissions carbon grid renewable power climate warming energy"
+    security = "troops military army defence missile border attack soldiers security war"
+    tagged = [
+        Post("s", f"c{i}", f"Energy {i}", f"{climate} {i}.", areas=("Climate",)) for i in range(8)
+    ] + [Post("s", f"s{i}", f"Army {i}", f"{security} {i}.", areas=("Security",)) for i in range(8)]
+    untagged = Post(
+        "s", "u", "Grid news", "New solar and wind power reaches the grid; carbon falls."
+    )
+    store.posts.upsert([*tagged, untagged], now)
+    built = Builder(settings).build(store, "weekly", now)
+    placed = {p.title: (s.area, p.area_source) for s in built.digest.sections for p in s.posts}
+    assert placed["Grid news"] == ("Climate & Energy", "classifier")
+    confidence = next(p.confidence for p in built.digest.posts if p.title == "Grid news")
+    assert 0.5 <= confidence <= 1.0
+    strict = load_settings(project / "config.toml")
+    from dataclasses import replace
+
+    strict = replace(strict, taxonomy=replace(strict.taxonomy, classifier_threshold=0.999))
+    built = Builder(strict).build(store, "weekly", now)
+    placed = {p.title: (s.area, p.area_source) for s in built.digest.sections for p in s.posts}
+    assert placed["Grid news"] == ("More from the network", "classifier")
