@@ -1,0 +1,202 @@
+"""Ops commands: the scheduler process, schedule show/pause/resume/set/run-now, run history."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from datetime import UTC, datetime
+from types import FrameType
+
+import click
+from rich.table import Table
+
+from ..errors import ConfigError
+from ..models import Window
+from ..schedule import parse_crontab, period_at
+from ..scheduler import Scheduler, describe, effective, run_period
+from .app import handled, main, out, pipeline_of
+from .posts import _actor
+
+
+@main.command()
+@click.pass_context
+@handled
+def scheduler(ctx: click.Context) -> None:
+    """Run the scheduler in the foreground until SIGTERM or Ctrl-C."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    sched = Scheduler(pipeline_of(ctx))
+    sched.start()
+    click.echo(f"scheduler {sched.owner} running; SIGTERM finishes the current run and stops")
+    stop.wait()
+    click.echo("stopping: finishing the run under way")
+    sched.stop()
+
+
+@main.group()
+def schedule() -> None:
+    """See and change when each list is sent."""
+
+
+@schedule.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handled
+def show(ctx: click.Context, as_json: bool) -> None:
+    """Each list's schedule, next three runs, last run, and the scheduler's heartbeat."""
+    pipeline = pipeline_of(ctx)
+    now = pipeline.clock()
+    lists = [describe(pipeline, lst.name, now) for lst in pipeline.settings.lists]
+    beats = [
+        {
+            "owner": b["owner"],
+            "state": b["state"],
+            "beat_at": b["beat_at"].isoformat(),
+            "age_seconds": round((now - b["beat_at"]).total_seconds()),
+        }
+        for b in pipeline.store.runs.heartbeats()
+    ]
+    if as_json:
+        click.echo(json.dumps({"lists": lists, "schedulers": beats}, indent=2))
+        return
+    table = Table(title="Schedules")
+    for col in ("list", "schedule", "next runs (local / UTC)", "last run"):
+        table.add_column(col)
+    for item in lists:
+        nxt = "\n".join(f"{r['local']} / {r['utc']}" for r in item["next_runs"]) or "paused"
+        last = item["last_run"]
+        last_text = "never" if last is None else f"{last['started_at']} {last['outcome']}"
+        cron = f"{item['schedule']} ({item['timezone']})" + (" PAUSED" if item["paused"] else "")
+        table.add_row(item["list"], cron, nxt, last_text)
+    out.print(table)
+    if not beats:
+        out.print("no scheduler has run against this database")
+    for b in beats:
+        out.print(f"scheduler {b['owner']}: {b['state']}, last heartbeat {b['age_seconds']}s ago")
+
+
+def _set(ctx: click.Context, list_name: str, message: str, **changes: object) -> None:
+    pipeline = pipeline_of(ctx)
+    name = pipeline.settings.list(list_name).name
+    pipeline.store.runs.set_override(name, pipeline.clock(), _actor(), **changes)
+    click.echo(f"{name}: {message} (a running scheduler picks this up within its poll interval)")
+
+
+@schedule.command("pause")
+@click.argument("list_name")
+@click.pass_context
+@handled
+def pause(ctx: click.Context, list_name: str) -> None:
+    """Stop sending LIST on schedule until resumed."""
+    _set(ctx, list_name, "paused", paused=True)
+
+
+@schedule.command("resume")
+@click.argument("list_name")
+@click.pass_context
+@handled
+def resume(ctx: click.Context, list_name: str) -> None:
+    """Send LIST on schedule again."""
+    _set(ctx, list_name, "resumed", paused=False)
+
+
+@schedule.command("set")
+@click.argument("list_name")
+@click.argument("cron")
+@click.option("--timezone", help="IANA time zone, e.g. Europe/Berlin.")
+@click.pass_context
+@handled
+def set_schedule(ctx: click.Context, list_name: str, cron: str, timezone: str | None) -> None:
+    """Send LIST on CRON (crontab sense: 1 is Monday) from now on."""
+    pipeline = pipeline_of(ctx)
+    tz = timezone or effective(pipeline, list_name).timezone
+    try:
+        parse_crontab(cron, tz)
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(str(exc), subject=f"schedule set {list_name}") from None
+    _set(ctx, list_name, f"schedule set to {cron!r} in {tz}", cron=cron, timezone=tz)
+
+
+@schedule.command("run-now")
+@click.argument("list_name")
+@click.option(
+    "--for", "for_time", type=click.DateTime(), help="Run the period holding this time instead."
+)
+@click.pass_context
+@handled
+def run_now(ctx: click.Context, list_name: str, for_time: datetime | None) -> None:
+    """Run LIST's current period now (once: a sent period is never sent again)."""
+    pipeline = pipeline_of(ctx)
+    sched = effective(pipeline, list_name)
+    at = pipeline.clock() if for_time is None else for_time.replace(tzinfo=for_time.tzinfo or UTC)
+    window: Window = period_at(sched.trigger, at)
+    run = run_period(pipeline, sched.list_name, window, "run-now")
+    if run is None:
+        outcome = pipeline.store.runs.claimed(sched.list_name, window)
+        click.echo(f"{sched.list_name}: period ending {window.end} already handled ({outcome})")
+        return
+    detail = f" ({run.detail})" if run.detail else ""
+    click.echo(f"{sched.list_name}: period ending {window.end}: {run.outcome}{detail}")
+    if run.outcome == "failed":
+        ctx.exit(1)
+
+
+@main.command()
+@click.argument("list_name")
+@click.pass_context
+@handled
+def approve(ctx: click.Context, list_name: str) -> None:
+    """Approve LIST's coming issue as it is now; it goes out when due."""
+    issue = pipeline_of(ctx).approve(list_name, _actor())
+    click.echo(f"{list_name}: issue {issue.number} approved; it is sent at {issue.window.end}")
+
+
+@main.command()
+@click.option("--list", "list_name", help="Only this list.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--limit", default=50, show_default=True, help="How many runs.")
+@click.pass_context
+@handled
+def runs(ctx: click.Context, list_name: str | None, as_json: bool, limit: int) -> None:
+    """Run history: sent, skipped, held, missed or failed, newest first."""
+    pipeline = pipeline_of(ctx)
+    history = pipeline.store.runs.history(list_name, limit)
+    rows = [
+        {
+            "list": r.list_name,
+            "period": {"start": r.window.start.isoformat(), "end": r.window.end.isoformat()},
+            "trigger": r.trigger,
+            "outcome": r.outcome,
+            "detail": r.detail,
+            "issue": r.issue_number,
+            "counts": r.counts,
+            "started_at": r.started_at.isoformat(),
+            "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+        }
+        for r in history
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="Runs")
+    for col in ("list", "period end", "trigger", "outcome", "issue", "detail"):
+        table.add_column(col)
+    for r in history:
+        outcome = r.outcome
+        if outcome == "sent":
+            outcome = f"sent {r.counts.get('accepted', 0)}"
+        table.add_row(
+            r.list_name,
+            r.window.end.isoformat(),
+            r.trigger,
+            outcome,
+            str(r.issue_number or ""),
+            r.detail or "",
+        )
+    out.print(table)

@@ -1,0 +1,369 @@
+"""The scheduler process: APScheduler 3, its jobs kept in the database, one job per list.
+
+APScheduler decides *when* to fire; it does not decide *whether* a period runs. That is the
+unique (list, period) claim in the store (``digest/store/runs.py``), so two schedulers on one
+database, a DST hour that fires twice, ``run-now`` during a scheduled run, or a restart
+mid-run can never make two issues of one period. Jobs are reconciled with the config and the
+ops overrides explicitly, never re-added with ``replace_existing`` (which would silently
+reset a missed run), and missed periods are handled by ``catch_up`` rather than by
+APScheduler's misfire logic, so each one is either run or recorded as ``missed``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.jobstores.base import ConflictingIdError
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+
+from .errors import DigestError
+from .models import Window
+from .pipeline import Pipeline
+from .schedule import latest_fire, next_fires, parse_crontab, parse_duration, period_at
+from .store.runs import Run
+
+log = logging.getLogger(__name__)
+JOB_PREFIX = "list:"
+MAX_MISSED_RECORDS = 100
+_active: Scheduler | None = None
+
+
+def owner_id() -> str:
+    """This process, as a claim owner: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Effective:
+    """A list's schedule as it applies now: config, overridden by ops."""
+
+    list_name: str
+    cron: str
+    timezone: str
+    paused: bool
+    since: datetime | None
+
+    @property
+    def trigger(self) -> BaseTrigger:
+        return parse_crontab(self.cron, self.timezone)
+
+
+def effective(pipeline: Pipeline, list_name: str) -> Effective:
+    """The schedule ``list_name`` runs on now."""
+    lst = pipeline.settings.list(list_name)
+    o = pipeline.store.runs.override(lst.name)
+    if o is None:
+        return Effective(lst.name, lst.schedule, lst.timezone, False, None)
+    return Effective(
+        lst.name, o.cron or lst.schedule, o.timezone or lst.timezone, o.paused, o.since
+    )
+
+
+def run_period(pipeline: Pipeline, list_name: str, window: Window, trigger: str) -> Run | None:
+    """Run one list's period once: claim it, collect, send, record the outcome."""
+    settings = pipeline.settings.scheduler
+    lease, owner = parse_duration(settings.lease), owner_id()
+    run = pipeline.store.runs.claim(list_name, window, trigger, owner, pipeline.clock(), lease)
+    if run is None:
+        outcome = pipeline.store.runs.claimed(list_name, window)
+        log.info("%s: period ending %s already handled (%s)", list_name, window.end, outcome)
+        return None
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(lease.total_seconds() / 3):
+            pipeline.store.runs.renew(run.id, owner, pipeline.clock() + lease)
+
+    renewer = threading.Thread(target=renew, name=f"lease-{run.id}", daemon=True)
+    renewer.start()
+    outcome, detail, counts, number = "failed", None, None, None
+    try:
+        pipeline.collect()
+        report = pipeline.send(list_name, at=window.end)
+        number, counts = report.issue_number, report.counts
+        outcome, detail = {
+            "sent": ("sent", None),
+            "already-sent": ("sent", "already sent"),
+            "no-posts": ("skipped", "no posts"),
+            "held": ("held", "waiting for approval: digest approve " + list_name),
+        }.get(report.outcome, ("failed", f"delivery {report.outcome}"))
+        if outcome == "failed" and pipeline.halt.is_set():
+            outcome, detail = "interrupted", "stopped by shutdown; resumes on restart"
+    except DigestError as exc:
+        detail = str(exc)
+        log.error("%s: run failed: %s", list_name, exc)
+    except Exception as exc:
+        detail = f"{type(exc).__name__}: {exc}"
+        log.exception("%s: run crashed", list_name)
+    finally:
+        done.set()
+        pipeline.store.runs.finish(
+            run.id, outcome, pipeline.clock(), detail=detail, issue_number=number, counts=counts
+        )
+    log.info(
+        "%s: period ending %s: %s%s",
+        list_name,
+        window.end,
+        outcome,
+        f" ({detail})" if detail else "",
+    )
+    return pipeline.store.runs.get(run.id)
+
+
+def fire(list_name: str, cron: str, timezone: str) -> None:
+    """The APScheduler job target (a module-level function, so its reference can be stored)."""
+    if _active is not None:
+        _active.fire(list_name)
+
+
+class Scheduler:
+    """Keeps APScheduler's jobs in line with config and overrides, and runs them exactly once."""
+
+    def __init__(self, pipeline: Pipeline, clock: Callable[[], datetime] | None = None):
+        self.pipeline = pipeline
+        self.clock = clock or pipeline.clock
+        self.settings = pipeline.settings.scheduler
+        self.owner = owner_id()
+        self.started_at = self.clock()
+        self.stopping = threading.Event()
+        self.aps = BackgroundScheduler(
+            jobstores={
+                "default": SQLAlchemyJobStore(engine=pipeline.store.engine),
+                "internal": MemoryJobStore(),
+            },
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 1},
+            timezone=UTC,
+        )
+
+    def fire(self, list_name: str) -> None:
+        """A list's job fired: run the period that just ended, unless it is too late."""
+        if self.stopping.is_set():
+            return
+        sched = effective(self.pipeline, list_name)
+        if sched.paused:
+            log.info("%s: paused, not running", list_name)
+            return
+        now = self.clock()
+        fired = latest_fire(sched.trigger, now)
+        if now - fired > parse_duration(self.settings.grace):
+            return  # catch_up records it
+        run_period(self.pipeline, list_name, period_at(sched.trigger, fired), "schedule")
+
+    def resume_interrupted(self) -> list[Run]:
+        """Resume runs whose process died mid-run (dead owner on this host, or lease over)."""
+        resumed: list[Run] = []
+        configured = {lst.name for lst in self.pipeline.settings.lists}
+        for list_name, window, owner, lease_until in self.pipeline.store.runs.running():
+            if list_name not in configured or owner is None:
+                continue
+            now = self.clock()
+            if _dead_here(owner):
+                self.pipeline.store.runs.expire(list_name, window, owner, now)
+            elif lease_until is not None and lease_until > now:
+                continue  # a live process elsewhere still holds it
+            log.warning("%s: resuming the run for the period ending %s", list_name, window.end)
+            run = run_period(self.pipeline, list_name, window, "resume")
+            if run is not None:
+                resumed.append(run)
+        return resumed
+
+    def catch_up(self) -> list[tuple[str, datetime, str]]:
+        """Run the last missed period within the grace time; record older ones as missed."""
+        now, grace = self.clock(), parse_duration(self.settings.grace)
+        done: list[tuple[str, datetime, str]] = []
+        for lst in self.pipeline.settings.lists:
+            sched = effective(self.pipeline, lst.name)
+            since = self.pipeline.store.runs.last_claimed_end(lst.name) or sched.since
+            if sched.paused or since is None:
+                continue
+            missed = _fires_between(sched.trigger, since, now)
+            for fire_time in missed[-MAX_MISSED_RECORDS:]:
+                window = period_at(sched.trigger, fire_time)
+                if fire_time == missed[-1] and now - fire_time <= grace:
+                    log.warning("%s: catching up the run missed at %s", lst.name, fire_time)
+                    run = run_period(self.pipeline, lst.name, window, "catch-up")
+                    done.append((lst.name, fire_time, run.outcome if run else "already handled"))
+                elif self.pipeline.store.runs.record_missed(
+                    lst.name, window, now, f"scheduler was down at {fire_time.isoformat()}"
+                ):
+                    log.error(
+                        "%s: MISSED the run due at %s (beyond the %s grace time); "
+                        "run it with: digest schedule run-now %s --for %s",
+                        lst.name, fire_time, self.settings.grace, lst.name, fire_time.isoformat(),
+                    )  # fmt: skip
+                    done.append((lst.name, fire_time, "missed"))
+        return done
+
+    def reconcile(self) -> list[str]:
+        """Make the stored jobs match config and overrides; return what changed."""
+        changes: list[str] = []
+        now = self.clock()
+        wanted = {
+            f"{JOB_PREFIX}{lst.name}": effective(self.pipeline, lst.name)
+            for lst in self.pipeline.settings.lists
+        }
+        for lst in self.pipeline.settings.lists:
+            if self.pipeline.store.runs.override(lst.name) is None:
+                self.pipeline.store.runs.set_override(lst.name, now, "scheduler")
+        for job in self.aps.get_jobs(jobstore="default"):
+            sched = wanted.pop(job.id, None)
+            if sched is None:
+                job.remove()
+                changes.append(f"removed job {job.id} (list no longer configured)")
+                continue
+            kwargs = {"list_name": sched.list_name, "cron": sched.cron, "timezone": sched.timezone}
+            next_run = None if sched.paused else sched.trigger.get_next_fire_time(None, now)
+            if job.kwargs != kwargs:
+                job.modify(kwargs=kwargs, trigger=sched.trigger, next_run_time=next_run)
+                changes.append(
+                    f"{sched.list_name}: schedule now {sched.cron!r} in {sched.timezone}"
+                )
+            elif sched.paused != (job.next_run_time is None):
+                job.modify(next_run_time=next_run)
+                changes.append(f"{sched.list_name}: {'paused' if sched.paused else 'resumed'}")
+            elif job.next_run_time is not None and job.next_run_time < now:
+                job.modify(next_run_time=next_run)  # catch_up has dealt with the past
+        for job_id, sched in wanted.items():
+            with contextlib.suppress(ConflictingIdError):  # another scheduler added it just now
+                self._add(job_id, sched, now)
+                changes.append(f"{sched.list_name}: added job {sched.cron!r} in {sched.timezone}")
+        for change in changes:
+            log.info("reconcile: %s", change)
+        return changes
+
+    def _add(self, job_id: str, sched: Effective, now: datetime) -> None:
+        self.aps.add_job(
+            fire,
+            sched.trigger,
+            id=job_id,
+            jobstore="default",
+            kwargs={
+                "list_name": sched.list_name,
+                "cron": sched.cron,
+                "timezone": sched.timezone,
+            },
+            next_run_time=None if sched.paused else sched.trigger.get_next_fire_time(None, now),
+        )
+
+    def tick(self) -> None:
+        """Periodic housekeeping: heartbeat, changes made by ops, issues built ahead."""
+        try:
+            self.pipeline.store.runs.beat(self.owner, self.started_at, self.clock(), "running")
+            self.reconcile()
+            self.build_ahead()
+        except Exception:
+            log.exception("scheduler housekeeping failed")
+
+    def build_ahead(self) -> list[str]:
+        """For lists needing approval, build the coming issue once it is ``build_ahead`` away."""
+        built: list[str] = []
+        now = self.clock()
+        for lst in self.pipeline.settings.lists:
+            sched = effective(self.pipeline, lst.name)
+            if lst.approval != "required" or sched.paused:
+                continue
+            (due,) = next_fires(sched.trigger, now, 1)
+            window = period_at(sched.trigger, due)
+            runs = self.pipeline.store.runs
+            if due - now > parse_duration(lst.build_ahead) or runs.noted(
+                lst.name, window, "build-ahead"
+            ):
+                continue
+            self.pipeline.collect()
+            issue = self.pipeline.build(lst.name, at=due)
+            detail = (
+                f"issue {issue.digest.number} ready for approval: {len(issue.digest.posts)} posts, "
+                f"due {due.isoformat()}; approve with: digest approve {lst.name}"
+            )
+            runs.note(lst.name, window, "build-ahead", "prepared", detail, now)
+            log.warning("%s: %s", lst.name, detail)
+            built.append(lst.name)
+        return built
+
+    def start(self) -> None:
+        """Start in the background: reconcile, catch up, then fire on schedule."""
+        global _active
+        _active = self
+        self.aps.start(paused=True)
+        self.reconcile()
+        self.resume_interrupted()
+        self.catch_up()
+        self.reconcile()
+        poll = parse_duration(self.settings.poll).total_seconds()
+        self.aps.add_job(self.tick, "interval", seconds=poll, id="tick", jobstore="internal")
+        self.pipeline.store.runs.beat(self.owner, self.started_at, self.clock(), "running")
+        self.aps.resume()
+
+    def stop(self) -> None:
+        """Finish the job under way, record state and stop."""
+        global _active
+        self.stopping.set()
+        self.pipeline.halt.set()
+        self.aps.shutdown(wait=True)
+        self.pipeline.store.runs.beat(self.owner, self.started_at, self.clock(), "stopped")
+        _active = None
+
+
+def _dead_here(owner: str) -> bool:
+    """True when ``owner`` (``host:pid``) names a process of this host that no longer runs."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _fires_between(trigger: BaseTrigger, since: datetime, now: datetime) -> list[datetime]:
+    """Fire times after ``since`` up to ``now``."""
+    out: list[datetime] = []
+    at = since
+    while True:
+        (fire,) = next_fires(trigger, at, 1)
+        if fire.astimezone(UTC) > now.astimezone(UTC):
+            return out
+        out.append(fire)
+        at = fire
+        if len(out) > 10 * MAX_MISSED_RECORDS:
+            out = out[-MAX_MISSED_RECORDS:]
+
+
+def describe(pipeline: Pipeline, list_name: str, now: datetime, count: int = 3) -> dict[str, Any]:
+    """What ``schedule show`` prints for one list."""
+    sched = effective(pipeline, list_name)
+    runs = pipeline.store.runs.history(list_name, limit=1)
+    nxt = [] if sched.paused else next_fires(sched.trigger, now - timedelta(seconds=1), count)
+    last = runs[0] if runs else None
+    return {
+        "list": list_name,
+        "schedule": sched.cron,
+        "timezone": sched.timezone,
+        "paused": sched.paused,
+        "next_runs": [{"local": f.isoformat(), "utc": f.astimezone(UTC).isoformat()} for f in nxt],
+        "last_run": None
+        if last is None
+        else {
+            "started_at": last.started_at.isoformat(),
+            "period_end": last.window.end.isoformat(),
+            "trigger": last.trigger,
+            "issue": last.issue_number,
+            "outcome": last.outcome,
+            "detail": last.detail,
+            "counts": last.counts,
+        },
+    }

@@ -1,0 +1,336 @@
+"""Runs of a list's job, the one-run-per-period claim, schedule overrides and heartbeats.
+
+The claim is a row with a unique (list, period) key: whoever inserts it runs the period;
+anyone else sees the claim and stands down. A claim whose lease has expired (its owner died
+mid-run) may be taken over, and the send ledger makes the takeover resume, not repeat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, RowMapping, and_, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from ..models import Window
+from .schema import heartbeats, period_claims, runs, schedules
+
+FINAL = ("sent", "skipped", "missed")
+"""Outcomes after which a period is never run again on its own (held, failed and
+interrupted may be)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One attempt at one list's period."""
+
+    id: int
+    list_name: str
+    window: Window
+    trigger: str
+    outcome: str
+    detail: str | None
+    issue_number: int | None
+    counts: dict[str, int]
+    started_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleOverride:
+    """What ops changed about a list's schedule at run time (None: as in config)."""
+
+    list_name: str
+    cron: str | None
+    timezone: str | None
+    paused: bool
+    since: datetime
+    updated_at: datetime
+
+
+def _run(row: RowMapping) -> Run:
+    return Run(
+        id=row["id"],
+        list_name=row["list_name"],
+        window=Window(row["period_start"], row["period_end"]),
+        trigger=row["trigger"],
+        outcome=row["outcome"],
+        detail=row["detail"],
+        issue_number=row["issue_number"],
+        counts=dict(row["counts"] or {}),
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+    )
+
+
+class RunRepo:
+    """Reads and writes runs, claims, schedule overrides and heartbeats."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def claim(
+        self,
+        list_name: str,
+        window: Window,
+        trigger: str,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+        *,
+        retake: tuple[str, ...] = ("held", "failed", "interrupted"),
+    ) -> Run | None:
+        """Start a run of the period, or None when another run has it or it is done."""
+        until = now + lease
+        key = and_(
+            period_claims.c.list_name == list_name, period_claims.c.period_start == window.start
+        )
+        run_row = {
+            "list_name": list_name,
+            "period_start": window.start,
+            "period_end": window.end,
+            "trigger": trigger,
+            "outcome": "running",
+            "owner": owner,
+            "started_at": now,
+            "lease_until": until,
+        }
+        claim_row = {"outcome": "running", "owner": owner, "lease_until": until}
+        try:
+            with self.engine.begin() as conn:
+                run_id = self._insert_run(conn, run_row)
+                conn.execute(
+                    period_claims.insert().values(
+                        list_name=list_name,
+                        period_start=window.start,
+                        period_end=window.end,
+                        run_id=run_id,
+                        **claim_row,
+                    )
+                )
+            return self.get(run_id)
+        except IntegrityError:
+            pass  # the period is claimed already: take it over only if that claim is stale
+        stale = or_(
+            period_claims.c.outcome.in_(retake),
+            and_(period_claims.c.outcome == "running", period_claims.c.lease_until < now),
+        )
+        with self.engine.begin() as conn:
+            taken = conn.execute(period_claims.update().where(key, stale).values(**claim_row))
+            if not taken.rowcount:
+                return None
+            run_id = self._insert_run(conn, run_row)
+            conn.execute(period_claims.update().where(key).values(run_id=run_id))
+        return self.get(run_id)
+
+    @staticmethod
+    def _insert_run(conn: Connection, values: dict[str, Any]) -> int:
+        key = conn.execute(runs.insert().values(**values)).inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def claimed(self, list_name: str, window: Window) -> str | None:
+        """The outcome recorded for the period, or None if nobody has claimed it."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(period_claims.c.outcome).where(
+                    period_claims.c.list_name == list_name,
+                    period_claims.c.period_start == window.start,
+                )
+            ).first()
+        return str(row[0]) if row else None
+
+    def running(self) -> list[tuple[str, Window, str | None, datetime | None]]:
+        """Claims running or interrupted by a shutdown: (list, period, owner, lease end)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    period_claims.c.list_name,
+                    period_claims.c.period_start,
+                    period_claims.c.period_end,
+                    period_claims.c.owner,
+                    period_claims.c.lease_until,
+                ).where(period_claims.c.outcome.in_(("running", "interrupted")))
+            ).all()
+        return [(r[0], Window(r[1], r[2]), r[3], r[4]) for r in rows]
+
+    def expire(self, list_name: str, window: Window, owner: str, now: datetime) -> None:
+        """End the lease of a claim whose owner is known to be dead."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                period_claims.update()
+                .where(
+                    period_claims.c.list_name == list_name,
+                    period_claims.c.period_start == window.start,
+                    period_claims.c.owner == owner,
+                    period_claims.c.outcome == "running",
+                )
+                .values(lease_until=now)
+            )
+
+    def renew(self, run_id: int, owner: str, until: datetime) -> bool:
+        """Extend the lease of a running claim; False if the claim is no longer ours."""
+        with self.engine.begin() as conn:
+            n = conn.execute(
+                period_claims.update()
+                .where(period_claims.c.run_id == run_id, period_claims.c.owner == owner)
+                .values(lease_until=until)
+            ).rowcount
+            conn.execute(runs.update().where(runs.c.id == run_id).values(lease_until=until))
+        return bool(n)
+
+    def finish(
+        self,
+        run_id: int,
+        outcome: str,
+        now: datetime,
+        *,
+        detail: str | None = None,
+        issue_number: int | None = None,
+        counts: dict[str, int] | None = None,
+    ) -> None:
+        """Record how the run ended, on the run and on its period's claim."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                runs.update()
+                .where(runs.c.id == run_id)
+                .values(
+                    outcome=outcome,
+                    detail=detail,
+                    issue_number=issue_number,
+                    counts=counts or {},
+                    finished_at=now,
+                    lease_until=None,
+                )
+            )
+            conn.execute(
+                period_claims.update()
+                .where(period_claims.c.run_id == run_id)
+                .values(outcome=outcome, lease_until=None)
+            )
+
+    def note(
+        self, list_name: str, window: Window, trigger: str, outcome: str, detail: str, now: datetime
+    ) -> None:
+        """Record something done for a period without claiming it (e.g. a build ahead)."""
+        with self.engine.begin() as conn:
+            self._insert_run(
+                conn,
+                {
+                    "list_name": list_name,
+                    "period_start": window.start,
+                    "period_end": window.end,
+                    "trigger": trigger,
+                    "outcome": outcome,
+                    "detail": detail,
+                    "started_at": now,
+                    "finished_at": now,
+                },
+            )
+
+    def noted(self, list_name: str, window: Window, trigger: str) -> bool:
+        """True when a run with ``trigger`` was recorded for the period."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(runs.c.id).where(
+                    runs.c.list_name == list_name,
+                    runs.c.period_start == window.start,
+                    runs.c.trigger == trigger,
+                )
+            ).first()
+        return row is not None
+
+    def record_missed(self, list_name: str, window: Window, now: datetime, detail: str) -> bool:
+        """Record a period nobody ran as ``missed``; False if it had a run after all."""
+        run = self.claim(list_name, window, "schedule", "missed", now, timedelta(0), retake=())
+        if run is None:
+            return False
+        self.finish(run.id, "missed", now, detail=detail)
+        return True
+
+    def get(self, run_id: int) -> Run:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(runs).where(runs.c.id == run_id)).mappings().one()
+        return _run(row)
+
+    def history(self, list_name: str | None = None, limit: int = 50) -> list[Run]:
+        query = select(runs).order_by(runs.c.id.desc()).limit(limit)
+        if list_name:
+            query = query.where(runs.c.list_name == list_name)
+        with self.engine.connect() as conn:
+            return [_run(r) for r in conn.execute(query).mappings()]
+
+    def last_claimed_end(self, list_name: str) -> datetime | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(period_claims.c.period_end)
+                .where(period_claims.c.list_name == list_name)
+                .order_by(period_claims.c.period_end.desc())
+                .limit(1)
+            ).first()
+        return row[0] if row else None
+
+    def override(self, list_name: str) -> ScheduleOverride | None:
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(select(schedules).where(schedules.c.list_name == list_name))
+                .mappings()
+                .first()
+            )
+        if row is None:
+            return None
+        return ScheduleOverride(
+            row["list_name"],
+            row["cron"],
+            row["timezone"],
+            row["paused"],
+            row["since"],
+            row["updated_at"],
+        )
+
+    def set_override(self, list_name: str, now: datetime, actor: str, **changes: Any) -> None:
+        """Change a list's cron, timezone or paused flag, creating the row on first use."""
+        try:
+            self._set_override(list_name, now, actor, **changes)
+        except IntegrityError:  # another process created the row between our read and write
+            self._set_override(list_name, now, actor, **changes)
+
+    def _set_override(self, list_name: str, now: datetime, actor: str, **changes: Any) -> None:
+        with self.engine.begin() as conn:
+            exists = conn.execute(
+                select(schedules.c.list_name).where(schedules.c.list_name == list_name)
+            ).first()
+            if exists:
+                conn.execute(
+                    schedules.update()
+                    .where(schedules.c.list_name == list_name)
+                    .values(updated_at=now, updated_by=actor, **changes)
+                )
+            else:
+                values = {"cron": None, "timezone": None, "paused": False, **changes}
+                conn.execute(
+                    schedules.insert().values(
+                        list_name=list_name, since=now, updated_at=now, updated_by=actor, **values
+                    )
+                )
+
+    def beat(self, owner: str, started_at: datetime, now: datetime, state: str) -> None:
+        with self.engine.begin() as conn:
+            n = conn.execute(
+                heartbeats.update()
+                .where(heartbeats.c.owner == owner)
+                .values(beat_at=now, state=state)
+            ).rowcount
+            if not n:
+                conn.execute(
+                    heartbeats.insert().values(
+                        owner=owner, started_at=started_at, beat_at=now, state=state
+                    )
+                )
+
+    def heartbeats(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(heartbeats).order_by(heartbeats.c.beat_at.desc()))
+            return [dict(r) for r in rows.mappings()]

@@ -1,0 +1,92 @@
+"""The approval gate, building ahead, and stopping a send on shutdown."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from digest.cli import main
+from digest.config import load_settings
+from digest.pipeline import Pipeline
+from digest.scheduler import Scheduler
+
+NOW = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def approval(project: Path) -> Path:
+    config = project / "config.toml"
+    text = config.read_text(encoding="utf-8").replace(
+        'timezone = "America/New_York"\n\n[taxonomy]',
+        'timezone = "America/New_York"\napproval = "required"\nbuild_ahead = "3d"\n\n[taxonomy]',
+    )
+    config.write_text(text, encoding="utf-8")
+    return config
+
+
+def cli(config: Path, *args: str) -> Any:
+    return CliRunner().invoke(main, ["--config", str(config), *args])
+
+
+def eml(project: Path) -> list[Path]:
+    return list((project / "outbox").glob("weekly/*/*.eml"))
+
+
+def test_unapproved_issue_is_held_then_sent_once_approved(approval: Path, project: Path) -> None:
+    held = cli(approval, "schedule", "run-now", "weekly")
+    assert "held (waiting for approval" in held.output
+    assert not eml(project)
+    assert "needs an editor's approval" in cli(approval, "send", "--list", "weekly").output
+    approved = cli(approval, "approve", "weekly")
+    assert approved.exit_code == 0 and "issue 1 approved" in approved.output
+    again = cli(approval, "approve", "weekly")
+    assert again.exit_code != 0 and "already approved" in again.output
+    sent = cli(approval, "schedule", "run-now", "weekly")
+    assert ": sent" in sent.output
+    assert len(eml(project)) == 6
+    outcomes = [r["outcome"] for r in json.loads(cli(approval, "runs", "--json").output)]
+    assert outcomes == ["sent", "held"]
+
+
+def test_approval_freezes_what_the_editor_saw(approval: Path) -> None:
+    pipeline = Pipeline(load_settings(approval), clock=lambda: NOW)
+    pipeline.collect()
+    before = pipeline.build("weekly")
+    issue = pipeline.approve("weekly", "editor@example.org")
+    wto = next(p for p in before.digest.posts if "WTO" in p.title)
+    pipeline.store.posts.edit(wto.id, "exclude", None, "late-editor", NOW)
+    after = pipeline.build("weekly")
+    assert after.stored is not None and after.stored.status == "approved"
+    assert [p.id for p in after.digest.posts] == [p.id for p in before.digest.posts]
+    assert issue.email.html == before.email.html
+
+
+def test_scheduler_builds_ahead_once_when_due_soon(approval: Path) -> None:
+    due = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # Monday 07:00 New York
+    far = Pipeline(load_settings(approval), clock=lambda: due - timedelta(days=5))
+    assert Scheduler(far).build_ahead() == []
+    near = Pipeline(load_settings(approval), clock=lambda: due - timedelta(days=2))
+    sched = Scheduler(near)
+    assert sched.build_ahead() == ["weekly"]
+    assert sched.build_ahead() == []  # once per period
+    (run,) = near.store.runs.history("weekly")
+    assert run.trigger == "build-ahead" and run.outcome == "prepared"
+    assert "ready for approval" in (run.detail or "")
+    assert near.build("weekly").stored is None  # still a draft editors can change
+
+
+def test_halt_stops_a_send_and_resume_finishes_it(project: Path) -> None:
+    pipeline = Pipeline(load_settings(project / "config.toml"), clock=lambda: NOW)
+    pipeline.collect()
+    pipeline.halt.set()  # SIGTERM arrived before the first chunk went out
+    report = pipeline.send("weekly")
+    assert report.outcome == "incomplete" and report.counts.get("planned") == 6
+    assert not eml(project)
+    resumed = Pipeline(load_settings(project / "config.toml"), clock=lambda: NOW)
+    assert [r.outcome for r in resumed.resume("weekly")] == ["sent"]
+    assert len(eml(project)) == 6
