@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -13,6 +14,8 @@ from .sources.base import Problem, Source, SourceReport
 from .store import Store
 
 log = logging.getLogger(__name__)
+WORKERS = 8
+"""Sources read at once; store writes stay on the calling thread."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,21 +60,41 @@ def make_sources(settings: Settings) -> list[Source]:
 
 
 def collect(
-    settings: Settings, store: Store, now: datetime, sources: Sequence[Source] | None = None
+    settings: Settings,
+    store: Store,
+    now: datetime,
+    sources: Sequence[Source] | None = None,
+    workers: int = WORKERS,
 ) -> CollectReport:
-    """Read all sources and store their posts; failures are reported, never raised."""
-    outcomes = []
-    for source in make_sources(settings) if sources is None else sources:
+    """Read all sources, ``workers`` at a time, and store their posts in config order.
+
+    Failures are reported, never raised; storing in config order keeps "the earlier post"
+    of a duplicate pair the same whichever source answered first.
+    """
+    chosen = make_sources(settings) if sources is None else list(sources)
+    outcomes: dict[int, SourceOutcome] = {}
+    runnable: list[tuple[int, Source, Mapping[str, str]]] = []
+    for i, source in enumerate(chosen):
         if store.sources.is_disabled(source.name):
-            outcomes.append(SourceOutcome(source.name, error="disabled", disabled=True))
-            continue
-        try:
-            report = source.collect(store.sources.state(source.name))
-        except Exception as exc:  # a broken source must not sink the run
-            log.exception("source %s crashed", source.name)
-            report = SourceReport(source.name, error=f"{type(exc).__name__}: {exc}")
-        outcomes.append(_store(store, report, now))
-    return CollectReport(tuple(outcomes))
+            error = "disabled (digest sources enable NAME turns it back on)"
+            outcomes[i] = SourceOutcome(source.name, error=error, disabled=True)
+        else:
+            runnable.append((i, source, store.sources.state(source.name)))
+    if runnable:
+        size = max(1, min(workers, len(runnable)))
+        with ThreadPoolExecutor(size, thread_name_prefix="digest-collect") as pool:
+            futures = [(i, pool.submit(_read, source, state)) for i, source, state in runnable]
+            for i, future in futures:
+                outcomes[i] = _store(store, future.result(), now)
+    return CollectReport(tuple(outcomes[i] for i in range(len(chosen))))
+
+
+def _read(source: Source, state: Mapping[str, str]) -> SourceReport:
+    try:
+        return source.collect(state)
+    except Exception as exc:  # a broken source must not sink the run
+        log.exception("source %s crashed", source.name)
+        return SourceReport(source.name, error=f"{type(exc).__name__}: {exc}")
 
 
 def _store(store: Store, report: SourceReport, now: datetime) -> SourceOutcome:

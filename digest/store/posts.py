@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, RowMapping, and_, exists, or_, select
+from sqlalchemy import Connection, Engine, RowMapping, and_, exists, or_, select
 
 from ..errors import NotFoundError
 from ..models import Post, StoredPost, Window
-from ..urls import normalize_url
+from ..simhash import Fingerprints
 from .schema import issue_posts, post_edits, posts
+from .upsert import UpsertCounts, upsert_posts
 
-
-@dataclass(frozen=True, slots=True)
-class UpsertCounts:
-    """What storing one batch of posts did."""
-
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    duplicate: int = 0
+__all__ = ["PostRepo", "UpsertCounts"]
 
 
 def _stored(row: RowMapping) -> StoredPost:
@@ -50,60 +42,22 @@ class PostRepo:
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self.fingerprints = Fingerprints()
+
+    def _refresh_fingerprints(self, conn: Connection) -> None:
+        """Load the fingerprints of originals stored since the last look (by any process)."""
+        query = select(posts.c.id, posts.c.simhash).where(
+            posts.c.id > self.fingerprints.last_id,
+            posts.c.simhash.is_not(None),
+            posts.c.duplicate_of.is_(None),
+        )
+        self.fingerprints.add_many([(int(i), int(h)) for i, h in conn.execute(query)])
 
     def upsert(self, batch: Iterable[Post], now: datetime) -> UpsertCounts:
-        """Store new posts, refresh changed ones, and count duplicates by guid or URL."""
-        new = updated = unchanged = duplicate = 0
+        """Store new posts, refresh changed ones, and count duplicates by guid, URL or body."""
         with self.engine.begin() as conn:
-            for post in batch:
-                url_key = normalize_url(post.url)
-                row = (
-                    conn.execute(select(posts).where(posts.c.guid == post.guid)).mappings().first()
-                )
-                if row is None and url_key:
-                    row = (
-                        conn.execute(select(posts).where(posts.c.url_key == url_key))
-                        .mappings()
-                        .first()
-                    )
-                    if row is not None and row["guid"] != post.guid:
-                        duplicate += 1
-                        continue
-                content: dict[str, Any] = {
-                    "title": post.title,
-                    "text": post.text,
-                    "html": post.html,
-                    "caption": post.caption,
-                    "url": post.url,
-                    "url_key": url_key,
-                    "author": post.author,
-                    "author_bio": post.author_bio,
-                    "areas": list(post.areas),
-                }
-                if post.published is not None:
-                    content.update(published=post.published, published_given=True)
-                if row is None:
-                    values = {
-                        "published": now,
-                        "published_given": False,
-                        **content,
-                        "source": post.source,
-                        "guid": post.guid,
-                        "collected_at": now,
-                        "updated_at": now,
-                    }
-                    conn.execute(posts.insert().values(**values))
-                    new += 1
-                elif any(row[k] != v for k, v in content.items()):
-                    conn.execute(
-                        posts.update()
-                        .where(posts.c.id == row["id"])
-                        .values(updated_at=now, **content)
-                    )
-                    updated += 1
-                else:
-                    unchanged += 1
-        return UpsertCounts(new, updated, unchanged, duplicate)
+            self._refresh_fingerprints(conn)
+            return upsert_posts(conn, batch, now, self.fingerprints)
 
     def get(self, post_id: int) -> StoredPost:
         with self.engine.connect() as conn:
@@ -117,6 +71,12 @@ class PostRepo:
         query = select(posts).order_by(posts.c.published, posts.c.id)
         if since is not None:
             query = query.where(posts.c.published >= since)
+        with self.engine.connect() as conn:
+            return [_stored(r) for r in conn.execute(query).mappings()]
+
+    def recent(self, limit: int) -> list[StoredPost]:
+        """The ``limit`` most recently published posts."""
+        query = select(posts).order_by(posts.c.published.desc(), posts.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
             return [_stored(r) for r in conn.execute(query).mappings()]
 
@@ -137,7 +97,11 @@ class PostRepo:
         taken = exists().where(
             and_(issue_posts.c.post_id == posts.c.id, issue_posts.c.list_id == list_id)
         )
-        query = select(posts).where(cond, ~taken).order_by(posts.c.published.desc(), posts.c.id)
+        query = (
+            select(posts)
+            .where(cond, ~taken, posts.c.duplicate_of.is_(None))
+            .order_by(posts.c.published.desc(), posts.c.id)
+        )
         with self.engine.connect() as conn:
             return [_stored(r) for r in conn.execute(query).mappings()]
 

@@ -49,6 +49,16 @@ class SourceRepo:
             for r in rows
         ]
 
+    def enable(self, name: str) -> bool:
+        """Switch a disabled source back on; False when the store has never seen it."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                sources.update()
+                .where(sources.c.name == name)
+                .values(disabled=False, consecutive_failures=0)
+            )
+        return bool(done.rowcount)
+
     def is_disabled(self, name: str) -> bool:
         with self.engine.connect() as conn:
             row = conn.execute(select(sources.c.disabled).where(sources.c.name == name)).first()

@@ -1,0 +1,158 @@
+"""Collect benchmark: 200 local feeds of 25 entries each, through digest and through feedparser.
+
+Usage: python bench/collect.py [--feeds 200] [--entries 25] [--workers 8]
+
+Writes the feeds to a temporary folder, serves them from a separate process on 127.0.0.1,
+then in the same run (1) fetches and parses every feed with a plain sequential httpx +
+feedparser loop, and (2) collects them with digest into a temporary SQLite store. Prints
+digest's wall time, the process's peak RSS, and the ratio of the two wall times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import feedparser
+import httpx
+
+from digest.collect import collect
+from digest.config import settings_from_dict
+from digest.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+AREAS = ["Security", "Climate", "Diplomacy", "Development", "Human Rights", "NATO", "Trade"]
+AUTHORS = ["Jane Doe", "Maya Okafor", "Lee Park", "Amira Hassan", "Tomas Reyes"]
+
+
+def vocabulary(rng: random.Random, size: int = 5000) -> list[str]:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return ["".join(rng.choices(letters, k=rng.randint(3, 10))) for _ in range(size)]
+
+
+def sentence(rng: random.Random, words: list[str]) -> str:
+    return " ".join(rng.choices(words, k=rng.randint(8, 20))).capitalize() + "."
+
+
+def feed(n: int, entries: int, rng: random.Random, words: list[str], now: datetime) -> str:
+    items = []
+    for i in range(entries):
+        paras = "".join(
+            f"<p>{' '.join(sentence(rng, words) for _ in range(3))} "
+            f'<a href="/related/{rng.randint(1, 999)}">link</a></p>'
+            for _ in range(rng.randint(4, 8))
+        )
+        boiler = (
+            f'<p>The post <a href="/p/{i}">Post {i}</a> appeared first on <a href="/">B{n}</a>.</p>'
+        )
+        when = format_datetime(now - timedelta(hours=rng.randint(1, 24 * 14)))
+        cats = "".join(f"<category>{c}</category>" for c in rng.sample(AREAS, 2))
+        items.append(
+            f"<item><title>{sentence(rng, words)}</title>"
+            f"<link>https://blog{n}.example.org/{i}/?utm_source=rss</link>"
+            f'<guid isPermaLink="false">https://blog{n}.example.org/?p={i}</guid>'
+            f"<dc:creator>{rng.choice(AUTHORS)}</dc:creator><pubDate>{when}</pubDate>{cats}"
+            f"<description><![CDATA[{sentence(rng, words)} [&#8230;]]]></description>"
+            f"<content:encoded><![CDATA[{paras}{boiler}]]></content:encoded></item>"
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>'
+        f"<title>Blog {n}</title><link>https://blog{n}.example.org/</link>{''.join(items)}"
+        "</channel></rss>"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for(url: str) -> None:
+    for _ in range(100):
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise SystemExit(f"server at {url} did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=200)
+    parser.add_argument("--entries", type=int, default=25)
+    parser.add_argument("--workers", type=int, default=8)
+    args = parser.parse_args()
+    rng = random.Random(42)
+    words = vocabulary(rng)
+    now = datetime.now(UTC)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "feeds"
+        folder.mkdir()
+        for n in range(args.feeds):
+            (folder / f"{n}.xml").write_text(feed(n, args.entries, rng, words, now), "utf-8")
+        port = free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+             "--directory", str(folder)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_for(f"{base}/0.xml")
+            urls = [f"{base}/{n}.xml" for n in range(args.feeds)]
+
+            started = time.perf_counter()
+            entries = 0
+            with httpx.Client() as client:
+                for url in urls:
+                    entries += len(feedparser.parse(client.get(url).content).entries)
+            baseline = time.perf_counter() - started
+
+            raw = tomllib.loads((ROOT / "config.toml").read_text("utf-8"))
+            raw["database"] = {"url": f"sqlite:///{tmp}/bench.db"}
+            raw["sources"] = [
+                {"name": f"blog{n}", "type": "feed", "url": url} for n, url in enumerate(urls)
+            ]
+            settings = settings_from_dict(raw, ROOT / "config.toml")
+            store = Store(settings.database.url)
+            started, cpu_started = time.perf_counter(), time.process_time()
+            report = collect(settings, store, datetime.now(UTC), workers=args.workers)
+            wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+            stored = len(store.posts.since())
+            store.close()
+        finally:
+            server.terminate()
+            server.wait()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    failed = len(report.failed)
+    print(f"feeds: {args.feeds} x {args.entries} entries, {args.workers} workers")
+    print(f"feedparser loop: {baseline:.2f} s for {entries} entries (sequential fetch + parse)")
+    print(f"digest collect:  {wall:.2f} s wall, {cpu:.2f} s CPU, {report.new} new posts "
+          f"({stored} in store), {failed} sources failed")  # fmt: skip
+    print(f"load average:    {os.getloadavg()[0]:.1f} (other work on this machine skews times)")
+    print(f"peak RSS:        {peak:.0f} MB")
+    print(f"ratio digest / feedparser loop: {wall / baseline:.2f}")
+    ok = wall < 5.0 and peak < 300 and failed == 0 and stored == args.feeds * args.entries
+    print(f"target (< 5 s, < 300 MB, every post stored): {'met' if ok else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
