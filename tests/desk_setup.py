@@ -1,0 +1,89 @@
+"""A project with collected posts and a synced roster, served by ``digest serve``'s app."""
+
+from __future__ import annotations
+
+import email
+import re
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from digest.config import Settings, load_settings
+from digest.pipeline import Pipeline
+from digest.send import sync_roster
+from digest.store import Store
+from digest.tokens import Signer
+from digest.web import create_app
+
+NOW = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
+EDITORS = ("ed@example.org", "copy.desk@example.org")
+TOKEN = "desk-token-0123456789abcdef"
+KEY = b"desk-tests-signing-key-0123456789abcdef"
+
+
+@dataclass
+class DeskSite:
+    """A running desk over a project's store."""
+
+    url: str
+    project: Path
+    settings: Settings
+    store: Store
+    pipeline: Pipeline
+
+    @property
+    def desk(self) -> str:
+        return f"{self.url}/desk"
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.desk, timeout=30)
+
+    def csrf(self, client: httpx.Client, list_name: str = "weekly") -> str:
+        page = client.get(f"/lists/{list_name}")
+        assert page.status_code == 200, page.text
+        found = re.search(r'data-csrf="([^"]+)"', page.text)
+        assert found
+        return found.group(1)
+
+    def post_id(self, title_part: str) -> int:
+        return next(p.id for p in self.pipeline.candidates("weekly") if title_part in p.title)
+
+    def outbox(self) -> list[Message]:
+        return [
+            email.message_from_bytes(path.read_bytes())
+            for path in sorted((self.project / "outbox").rglob("*.eml"))
+        ]
+
+    def dump(self) -> list[str]:
+        """Every row of every table, to compare before and after."""
+        path = self.settings.database.url.removeprefix("sqlite:///")
+        with sqlite3.connect(path) as conn:
+            return list(conn.iterdump())
+
+
+def open_desk(
+    project: Path,
+    live_server: Callable[[Any], str],
+    *,
+    host: str | None = None,
+    editors: tuple[str, ...] = EDITORS,
+) -> DeskSite:
+    """Collect the project's posts, sync its roster and serve the app (desk at ``/desk``)."""
+    config = project / "config.toml"
+    listed = ", ".join(f'"{a}"' for a in editors)
+    config.write_text(
+        config.read_text(encoding="utf-8") + f"\n[desk]\neditors = [{listed}]\n", encoding="utf-8"
+    )
+    settings = load_settings(config)
+    store = Store(settings.database.url)
+    pipeline = Pipeline(settings, store, clock=lambda: NOW)
+    sync_roster(settings, store, "weekly", NOW)
+    pipeline.collect()
+    app = create_app(settings, store, signer=Signer(KEY), clock=lambda: NOW, host=host)
+    return DeskSite(live_server(app), project, settings, store, pipeline)
