@@ -27,7 +27,7 @@ def configure(project: Path, cron: str, grace: str = "12h", subscribers: int = 0
     text = text.replace(SCHED[0], f'schedule = "{cron}"').replace(
         'timezone = "America/New_York"\n\n[taxonomy]', 'timezone = "UTC"\n\n[taxonomy]'
     )
-    text += f'\n[scheduler]\ngrace = "{grace}"\nlease = "3s"\npoll = "1s"\n'
+    text += f'\n[scheduler]\ngrace = "{grace}"\nlease = "15s"\npoll = "1s"\n'
     config.write_text(text, encoding="utf-8")
     if subscribers:
         rows = "".join(

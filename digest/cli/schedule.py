@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
-import threading
+import time
 from datetime import UTC, datetime
 from types import FrameType
 
@@ -24,17 +24,18 @@ from .posts import _actor
 @handled
 def scheduler(ctx: click.Context) -> None:
     """Run the scheduler in the foreground until SIGTERM or Ctrl-C."""
-    stop = threading.Event()
+    stop: list[int] = []  # not an Event: setting one inside a signal handler can deadlock
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+        stop.append(signum)
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     sched = Scheduler(pipeline_of(ctx))
     sched.start()
     click.echo(f"scheduler {sched.owner} running; SIGTERM finishes the current run and stops")
-    stop.wait()
+    while not stop:
+        time.sleep(0.2)
     click.echo("stopping: finishing the run under way")
     sched.stop()
 
