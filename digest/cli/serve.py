@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import click
 
 from .app import handled, main, pipeline_of
@@ -13,7 +15,7 @@ from .app import handled, main, pipeline_of
 @click.pass_context
 @handled
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Serve the links in every email, and the SendGrid Event Webhook."""
+    """Serve the links in every email, the SendGrid Event Webhook and the editors' desk."""
     import uvicorn
 
     from ..web import create_app
@@ -24,6 +26,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     bind_host = host or settings.web.host
     bind_port = settings.web.port if port is None else port
     click.echo(f"serving {settings.newsletter.base_url} at http://{bind_host}:{bind_port}")
+    prefix = urlsplit(settings.newsletter.base_url).path.rstrip("/")
+    click.echo(f"editors' desk: http://{bind_host}:{bind_port}{prefix}/desk/")
     uvicorn.run(
         app,
         host=bind_host,
