@@ -9,6 +9,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,7 @@ def scheduler(project: Path) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
             proc.wait()
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 120.0) -> None:
+def wait_for(predicate: Callable[[], bool], timeout: float = 240.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -106,11 +107,11 @@ def assert_once_per_period(store: Store) -> None:
 def test_two_schedulers_on_one_database(
     project: Path, scheduler: Callable[[], subprocess.Popen[bytes]]
 ) -> None:
-    store = configure(project, "*/2 * * * * *")
+    store = configure(project, "*/5 * * * * *")  # roomy: a run must not outlast a period
     a, b = scheduler(), scheduler()
     wait_for(
         lambda: (
-            len(final_runs(store)) >= 4 and any(r["outcome"] == "sent" for r in final_runs(store))
+            len(final_runs(store)) >= 3 and any(r["outcome"] == "sent" for r in final_runs(store))
         )
     )
     stop(a)
@@ -196,9 +197,11 @@ def test_pause_and_resume_from_a_second_process(
         check=True,
     )
     wait_for(lambda: job_next_run(store) is None)  # the scheduler has seen the pause
-    paused_at = len(rows(store, runs))
+    paused_seen = datetime.now(UTC)
     time.sleep(5)
-    assert len(rows(store, runs)) == paused_at
+    # a run already dispatched may still start; none may be for a fire time after the pause
+    assert not [r for r in rows(store, runs) if r["period_end"] > paused_seen]  # type: ignore[operator]
+    paused_at = len(rows(store, runs))
     subprocess.run(
         [sys.executable, "-m", "digest", "--config", config, "schedule", "resume", "weekly"],
         check=True,
