@@ -137,6 +137,7 @@ class Scheduler:
         self.owner = owner_id()
         self.started_at = self.clock()
         self.stopping = threading.Event()
+        self._tick_lock = threading.Lock()
         self.aps = BackgroundScheduler(
             jobstores={
                 "default": SQLAlchemyJobStore(engine=pipeline.store.engine),
@@ -158,7 +159,31 @@ class Scheduler:
         fired = latest_fire(sched.trigger, now)
         if now - fired > parse_duration(self.settings.grace):
             return  # catch_up records it
+        self.record_skipped(list_name, sched, fired)
         run_period(self.pipeline, list_name, period_at(sched.trigger, fired), "schedule")
+
+    def record_skipped(self, list_name: str, sched: Effective, fired: datetime) -> list[datetime]:
+        """Record as missed the periods nobody ran since the last claimed one.
+
+        APScheduler skips a fire while the list's previous run is still going; without this,
+        such a period would vanish without a trace. The period just before ``fired`` is left
+        alone: another scheduler may be about to claim it.
+        """
+        since = self.pipeline.store.runs.last_claimed_end(list_name)
+        if since is None:
+            return []
+        recorded = []
+        for fire_time in _fires_between(sched.trigger, since, fired)[:-2][-MAX_MISSED_RECORDS:]:
+            window = period_at(sched.trigger, fire_time)
+            detail = f"fire at {fire_time.isoformat()} skipped while an earlier run was going"
+            if self.pipeline.store.runs.record_missed(list_name, window, self.clock(), detail):
+                log.error(
+                    "%s: MISSED the run due at %s; "
+                    "run it with: digest schedule run-now %s --for %s",
+                    list_name, fire_time, list_name, fire_time.isoformat(),
+                )  # fmt: skip
+                recorded.append(fire_time)
+        return recorded
 
     def resume_interrupted(self) -> list[Run]:
         """Resume runs whose process died mid-run (dead owner on this host, or lease over)."""
@@ -258,6 +283,11 @@ class Scheduler:
 
     def tick(self) -> None:
         """Periodic housekeeping: heartbeat, changes made by ops, issues built ahead."""
+        with self._tick_lock:
+            if not self.stopping.is_set():
+                self._tick()
+
+    def _tick(self) -> None:
         try:
             self.pipeline.store.runs.beat(self.owner, self.started_at, self.clock(), "running")
             self.reconcile()
@@ -310,7 +340,10 @@ class Scheduler:
         global _active
         self.stopping.set()
         self.pipeline.halt.set()
-        self.aps.shutdown(wait=True)
+        # APScheduler's shutdown holds its job-store lock while it waits for running jobs, and
+        # tick() needs that lock to reconcile: let a tick under way finish first.
+        with self._tick_lock:
+            self.aps.shutdown(wait=True)
         self.pipeline.store.runs.beat(self.owner, self.started_at, self.clock(), "stopped")
         _active = None
 

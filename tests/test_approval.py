@@ -90,3 +90,22 @@ def test_halt_stops_a_send_and_resume_finishes_it(project: Path) -> None:
     resumed = Pipeline(load_settings(project / "config.toml"), clock=lambda: NOW)
     assert [r.outcome for r in resumed.resume("weekly")] == ["sent"]
     assert len(eml(project)) == 6
+
+
+def test_a_fire_skipped_during_a_long_run_is_recorded_missed(project: Path) -> None:
+    """APScheduler drops a fire while the list's last run goes on; we record it, loudly."""
+    from digest.models import Window
+
+    mondays = [datetime(2026, 11, d, 12, 0, tzinfo=UTC) for d in (2, 9, 16, 23)]  # 07:00 NY
+    clock = {"now": mondays[3] + timedelta(minutes=1)}
+    pipeline = Pipeline(load_settings(project / "config.toml"), clock=lambda: clock["now"])
+    week0 = Window(mondays[0] - timedelta(days=7), mondays[0])
+    run = pipeline.store.runs.claim("weekly", week0, "schedule", "x:1", mondays[0], timedelta(0))
+    assert run is not None
+    pipeline.store.runs.finish(run.id, "sent", mondays[0])
+    Scheduler(pipeline).fire("weekly")
+    by_end = {r.window.end.astimezone(UTC): r for r in pipeline.store.runs.history("weekly")}
+    assert by_end[mondays[1]].outcome == "missed"
+    assert "skipped while an earlier run was going" in (by_end[mondays[1]].detail or "")
+    assert mondays[2] not in by_end  # the period just before may be another scheduler's
+    assert by_end[mondays[3]].trigger == "schedule" and by_end[mondays[3]].outcome != "running"
