@@ -7,6 +7,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from .options import Pacing
+
 
 def backoff(
     attempt: int, base: float, cap: float, rng: Callable[[], float] = random.random
@@ -43,3 +45,14 @@ class RateLimiter:
         if wait > 0:
             self.sleep(wait)
         return wait
+
+
+class PacedBackend:
+    """What the sender reads of a backend's pacing, taken from its ``[delivery.*]`` options."""
+
+    def __init__(self, pacing: Pacing, batch_size: int):
+        self.max_batch = batch_size
+        self.workers = pacing.workers
+        self.max_per_second = pacing.max_per_second
+        self.retry_rounds = pacing.retry_rounds
+        self.retry_wait = pacing.backoff

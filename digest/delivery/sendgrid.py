@@ -20,7 +20,7 @@ from ..models import DeliveryResult, Envelope, Recipient
 from .base import SendAborted
 from .message import list_unsubscribe, substitutions
 from .options import SendGridOptions
-from .pacing import backoff
+from .pacing import PacedBackend, backoff
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -138,7 +138,7 @@ def sendgrid_errors(exc: HTTPError) -> str:
     return f"SendGrid {exc.status_code}: " + ("; ".join(parts) or str(exc.reason or "error"))
 
 
-class SendGridBackend:
+class SendGridBackend(PacedBackend):
     """Delivers a chunk as one Mail Send request; never resends one that may have gone out."""
 
     name = "sendgrid"
@@ -151,13 +151,9 @@ class SendGridBackend:
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], float] = time.time,
     ):
+        super().__init__(options, options.batch_size)
         self.options = options
         self.api_key = api_key
-        self.max_batch = options.batch_size
-        self.workers = options.workers
-        self.max_per_second = options.max_per_second
-        self.retry_rounds = options.retry_rounds
-        self.retry_wait = options.backoff
         self.sleep = sleep
         self.now = now
         self._local = threading.local()

@@ -20,7 +20,7 @@ from ..models import DeliveryResult, Envelope, Recipient
 from .base import SendAborted
 from .message import build_message, message_id
 from .options import SMTPOptions
-from .pacing import backoff
+from .pacing import PacedBackend, backoff
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -53,7 +53,7 @@ def _reply(code: int, text: bytes | str) -> str:
     return f"SMTP {code}: {' '.join(detail.split())}"
 
 
-class SMTPBackend:
+class SMTPBackend(PacedBackend):
     """Sends each recipient its own message; a 4xx is retried later, a 5xx fails that one."""
 
     name = "smtp"
@@ -66,14 +66,10 @@ class SMTPBackend:
         password: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
+        super().__init__(options, options.batch_size)
         self.options = options
         self.username = username
         self.password = password
-        self.max_batch = options.batch_size
-        self.workers = options.workers
-        self.max_per_second = options.max_per_second
-        self.retry_rounds = options.retry_rounds
-        self.retry_wait = options.backoff
         self.sleep = sleep
         self._local = threading.local()
         self._open: list[smtplib.SMTP] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+_LIMITS = Limits()
+"""The fetch limits' defaults, which the flat feed options below repeat key by key."""
+
+
 @dataclass(frozen=True)
 class FeedOptions:
     """Options of a ``type = "feed"`` source."""
@@ -40,14 +44,14 @@ class FeedOptions:
     full_text_max: int = 20
     """At most this many article pages fetched per run."""
     max_entries: int = 500
-    connect_timeout: float = 10.0
-    read_timeout: float = 30.0
-    total_timeout: float = 60.0
-    max_bytes: int = 10 * 1024 * 1024
-    max_redirects: int = 5
-    retries: int = 2
-    backoff: float = 1.0
-    max_retry_after: float = 120.0
+    connect_timeout: float = _LIMITS.connect_timeout
+    read_timeout: float = _LIMITS.read_timeout
+    total_timeout: float = _LIMITS.total_timeout
+    max_bytes: int = _LIMITS.max_bytes
+    max_redirects: int = _LIMITS.max_redirects
+    retries: int = _LIMITS.retries
+    backoff: float = _LIMITS.backoff
+    max_retry_after: float = _LIMITS.max_retry_after
     user_agent: str = ""
     """Default: ``digest/<version> (+<newsletter.base_url>)``."""
 
@@ -72,16 +76,7 @@ class FeedOptions:
 
     @property
     def limits(self) -> Limits:
-        return Limits(
-            connect_timeout=self.connect_timeout,
-            read_timeout=self.read_timeout,
-            total_timeout=self.total_timeout,
-            max_bytes=self.max_bytes,
-            max_redirects=self.max_redirects,
-            retries=self.retries,
-            backoff=self.backoff,
-            max_retry_after=self.max_retry_after,
-        )
+        return Limits(**{f.name: getattr(self, f.name) for f in fields(Limits)})
 
 
 class FeedSource:
