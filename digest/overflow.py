@@ -63,11 +63,23 @@ class Collapser:
 
     def __init__(self, view: SegmentView):
         self.view = view
-        self.ranked = ranked(view.sections)
-        self.max_level = len(view.also) + 2 * len(self.ranked)
+        self.max_level = len(view.also) + 2 * sum(len(s.posts) for s in view.sections)
+        self._ranked: list[DigestPost] | None = None
+
+    @property
+    def ranked(self) -> list[DigestPost]:
+        """The segment's own posts, best first (computed when a layout first collapses)."""
+        if self._ranked is None:
+            self._ranked = ranked(self.view.sections)
+        return self._ranked
 
     def layout(self, level: int) -> Layout:
         level = max(0, min(level, self.max_level))
+        if level == 0:
+            whole = tuple(
+                SectionLayout(s.area, len(s.posts), s.posts) for s in self.view.sections if s.posts
+            )
+            return Layout(whole, self.view.also)
         n_also, n_own = len(self.view.also), len(self.ranked)
         also_linked = min(level, n_also)
         to_lines = min(max(level - n_also, 0), n_own)
@@ -86,22 +98,32 @@ class Collapser:
         return Layout(tuple(sections), also, more, to_lines - own_linked, level)
 
 
+def utf8_size(text: str) -> int:
+    """Bytes of ``text`` in UTF-8 (free for ASCII, which CPython flags on the string)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
 def fit(
     view: SegmentView,
     assemble: Callable[[Layout], str],
     compile_: Callable[[str], str],
     limit: int = HTML_LIMIT - RECIPIENT_RESERVE,
+    first: tuple[Layout, str, str] | None = None,
 ) -> tuple[Layout, str, str]:
     """The least-collapsed layout whose compiled HTML fits ``limit`` bytes: (layout, MJML, HTML).
 
     The HTML size of a level is predicted from its MJML size (cheap: fragments are cached) and
     the HTML/MJML ratio of the last compile; each prediction is checked by compiling it.
+    ``first`` is level 0 already assembled and compiled, if the caller has it.
     """
     collapser = Collapser(view)
-    layout = collapser.layout(0)
-    mjml = assemble(layout)
-    html = compile_(mjml)
-    size = len(html.encode("utf-8"))
+    if first is None:
+        layout = collapser.layout(0)
+        mjml = assemble(layout)
+        html = compile_(mjml)
+    else:
+        layout, mjml, html = first
+    size = utf8_size(html)
     while size > limit:
         if layout.level >= collapser.max_level:
             log.warning("segment %s: %d bytes of HTML even fully collapsed", view.key, size)
@@ -110,7 +132,7 @@ def fit(
         layout = collapser.layout(_first_fitting(collapser, assemble, ratio, limit, layout.level))
         mjml = assemble(layout)
         html = compile_(mjml)
-        size = len(html.encode("utf-8"))
+        size = utf8_size(html)
     return layout, mjml, html
 
 

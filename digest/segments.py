@@ -61,6 +61,8 @@ class SegmentView:
     areas: tuple[str, ...]
     sections: tuple[Section, ...]
     also: tuple[DigestPost, ...] = ()
+    others: tuple[Section, ...] = ()
+    """The sections whose posts make up ``also``, in order."""
 
 
 def view(digest: Digest, audience: Audience) -> SegmentView:
@@ -69,8 +71,9 @@ def view(digest: Digest, audience: Audience) -> SegmentView:
         return SegmentView(audience.key, (), digest.sections)
     followed = set(audience.areas)
     mine = tuple(s for s in digest.sections if s.area in followed)
-    others = tuple(p for s in digest.sections if s.area not in followed for p in s.posts)
-    return SegmentView(audience.key, audience.areas, mine, others)
+    others = tuple(s for s in digest.sections if s.area not in followed)
+    also = tuple(p for s in others for p in s.posts)
+    return SegmentView(audience.key, audience.areas, mine, also, others)
 
 
 @dataclass(frozen=True, slots=True)

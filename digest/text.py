@@ -91,9 +91,12 @@ def sanitize_html(html: str) -> str:
     )
 
 
+_WEB_URL = re.compile(r"(?i)^https?://[^\s/]")
+
+
 def safe_url(url: str | None) -> str | None:
     """``url`` if it is an absolute http(s) URL, else None (drops javascript:, data:, ...)."""
     if not url:
         return None
     url = url.strip()
-    return url if re.match(r"(?i)^https?://[^\s/]", url) else None
+    return url if _WEB_URL.match(url) else None

@@ -106,3 +106,30 @@ def test_subject_template_error_names_config_key(project: Path) -> None:
     path.write_text(text, encoding="utf-8")
     with pytest.raises(TemplateError, match=r"newsletter\.subject: render failed"):
         Renderer(load_settings(path)).render(digest(dp(1)))
+
+
+def test_error_in_a_batched_text_partial_names_its_file_and_line(project: Path) -> None:
+    post = project / "templates" / "partials" / "post.txt.j2"
+    lines = post.read_text(encoding="utf-8").splitlines()
+    lines.insert(2, "{{ post.title | no_such_filter }}")
+    post.write_text("\n".join(lines), encoding="utf-8")
+    renderer = Renderer(load_settings(project / "config.toml"))
+    with pytest.raises(TemplateError) as exc:
+        renderer.render(digest(dp(1)))
+    assert exc.value.subject == f"{post}:3"
+    assert "no_such_filter" in exc.value.message
+
+
+def test_text_part_numbers_each_link_once_in_order(project: Path) -> None:
+    same = "https://b.example.org/same"
+    posts = (
+        dp(1, "First 100% title", same),
+        dp(2, "Second", "https://b.example.org/two"),
+        dp(3, "Third", same),
+    )
+    text = Renderer(load_settings(project / "config.toml")).render(digest(*posts)).text
+    assert "First 100% title [1]" in text
+    assert "Second [2]" in text and "Third [1]" in text
+    links = text[text.index("Links:") :].splitlines()
+    assert links[1:3] == [f"[1] {same}", "[2] https://b.example.org/two"]
+    assert "[3]" not in text
