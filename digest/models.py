@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,9 +123,12 @@ class Subscriber:
     source: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    """One addressee of a send, with the per-recipient values the backend fills in."""
+class Recipient(NamedTuple):
+    """One addressee of a send, with the per-recipient values the backend fills in.
+
+    A named tuple rather than a frozen dataclass, as are ``DeliveryResult`` and the ledger's
+    rows: a send makes several per recipient, and tuples are built four times faster.
+    """
 
     subscriber_id: int
     email: str
@@ -152,8 +156,7 @@ class Envelope:
     """The ledger chunk being delivered, for backends that tag requests with it."""
 
 
-@dataclass(frozen=True, slots=True)
-class DeliveryResult:
+class DeliveryResult(NamedTuple):
     """What happened to one recipient in one delivery attempt."""
 
     subscriber_id: int

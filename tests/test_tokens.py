@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+
 import pytest
 
 from digest.errors import ConfigError
@@ -36,3 +41,24 @@ def test_key_comes_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Signer(b"a-long-enough-secret-key-0123456789").verify(
         signer.sign(TokenClaims("l", 1, 2))
     ) == TokenClaims("l", 1, 2)
+
+
+def test_tokens_in_bulk_match_one_by_one_and_keep_the_payload_format() -> None:
+    signer = Signer(KEY)
+    bulk = signer.tokens('week"ly', 7, [1, 22, 333])
+    assert bulk == [signer.sign(TokenClaims('week"ly', i, 7)) for i in (1, 22, 333)]
+    assert [signer.verify(t) for t in bulk] == [TokenClaims('week"ly', i, 7) for i in (1, 22, 333)]
+    body = bulk[1].split(".")[0]
+    assert base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)) == b'["week\\"ly",22,7]'
+    assert "=" not in "".join(bulk) and "+" not in "".join(bulk) and "/" not in "".join(bulk)
+
+
+def test_tokens_signed_with_hmac_sha256_by_earlier_versions_still_verify() -> None:
+    payload = json.dumps(["weekly", 42, 7], separators=(",", ":")).encode()
+    mac = hmac.new(KEY, payload, hashlib.sha256).digest()[:16]
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    assert Signer(KEY).verify(f"{b64(payload)}.{b64(mac)}") == TokenClaims("weekly", 42, 7)
+    assert Signer(b"x" * 32).verify(f"{b64(payload)}.{b64(mac)}") is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -11,25 +12,38 @@ from html import escape
 from ..models import Envelope, Recipient
 from ..render import PLACEHOLDERS, fill
 
+VALUES: dict[str, Callable[[Recipient], str]] = {
+    PLACEHOLDERS.email_html: lambda r: escape(r.email),
+    PLACEHOLDERS.email: lambda r: r.email,
+    PLACEHOLDERS.name_html: lambda r: escape(r.name),
+    PLACEHOLDERS.name: lambda r: r.name,
+    PLACEHOLDERS.unsubscribe_url: lambda r: r.unsubscribe_url,
+    PLACEHOLDERS.preferences_url: lambda r: r.preferences_url,
+}
+"""How each placeholder's value comes from a recipient, HTML-escaped where it lands in HTML."""
+
 
 def substitutions(recipient: Recipient) -> dict[str, str]:
-    """Placeholder → value for one recipient, HTML-escaped where it lands in HTML."""
-    return {
-        PLACEHOLDERS.email_html: escape(recipient.email),
-        PLACEHOLDERS.email: recipient.email,
-        PLACEHOLDERS.name_html: escape(recipient.name),
-        PLACEHOLDERS.name: recipient.name,
-        PLACEHOLDERS.unsubscribe_url: recipient.unsubscribe_url,
-        PLACEHOLDERS.preferences_url: recipient.preferences_url,
-    }
+    """Placeholder → value for one recipient."""
+    return {token: value(recipient) for token, value in VALUES.items()}
+
+
+def substituter(used: Iterable[str]) -> Callable[[Recipient], dict[str, str]]:
+    """A function giving a recipient's values of just the placeholders in ``used``."""
+    pairs = [(token, VALUES[token]) for token in used]
+    return lambda recipient: {token: value(recipient) for token, value in pairs}
+
+
+def mailto_suffix(envelope: Envelope) -> str:
+    """What follows the https URL in ``List-Unsubscribe``: a mailto, when one is configured."""
+    if not envelope.unsubscribe_mailto:
+        return ""
+    return f", <mailto:{envelope.unsubscribe_mailto}?subject=unsubscribe>"
 
 
 def list_unsubscribe(envelope: Envelope, recipient: Recipient) -> str:
     """The ``List-Unsubscribe`` value: the https URL, plus a mailto when configured."""
-    value = f"<{recipient.unsubscribe_url}>"
-    if envelope.unsubscribe_mailto:
-        value += f", <mailto:{envelope.unsubscribe_mailto}?subject=unsubscribe>"
-    return value
+    return f"<{recipient.unsubscribe_url}>{mailto_suffix(envelope)}"
 
 
 def message_id(envelope: Envelope, recipient: Recipient) -> str:

@@ -18,7 +18,7 @@ from sendgrid import SendGridAPIClient
 from ..errors import ConfigError
 from ..models import DeliveryResult, Envelope, Recipient
 from .base import SendAborted
-from .message import list_unsubscribe, substitutions
+from .message import VALUES, mailto_suffix, substituter
 from .options import SendGridOptions
 from .pacing import PacedBackend, backoff
 
@@ -35,20 +35,22 @@ FATAL = (401, 403)
 """Answers that every later chunk would get too: fail the chunk and stop the send."""
 
 
-def _to(recipient: Recipient) -> dict[str, str]:
-    to = {"email": recipient.email}
-    name = recipient.name.replace("\r", " ").replace("\n", " ").strip()
-    if name:
-        # As the official helper does: a name holding a comma or semicolon must be quoted.
-        to["name"] = f'"{name}"' if ("," in name or ";" in name) else name
-    return to
+def _to(email: str, name: str) -> dict[str, str]:
+    if not name:
+        return {"email": email}
+    if "\r" in name or "\n" in name:
+        name = name.replace("\r", " ").replace("\n", " ")
+    name = name.strip()
+    if not name:
+        return {"email": email}
+    # As the official helper does: a name holding a comma or semicolon must be quoted.
+    return {"email": email, "name": f'"{name}"' if ("," in name or ";" in name) else name}
 
 
 def used_placeholders(envelope: Envelope) -> tuple[str, ...]:
     """The placeholders the rendering actually holds: only those need substituting."""
     email = envelope.email
-    every = substitutions(Recipient(0, "", "", "", "")).keys()
-    return tuple(k for k in every if k in email.subject or k in email.html or k in email.text)
+    return tuple(k for k in VALUES if k in email.subject or k in email.html or k in email.text)
 
 
 def custom_args(envelope: Envelope) -> dict[str, str]:
@@ -59,25 +61,6 @@ def custom_args(envelope: Envelope) -> dict[str, str]:
     return args
 
 
-def personalization(
-    envelope: Envelope,
-    recipient: Recipient,
-    used: tuple[str, ...] | None = None,
-    args: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """One recipient's personalization: address, substitutions, unsubscribe headers, args."""
-    values = substitutions(recipient)
-    return {
-        "to": [_to(recipient)],
-        "substitutions": values if used is None else {k: values[k] for k in used},
-        "headers": {
-            "List-Unsubscribe": list_unsubscribe(envelope, recipient),
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
-        "custom_args": args if args is not None else custom_args(envelope),
-    }
-
-
 def request_body(
     envelope: Envelope, recipients: Sequence[Recipient], options: SendGridOptions
 ) -> tuple[dict[str, Any], list[Recipient], list[DeliveryResult]]:
@@ -86,14 +69,26 @@ def request_body(
     included: list[Recipient] = []
     left_out: list[DeliveryResult] = []
     seen: set[str] = set()
-    used, args = used_placeholders(envelope), custom_args(envelope)
-    for rcpt in recipients:
-        key = rcpt.email.casefold()
+    args = custom_args(envelope)
+    values = substituter(used_placeholders(envelope))
+    mailto = mailto_suffix(envelope)
+    one_click = "List-Unsubscribe=One-Click"
+    for rcpt in recipients:  # the hot loop of a send: one pass per recipient, kept lean
+        address, name = rcpt.email, rcpt.name
+        key = address.casefold()
         if key in seen:  # each address once per request: send it in a later one
             left_out.append(DeliveryResult(rcpt.subscriber_id, "retry", error="duplicate address"))
             continue
-        item = personalization(envelope, rcpt, used, args)
-        if len(rcpt.name) + len(rcpt.email) > 1000:
+        item = {
+            "to": [_to(address, name)],
+            "substitutions": values(rcpt),
+            "headers": {
+                "List-Unsubscribe": f"<{rcpt.unsubscribe_url}>{mailto}",
+                "List-Unsubscribe-Post": one_click,
+            },
+            "custom_args": args,
+        }
+        if len(name) + len(address) > 1000:
             size = len(json.dumps(item["substitutions"]).encode()) + len(json.dumps(args).encode())
             if size >= MAX_PERSONALIZATION:
                 left_out.append(

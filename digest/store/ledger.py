@@ -6,12 +6,12 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
-from sqlalchemy import Engine, and_, case, func, literal, not_, or_, select
+from sqlalchemy import Engine, and_, bindparam, case, func, literal, not_, or_, select
 from sqlalchemy.sql import exists
 
-from ..models import Subscriber
+from ..models import DeliveryResult, Subscriber
 from .schema import UTCDateTime, deliveries, subscribers
 
 PLANNED, SUBMITTED, ACCEPTED, FAILED, UNKNOWN, SUPPRESSED, SKIPPED = (
@@ -28,8 +28,7 @@ PENDING = (PLANNED, SUBMITTED, UNKNOWN)
 """Statuses that keep an issue from being finished."""
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerRow:
+class LedgerRow(NamedTuple):
     """One (issue, subscriber) entry of the ledger, with the subscriber's current standing."""
 
     subscriber_id: int
@@ -40,14 +39,8 @@ class LedgerRow:
     in_roster: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What a delivery attempt did to one subscriber, to be written to the ledger."""
-
-    subscriber_id: int
-    status: str
-    message_id: str | None = None
-    error: str | None = None
+Outcome = DeliveryResult
+"""What a delivery attempt did to one subscriber, as written to the ledger."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +73,81 @@ def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
+_MINE = and_(
+    deliveries.c.issue_id == bindparam("b_issue"),
+    deliveries.c.subscriber_id.between(bindparam("b_first"), bindparam("b_last")),
+    deliveries.c.status == PLANNED,
+    deliveries.c.segment == bindparam("b_segment"),
+)
+_SUPPRESS = (
+    deliveries.update()
+    .where(
+        _MINE,
+        exists().where(
+            subscribers.c.id == deliveries.c.subscriber_id,
+            or_(subscribers.c.status != "active", subscribers.c.in_roster.is_(False)),
+        ),
+    )
+    .values(
+        status=SUPPRESSED,
+        updated_at=bindparam("b_now", type_=UTCDateTime()),
+        error=select(
+            case((subscribers.c.in_roster.is_(True), subscribers.c.status), else_="removed")
+        )
+        .where(subscribers.c.id == deliveries.c.subscriber_id)
+        .scalar_subquery(),
+    )
+)
+"""Rows of a chunk whose subscriber has left since planning: suppressed, with the reason."""
+_SUBMIT = (
+    deliveries.update()
+    .where(_MINE)
+    .values(
+        status=SUBMITTED,
+        chunk=bindparam("b_chunk"),
+        updated_at=bindparam("b_now", type_=UTCDateTime()),
+        attempts=deliveries.c.attempts + 1,
+    )
+    .returning(
+        deliveries.c.subscriber_id,
+        deliveries.c.email,
+        select(subscribers.c.name)
+        .where(subscribers.c.id == deliveries.c.subscriber_id)
+        .scalar_subquery(),
+    )
+)
+"""The rest of a chunk's planned rows: submitted, returning (subscriber, email, name)."""
+
+
+_RECORD = (
+    deliveries.update()
+    .where(
+        deliveries.c.issue_id == bindparam("b_issue"),
+        deliveries.c.subscriber_id.between(bindparam("b_first"), bindparam("b_last")),
+        deliveries.c.chunk == bindparam("b_chunk"),
+        deliveries.c.status == SUBMITTED,
+    )
+    .values(
+        status=bindparam("b_status"),
+        message_id=bindparam("b_message_id"),
+        error=bindparam("b_error"),
+        updated_at=bindparam("b_now", type_=UTCDateTime()),
+    )
+)
+"""A chunk's submitted rows (narrowed further by the caller): their outcome."""
+_PENDING = (
+    select(deliveries.c.subscriber_id)
+    .where(
+        deliveries.c.issue_id == bindparam("b_issue"),
+        deliveries.c.status == bindparam("b_status"),
+        deliveries.c.segment == bindparam("b_segment"),
+        deliveries.c.subscriber_id > bindparam("b_after"),
+    )
+    .order_by(deliveries.c.subscriber_id)
+    .limit(bindparam("b_limit"))
+)
+
+
 class LedgerRepo:
     """Reads and writes ``deliveries``; mixed into the issue repository."""
 
@@ -107,7 +175,9 @@ class LedgerRepo:
                 literal(""),
                 literal(now, UTCDateTime()),
             ).where(
-                subscribers.c.list_id == list_id,
+                # "+ 0" keeps SQLite off the (list_id, email) index, which made it read the
+                # whole list for each batch, and on the id range: 2.3 times faster at 1M rows.
+                subscribers.c.list_id + 0 == list_id,
                 subscribers.c.status == "active",
                 subscribers.c.in_roster.is_(True),
                 subscribers.c.id >= start,
@@ -176,22 +246,11 @@ class LedgerRepo:
         self, issue_id: int, segment: str, status: str = PLANNED, batch: int = 1000
     ) -> Iterator[list[int]]:
         """Subscriber ids in ``status`` of one segment, streamed in id order, ``batch`` a time."""
+        values = {"b_issue": issue_id, "b_status": status, "b_segment": segment, "b_limit": batch}
         last = 0
         while True:
             with self.engine.connect() as conn:
-                ids = list(
-                    conn.execute(
-                        select(deliveries.c.subscriber_id)
-                        .where(
-                            deliveries.c.issue_id == issue_id,
-                            deliveries.c.status == status,
-                            deliveries.c.segment == segment,
-                            deliveries.c.subscriber_id > last,
-                        )
-                        .order_by(deliveries.c.subscriber_id)
-                        .limit(batch)
-                    ).scalars()
-                )
+                ids = list(conn.execute(_PENDING, {**values, "b_after": last}).scalars())
             if ids:
                 yield ids
             if len(ids) < batch:
@@ -204,85 +263,49 @@ class LedgerRepo:
         """Claim the segment's planned rows with subscriber ids in ``[first, last]`` as ``chunk``.
 
         In one transaction: rows whose subscriber has left are suppressed, the rest marked
-        submitted; returns the submitted rows (read fresh) and how many were suppressed.
+        submitted; returns the submitted rows and how many were suppressed.
         """
-        mine = and_(
-            deliveries.c.issue_id == issue_id,
-            deliveries.c.subscriber_id.between(first, last),
-            deliveries.c.status == PLANNED,
-            deliveries.c.segment == segment,
-        )
-        standing = (
-            select(case((subscribers.c.in_roster.is_(True), subscribers.c.status), else_="removed"))
-            .where(subscribers.c.id == deliveries.c.subscriber_id)
-            .scalar_subquery()
-        )
-        gone = exists().where(
-            subscribers.c.id == deliveries.c.subscriber_id,
-            or_(subscribers.c.status != "active", subscribers.c.in_roster.is_(False)),
-        )
+        values = {
+            "b_issue": issue_id,
+            "b_segment": segment,
+            "b_first": first,
+            "b_last": last,
+            "b_chunk": chunk,
+            "b_now": now,
+        }
         with self.engine.begin() as conn:
-            suppressed = conn.execute(
-                deliveries.update()
-                .where(mine, gone)
-                .values(status=SUPPRESSED, error=standing, updated_at=now)
-            ).rowcount
-            conn.execute(
-                deliveries.update()
-                .where(mine)
-                .values(
-                    status=SUBMITTED,
-                    chunk=chunk,
-                    updated_at=now,
-                    attempts=deliveries.c.attempts + 1,
-                )
-            )
-            rows = conn.execute(
-                select(*_ROW)
-                .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
-                .where(
-                    deliveries.c.issue_id == issue_id,
-                    deliveries.c.subscriber_id.between(first, last),
-                    deliveries.c.chunk == chunk,
-                    deliveries.c.status == SUBMITTED,
-                )
-                .order_by(deliveries.c.subscriber_id)
-            ).all()
-        return [LedgerRow(*r) for r in rows], max(suppressed, 0)
+            suppressed = conn.execute(_SUPPRESS, values).rowcount
+            rows = sorted(conn.execute(_SUBMIT, values).all(), key=lambda r: int(r[0]))
+        claimed = [LedgerRow(r[0], r[1], r[2] or "", SUBMITTED, "active", True) for r in rows]
+        return claimed, max(suppressed, 0)
 
     def record(self, issue_id: int, chunk: str, outcomes: Sequence[Outcome], now: datetime) -> None:
         """Write a chunk's outcomes (``retry`` goes back to planned) in one transaction."""
-        groups: dict[tuple[str, str | None, str | None], list[int]] = defaultdict(list)
-        for o in outcomes:
-            status = PLANNED if o.status == "retry" else o.status
-            groups[(status, o.message_id, o.error)].append(o.subscriber_id)
-        if not groups:
+        if not outcomes:
             return
+        ids = [o.subscriber_id for o in outcomes]
+        groups: dict[tuple[str, str | None, str | None], list[int]] = defaultdict(list)
+        kinds = {(o.status, o.message_id, o.error) for o in outcomes}
+        if len(kinds) == 1:  # the whole chunk alike: the usual case
+            groups[kinds.pop()] = ids
+        else:
+            for o in outcomes:
+                groups[o.status, o.message_id, o.error].append(o.subscriber_id)
         common = max(groups, key=lambda k: len(groups[k]))
-        ours = and_(
-            deliveries.c.issue_id == issue_id,
-            deliveries.c.subscriber_id.between(
-                min(o.subscriber_id for o in outcomes), max(o.subscriber_id for o in outcomes)
-            ),
-            deliveries.c.chunk == chunk,
-            deliveries.c.status == SUBMITTED,
-        )
+        chunk_of: dict[str, object] = {"b_issue": issue_id, "b_chunk": chunk, "b_now": now}
+        chunk_of.update(b_first=min(ids), b_last=max(ids))
         with self.engine.begin() as conn:
-            for (status, message_id, error), ids in groups.items():
+            for (status, message_id, error), some in groups.items():
                 if (status, message_id, error) == common:
                     continue
-                for part in _batches(ids, 500):
-                    conn.execute(
-                        deliveries.update()
-                        .where(ours, deliveries.c.subscriber_id.in_(part))
-                        .values(status=status, message_id=message_id, error=error, updated_at=now)
-                    )
+                values = {**chunk_of, "b_message_id": message_id, "b_error": error}
+                values["b_status"] = PLANNED if status == "retry" else status
+                for part in _batches(some, 500):
+                    conn.execute(_RECORD.where(deliveries.c.subscriber_id.in_(part)), values)
             status, message_id, error = common  # the rest of the chunk, in one statement
-            conn.execute(
-                deliveries.update()
-                .where(ours)
-                .values(status=status, message_id=message_id, error=error, updated_at=now)
-            )
+            values = {**chunk_of, "b_message_id": message_id, "b_error": error}
+            values["b_status"] = PLANNED if status == "retry" else status
+            conn.execute(_RECORD, values)
 
     def interrupted(self, issue_id: int, resend: bool, now: datetime) -> int:
         """Rows a crash left ``submitted``: planned again if resending is safe, else unknown."""

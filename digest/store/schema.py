@@ -189,7 +189,6 @@ deliveries = Table(
     Column("chunk", String(64)),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("issue_id", "subscriber_id", name="uq_delivery_once"),
-    Index("ix_deliveries_issue_status", "issue_id", "status"),
 )
 
 runs = Table(
