@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -178,3 +180,28 @@ def test_the_key_comes_from_the_environment(project: Any, monkeypatch: pytest.Mo
         make_sendgrid(settings)
     monkeypatch.setenv("MY_SG_KEY", "SG.from-env")
     assert make_sendgrid(settings).api_key == "SG.from-env"
+
+
+def test_a_connect_timeout_is_retried_not_unknown() -> None:
+    """Nothing was sent before the connection was up: it is safe to try again."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)  # never accepts: once its queue is full, connects time out
+    port = listener.getsockname()[1]
+    queued = []
+    for _ in range(3):
+        s = socket.socket()
+        s.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            s.connect(("127.0.0.1", port))
+        queued.append(s)
+    options = SendGridOptions(
+        host=f"http://127.0.0.1:{port}", timeout=0.3, max_retries=1, backoff=0.001
+    )
+    try:
+        results = SendGridBackend(options, API_KEY).deliver(ENVELOPE, recipients(2))
+    finally:
+        for s in (*queued, listener):
+            s.close()
+    assert {r.status for r in results} == {"retry"}
+    assert all("could not send" in (r.error or "") for r in results)

@@ -191,10 +191,12 @@ class SendGridBackend(PacedBackend):
                         raise SendAborted(error, failed, hint="check the key") from None
                     return failed
             except URLError as exc:
-                if not isinstance(exc.reason, ConnectionRefusedError):
-                    return self._unknown(ids, f"request failed: {exc.reason}")
+                # urllib raises URLError only while connecting or sending the request: the
+                # whole body never reached SendGrid, so it cannot have been accepted. Retrying
+                # is safe (a timeout or reset while waiting for the answer is not: below).
                 wait = backoff(attempt, o.backoff, o.backoff_max)
-                why = "connection refused"
+                refused = isinstance(exc.reason, ConnectionRefusedError)
+                why = "connection refused" if refused else f"could not send: {exc.reason}"
             except (OSError, http.client.HTTPException) as exc:
                 return self._unknown(ids, f"no answer after sending: {exc!r}")
             else:
