@@ -70,6 +70,11 @@ class DigestPost:
     confidence: float = 1.0
     pinned: bool = False
 
+    @property
+    def tags(self) -> str:
+        """The post's areas after its first (the section's), comma-separated: its area tags."""
+        return ", ".join(self.areas[1:])
+
 
 @dataclass(frozen=True, slots=True)
 class Section:
