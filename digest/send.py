@@ -25,7 +25,7 @@ from .roster import RowProblem, read_roster
 from .segments import ALL
 from .store import Store
 from .store.issues import FAILED, PLANNED, SUBMITTED, UNKNOWN, IssueRow, LedgerRow
-from .store.ledger import Outcome, UnknownChunk
+from .store.ledger import IdRange, Outcome, UnknownChunk
 from .tokens import Signer
 
 log = logging.getLogger(__name__)
@@ -253,7 +253,7 @@ class Sender:
         workers = max(1, int(getattr(self.backend, "workers", 1)))
         limiter = RateLimiter(float(getattr(self.backend, "max_per_second", 0) or 0))
         size = self.backend.max_batch
-        pending = self.store.issues.pending_ids(issue.id, envelope.segment, PLANNED, size)
+        pending = self.store.issues.pending(issue.id, envelope.segment, PLANNED, size)
         inflight: set[Future[int]] = set()
         retried = 0
         pool = ThreadPoolExecutor(workers, thread_name_prefix="send")
@@ -261,7 +261,7 @@ class Sender:
             for ids in pending:
                 if self.halt.is_set():
                     break
-                limiter.acquire(len(ids))
+                limiter.acquire(ids.rows)
                 if len(inflight) >= workers * 2:
                     done, inflight = wait(inflight, return_when=FIRST_COMPLETED)
                     retried += sum(f.result() for f in done)
@@ -272,12 +272,12 @@ class Sender:
             pool.shutdown(wait=True, cancel_futures=True)
         return retried
 
-    def _chunk(self, issue: IssueRow, envelope: Envelope, ids: list[int]) -> int:
+    def _chunk(self, issue: IssueRow, envelope: Envelope, ids: IdRange) -> int:
         if self._stop.is_set() or self.halt.is_set():  # leave these planned for a resume
             return 0
         chunk = secrets.token_hex(8)
         rows, suppressed = self.store.issues.claim(
-            issue.id, envelope.segment, ids[0], ids[-1], chunk, self.clock()
+            issue.id, envelope.segment, ids.first, ids.last, chunk, self.clock()
         )
         tally = {"suppressed": suppressed} if suppressed else {}
         size = self.backend.max_batch
@@ -296,7 +296,7 @@ class Sender:
             self._record(issue, chunk, part, results)
             for status, n in Counter([r.status for r in results]).items():
                 tally[status] = tally.get(status, 0) + n
-        self._report(len(ids), tally)
+        self._report(ids.rows, tally)
         return tally.get("retry", 0)
 
     def _record(

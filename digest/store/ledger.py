@@ -145,7 +145,22 @@ _PENDING = (
     )
     .order_by(deliveries.c.subscriber_id)
     .limit(bindparam("b_limit"))
+    .subquery()
 )
+_PENDING_RANGE = select(
+    func.min(_PENDING.c.subscriber_id),
+    func.max(_PENDING.c.subscriber_id),
+    func.count(),
+)
+"""The next batch of a segment's rows in one status, after an id: (first, last, how many)."""
+
+
+class IdRange(NamedTuple):
+    """Subscriber ids ``first`` to ``last`` (inclusive), with ``rows`` ledger rows among them."""
+
+    first: int
+    last: int
+    rows: int
 
 
 class LedgerRepo:
@@ -242,20 +257,23 @@ class LedgerRepo:
                 ).scalars()
             )
 
-    def pending_ids(
+    def pending(
         self, issue_id: int, segment: str, status: str = PLANNED, batch: int = 1000
-    ) -> Iterator[list[int]]:
-        """Subscriber ids in ``status`` of one segment, streamed in id order, ``batch`` a time."""
+    ) -> Iterator[IdRange]:
+        """Ranges of subscriber ids with ``batch`` rows in ``status`` of one segment, in order.
+
+        Only each range's ends are read: the rows themselves are read when claimed.
+        """
         values = {"b_issue": issue_id, "b_status": status, "b_segment": segment, "b_limit": batch}
         last = 0
         while True:
             with self.engine.connect() as conn:
-                ids = list(conn.execute(_PENDING, {**values, "b_after": last}).scalars())
-            if ids:
-                yield ids
-            if len(ids) < batch:
+                first, end, count = conn.execute(_PENDING_RANGE, {**values, "b_after": last}).one()
+            if count:
+                yield IdRange(int(first), int(end), int(count))
+            if count < batch:
                 return
-            last = ids[-1]
+            last = int(end)
 
     def claim(
         self, issue_id: int, segment: str, first: int, last: int, chunk: str, now: datetime
