@@ -108,3 +108,20 @@ def test_post_claimed_by_one_issue_only(store: Store) -> None:
     w1, w2 = Window(T0 - timedelta(days=7), T0), Window(T0, T0 + timedelta(days=7))
     assert store.issues.create(list_id, 1, w1, [pid], EMAIL, T0) is not None
     assert store.issues.create(list_id, 2, w2, [pid], EMAIL, T0) is None
+
+
+def test_an_undated_post_found_just_after_the_window_goes_into_its_issue(store: Store) -> None:
+    week1 = Window(T0 - timedelta(days=7), T0)
+    week2 = Window(T0, T0 + timedelta(days=7))
+    list_id = store.subscribers.list_id("weekly")
+    # the scheduled run collects a minute after the week closes, then builds its issue
+    store.posts.upsert([post("undated"), post("dated", published=T0 + timedelta(hours=1))], T0)
+    store.posts.upsert([post("found-late")], T0 + timedelta(minutes=1))
+    got = [p.guid for p in store.posts.for_issue(list_id, week1, None)]
+    assert sorted(got) == ["found-late", "undated"]  # not the dated post of week 2
+    ids = [p.id for p in store.posts.since() if p.guid in got]
+    issue1 = store.issues.create(list_id, 1, week1, ids, EMAIL, T0 + timedelta(minutes=2))
+    assert issue1 is not None
+    store.posts.upsert([post("next-week")], T0 + timedelta(days=2))
+    got = [p.guid for p in store.posts.for_issue(list_id, week2, issue1.created_at)]
+    assert sorted(got) == ["dated", "next-week"]  # each post in exactly one issue

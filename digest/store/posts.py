@@ -87,10 +87,13 @@ class PostRepo:
 
         That is every post published in the window, plus late arrivals: posts published
         before the window but collected after ``late_since`` (when the previous issue was
-        built), which missed their own week's issue.
+        built), which missed their own week's issue. A post without a date counts as
+        published when first collected, with no end to the window: the scheduled run collects
+        just after the window closes, and its undated finds belong to this issue, not the next.
         """
         in_window = and_(posts.c.published > window.start, posts.c.published <= window.end)
-        cond = in_window
+        undated = and_(posts.c.published_given.is_(False), posts.c.published > window.start)
+        cond = or_(in_window, undated)
         if late_since is not None:
             late = and_(posts.c.published <= window.start, posts.c.collected_at > late_since)
             cond = or_(in_window, late)
