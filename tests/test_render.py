@@ -78,16 +78,25 @@ def test_text_part_reads_at_72_columns_with_numbered_links(renderer: Renderer) -
     assert f"Unsubscribe: {PLACEHOLDERS.unsubscribe_url}" in text
 
 
-def test_template_error_names_template_and_line(project: Path) -> None:
-    post = project / "templates" / "partials" / "post.mjml.j2"
+@pytest.mark.parametrize(
+    ("partial", "bad_line", "word"),
+    [
+        ("post.mjml.j2", "        <mj-text>{{ post.no_such_field }}</mj-text>", "no_such_field"),
+        ("post.txt.j2", "{{ post.title | no_such_filter }}", "no_such_filter"),  # text, batched
+    ],
+)
+def test_template_error_names_template_and_line(
+    project: Path, partial: str, bad_line: str, word: str
+) -> None:
+    post = project / "templates" / "partials" / partial
     lines = post.read_text(encoding="utf-8").splitlines()
-    lines.insert(2, "        <mj-text>{{ post.no_such_field }}</mj-text>")
+    lines.insert(2, bad_line)
     post.write_text("\n".join(lines), encoding="utf-8")
     renderer = Renderer(load_settings(project / "config.toml"))
     with pytest.raises(TemplateError) as exc:
         renderer.render(digest(dp(1)))
     assert exc.value.subject == f"{post}:3"
-    assert "no_such_field" in exc.value.message
+    assert word in exc.value.message
 
 
 def test_template_syntax_error(project: Path) -> None:
@@ -106,18 +115,6 @@ def test_subject_template_error_names_config_key(project: Path) -> None:
     path.write_text(text, encoding="utf-8")
     with pytest.raises(TemplateError, match=r"newsletter\.subject: render failed"):
         Renderer(load_settings(path)).render(digest(dp(1)))
-
-
-def test_error_in_a_batched_text_partial_names_its_file_and_line(project: Path) -> None:
-    post = project / "templates" / "partials" / "post.txt.j2"
-    lines = post.read_text(encoding="utf-8").splitlines()
-    lines.insert(2, "{{ post.title | no_such_filter }}")
-    post.write_text("\n".join(lines), encoding="utf-8")
-    renderer = Renderer(load_settings(project / "config.toml"))
-    with pytest.raises(TemplateError) as exc:
-        renderer.render(digest(dp(1)))
-    assert exc.value.subject == f"{post}:3"
-    assert "no_such_filter" in exc.value.message
 
 
 def test_text_part_numbers_each_link_once_in_order(project: Path) -> None:
