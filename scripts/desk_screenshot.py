@@ -7,15 +7,11 @@ posts, serves ``digest serve``'s app on a free loopback port and shoots it in he
 from __future__ import annotations
 
 import shutil
-import socket
 import sys
 import tempfile
-import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import uvicorn
 from playwright.sync_api import expect, sync_playwright
 
 from digest.config import load_settings
@@ -26,18 +22,11 @@ from digest.tokens import Signer
 from digest.web import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, LiveServer  # noqa: E402
+
 TARGET = ROOT / "docs" / "screenshots" / "desk.png"
 NOW = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def project(folder: Path) -> Path:
@@ -63,17 +52,14 @@ def main() -> int:
         post = next(p for p in pipeline.candidates("weekly") if "WTO" in p.title)
         store.posts.edit(post.id, "pin", None, "docs", NOW)
         app = create_app(settings, store, signer=Signer(b"screenshot-key-" * 3), clock=lambda: NOW)
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.01)
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}/desk/lists/weekly"
+        server = LiveServer(app)
+        server.start()
+        url = f"{server.url}/desk/lists/weekly"
         try:
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+                browser = playwright.chromium.launch(
+                    executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+                )
                 page = browser.new_page(viewport={"width": 1920, "height": 1200})
                 page.goto(url)
                 frame = page.frame_locator("iframe[title^='Desktop']")
@@ -82,8 +68,7 @@ def main() -> int:
                 page.screenshot(path=str(TARGET))
                 browser.close()
         finally:
-            server.should_exit = True
-            thread.join(timeout=30)
+            server.stop()
             store.close()
     print(f"saved {TARGET.relative_to(ROOT)}")
     return 0

@@ -19,11 +19,9 @@ from digest.render import PLACEHOLDERS, Renderer, fill
 from digest.sample import sample_digest
 from digest.segments import Audience
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
+
 WIDTHS = (375, 800)
 SAMPLE_RECIPIENT = {
     PLACEHOLDERS.email_html: "reader@example.org",
@@ -53,7 +51,7 @@ def main() -> int:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             for name, html in pages.items():
                 for width in WIDTHS:
