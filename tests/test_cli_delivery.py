@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from .cli_helpers import cli_env, run_digest
 from .delivery_helpers import API_KEY, SIGNING_KEY, use_backend, write_roster
 from .fake_sendgrid import FakeSendGrid
 
 
 def digest(project: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SENDGRID_"))}
-    env |= {"SENDGRID_API_KEY": API_KEY, "DIGEST_SIGNING_KEY": SIGNING_KEY}
-    return subprocess.run(
-        [sys.executable, "-m", "digest", *args],
-        cwd=project,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    env = cli_env(SENDGRID_API_KEY=API_KEY, DIGEST_SIGNING_KEY=SIGNING_KEY)
+    return run_digest(project, *args, stdin=stdin, env=env)
 
 
 @pytest.fixture

@@ -4,29 +4,19 @@ from __future__ import annotations
 
 import email
 import json
-import os
 import subprocess
-import sys
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
+from .cli_helpers import run_digest
 from .conftest import needs_shared
 
 
 def digest(project: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-    return subprocess.run(
-        [sys.executable, "-m", "digest", *args],
-        cwd=project,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_digest(project, *args, stdin=stdin)
 
 
 def messages(project: Path) -> list[EmailMessage]:

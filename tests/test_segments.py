@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from digest.render import Renderer
 from digest.sample import sample_digest
 from digest.segments import ALL, Audience, audiences, view
 
+from .cli_helpers import run_digest
 from .email_helpers import filled
 
 
@@ -91,11 +90,7 @@ def test_render_once_per_segment_shares_partials(project: Path) -> None:
 
 
 def run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-    return subprocess.run(
-        [sys.executable, "-m", "digest", *args],
-        cwd=project, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    return run_digest(project, *args)
 
 
 def test_build_json_lists_segments_with_counts_and_sizes(project: Path) -> None:

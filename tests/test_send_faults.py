@@ -9,7 +9,6 @@ them; and at the end every recipient has been accepted exactly once.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import pytest
 from digest.config import load_settings
 from digest.pipeline import Pipeline
 
+from .cli_helpers import cli_env
 from .delivery_helpers import API_KEY, SIGNING_KEY, use_backend, write_roster
 from .fake_sendgrid import Action, FakeSendGrid
 
@@ -35,8 +35,7 @@ def fake() -> Iterator[FakeSendGrid]:
 
 
 def cli(project: Path, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "SENDGRID_"))}
-    env |= {"SENDGRID_API_KEY": API_KEY, "DIGEST_SIGNING_KEY": SIGNING_KEY}
+    env = cli_env(SENDGRID_API_KEY=API_KEY, DIGEST_SIGNING_KEY=SIGNING_KEY)
     return subprocess.Popen(
         [sys.executable, "-m", "digest", *args],
         cwd=project,

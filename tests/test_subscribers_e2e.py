@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import email
-import os
 import subprocess
-import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from email import policy
@@ -25,6 +23,7 @@ from digest.store import Store
 from digest.tokens import Signer, TokenClaims
 from digest.web import create_app
 
+from .cli_helpers import cli_env, run_digest
 from .conftest import needs_shared
 from .web_setup import sign_webhook, webhook_keys
 
@@ -44,16 +43,7 @@ Both delegations described the talks as constructive, and agreed to meet again n
 
 
 def digest(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-    env["DIGEST_SIGNING_KEY"] = KEY
-    return subprocess.run(
-        [sys.executable, "-m", "digest", *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    return run_digest(project, *args, env=cli_env(DIGEST_SIGNING_KEY=KEY), timeout=180)
 
 
 def delivered(project: Path) -> dict[str, list[EmailMessage]]:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from digest.config import load_settings
 from digest.templates_check import blank_jinja, check, check_mjml
+
+from .cli_helpers import run_digest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,17 +88,11 @@ def test_blank_jinja_keeps_lines() -> None:
 
 
 def test_cli(project: Path) -> None:
-    ok = subprocess.run(
-        [sys.executable, "-m", "digest", "templates", "check"],
-        cwd=project, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    ok = run_digest(project, "templates", "check")
     assert ok.returncode == 0, ok.stderr
     assert "templates OK" in ok.stdout
     edit(project, "partials/post.mjml.j2", 'padding="0px 0px 20px 0px"', 'padding="0"')
-    bad = subprocess.run(
-        [sys.executable, "-m", "digest", "templates", "check"],
-        cwd=project, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    bad = run_digest(project, "templates", "check")
     assert bad.returncode == 1
     line = line_of(project, "partials/post.mjml.j2", 'padding="0"')
     assert f"partials/post.mjml.j2:{line}: padding='0': write 0px" in bad.stderr
