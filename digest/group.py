@@ -9,7 +9,7 @@ from datetime import datetime
 from .models import DigestPost, Section, StoredPost
 from .summarize import Summarizer
 from .taxonomy import Taxonomy, area_key
-from .text import safe_url
+from .text import printable, safe_url
 
 Classify = Callable[[StoredPost], tuple[str, float] | None]
 """Guess an area for a post that has none: (area, confidence), or None when it cannot."""
@@ -69,13 +69,13 @@ def group(
             continue
         areas, source, confidence = place(post, taxonomy, authors, classify, threshold)
         summary = post.summary_override or summarizer.summarize(post.text, post.title)
-        item = DigestPost(
+        item = DigestPost(  # untrusted text: no control characters past this point
             id=post.id,
-            title=post.title,
+            title=printable(post.title),
             url=safe_url(post.url),
-            author=post.author,
-            areas=areas,
-            summary=summary,
+            author=printable(post.author) if post.author else post.author,
+            areas=tuple(printable(a) for a in areas),
+            summary=printable(summary),
             published=post.published,
             area_source=source,
             confidence=round(confidence, 3),

@@ -101,12 +101,12 @@ def web_url(settings: Settings, list_name: str, number: int) -> str:
 BATCH_SEPARATOR = "\x03"
 
 
+BATCH_PREFIX = "@batch:"
+
+
 def batch_name(template: str, var: str) -> str:
     """The name under which ``template`` renders once per item of ``items``, as ``var``."""
     return f"{BATCH_PREFIX}{var}:{template}"
-
-
-BATCH_PREFIX = "@batch:"
 
 
 class BatchLoader(jinja2.BaseLoader):
@@ -198,6 +198,8 @@ class Renderer:
         with template_errors(name):
             template = self.env.get_template(batch_name(name, var))
             out = template.render(ctx, items=items).split(BATCH_SEPARATOR)
+            if len(out) != len(items) + 1:  # the separator turned up in an output: one by one
+                out = [template.render(ctx, items=[item])[:-1] for item in items] + [""]
         return out[: len(items)]
 
     def issue(self, digest: Digest) -> IssueRender:

@@ -91,6 +91,17 @@ def sanitize_html(html: str) -> str:
     )
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """``text`` without control characters other than tab and line breaks.
+
+    They mean nothing in an email, and rendering uses a few of them as internal markers.
+    """
+    return _CONTROL.sub("", text)
+
+
 _WEB_URL = re.compile(r"(?i)^https?://[^\s/]")
 
 

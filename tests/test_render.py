@@ -130,3 +130,37 @@ def test_text_part_numbers_each_link_once_in_order(project: Path) -> None:
     links = text[text.index("Links:") :].splitlines()
     assert links[1:3] == [f"[1] {same}", "[2] https://b.example.org/two"]
     assert "[3]" not in text
+
+
+def test_control_characters_in_a_post_neither_break_nor_reach_the_email(project: Path) -> None:
+    """Rendering marks slots and links with control characters; feed text must not carry any."""
+    from digest.group import group
+
+    from .test_group import TAX, FirstSentence, sp
+
+    nasty = "Bell\x07 \x01slot\x01 \x02ref\x02 \x03sep\x03 end"
+    posts = [sp(i, ("Security",), author=f"Au\x01thor {i}", title=f"{nasty} {i}") for i in (1, 2)]
+    sections = group(posts, FirstSentence(), TAX, {})
+    email = Renderer(load_settings(project / "config.toml")).render(
+        Digest("weekly", 7, Window(T0 - timedelta(days=7), T0), sections, T0)
+    )
+    for part in (email.subject, email.html, email.text, email.mjml):
+        assert not any(ch in part for ch in "\x01\x02\x03\x07")
+    assert "Bell slot ref sep end 1" in email.text and "Bell slot ref sep end 2" in email.text
+    assert "Author 2" in email.html
+
+
+def test_a_partial_that_writes_the_batch_separator_still_renders_each_post(project: Path) -> None:
+    title = project / "templates" / "partials" / "title.mjml.j2"
+    title.write_text(
+        title.read_text(encoding="utf-8").replace("<li>", '<li data-x="{{ "\\x03" }}">'),
+        encoding="utf-8",
+    )
+    renderer = Renderer(load_settings(project / "config.toml"))
+    posts = [dp(i, f"Title number {i}", f"https://b.example.org/{i}") for i in (1, 2, 3)]
+    out = renderer.batch(
+        "partials/title.mjml.j2", "post", posts, renderer.issue(digest(*posts)).base
+    )
+    assert len(out) == 3
+    for i, fragment in enumerate(out, 1):
+        assert f"Title number {i}<" in fragment and fragment.count("<li") == 1
