@@ -107,8 +107,10 @@ def number(parts: list[Linked]) -> tuple[list[str], str]:
 
 def references(urls: list[str]) -> str:
     """The lines ``[n] url``, numbered from 1."""
-    out = [" "] * (4 * len(urls))
-    out[::4] = map(_label, range(1, len(urls) + 1))
+    count = len(urls)
+    out = [" "] * (4 * count)
+    labels = _NUMBERS[1 : count + 1] if count < len(_NUMBERS) else map(_label, range(1, count + 1))
+    out[::4] = labels
     out[2::4] = urls
     out[3::4] = ["\n"] * len(urls)
     return "".join(out[:-1])

@@ -6,8 +6,6 @@ the delivery backend fills in, so one rendering serves every recipient of a segm
 
 from __future__ import annotations
 
-import functools
-import re
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,6 +19,7 @@ from mjml import mjml2html
 
 from .config import Settings
 from .errors import TemplateError
+from .escaping import OutputTemplate
 from .models import Digest, RenderedEmail
 from .segments import ALL, Audience, SegmentEmail
 from .text import safe_url
@@ -75,12 +74,6 @@ def template_errors(default: str) -> Iterator[None]:
         raise TemplateError(f"render failed: {exc}", subject=where) from None
 
 
-@functools.cache
-def _wrap_pattern(width: int) -> re.Pattern[str]:
-    """One wrapped line: the longest run of words that fits ``width``, or a slice of a long word."""
-    return re.compile(rf"\S.{{0,{width - 1}}}(?= |$)|\S{{{width}}}")
-
-
 def wordwrap(text: str, width: int = 72) -> str:
     """Greedy word wrap at ``width`` columns; words are never split unless longer than a line.
 
@@ -88,8 +81,29 @@ def wordwrap(text: str, width: int = 72) -> str:
     not break hyphenated words across lines. Whitespace runs collapse to one space; line breaks
     in ``text`` are kept.
     """
-    line = _wrap_pattern(max(1, width)).findall
-    return "\n".join("\n".join(line(" ".join(p.split()))) for p in str(text).split("\n"))
+    width = max(1, width)
+    lines: list[str] = []
+    for paragraph in str(text).split("\n"):
+        line = paragraph
+        if (
+            not paragraph.isprintable()
+            or "  " in paragraph
+            or paragraph[:1] == " "
+            or paragraph[-1:] == " "
+        ):
+            line = " ".join(paragraph.split())  # other whitespace (all unprintable) or runs
+        start = len(lines)
+        while len(line) > width:
+            cut = line.rfind(" ", 0, width + 1)
+            if cut < 0:  # a word longer than a line: a line-long slice of it
+                lines.append(line[:width])
+                line = line[width:]
+            else:
+                lines.append(line[:cut])
+                line = line[cut + 1 :]
+        if line or len(lines) == start:
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def web_url(settings: Settings, list_name: str, number: int) -> str:
@@ -151,6 +165,7 @@ class Renderer:
             auto_reload=False,
             cache_size=-1,
         )
+        self.env.template_class = OutputTemplate
         self.env.filters["link"] = safe_url
         self.env.filters["wordwrap"] = wordwrap
         self.strings = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)

@@ -55,3 +55,9 @@ def test_wordwrap_keeps_line_breaks_and_collapses_spaces() -> None:
 
 def test_wordwrap_splits_only_words_longer_than_a_line_each_on_its_own_lines() -> None:
     assert wordwrap("ab " + "x" * 12 + " cd", 5) == "ab\nxxxxx\nxxxxx\nxx cd"
+
+
+def test_wordwrap_collapses_every_kind_of_whitespace() -> None:
+    assert wordwrap(" lead\tand\xa0no-break\u2028line  end ", 72) == "lead and no-break line end"
+    assert wordwrap("x" * 10, 5) == "xxxxx\nxxxxx"
+    assert wordwrap("", 72) == "" and wordwrap("a\n\nb", 72) == "a\n\nb"

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+import pytest
+from markupsafe import Markup, escape
+
+from digest.config import load_settings
+from digest.errors import TemplateError
+from digest.escaping import OutputTemplate, escape_output
+from digest.render import Renderer
+
+HOSTILE = [
+    '"><img src=x onerror=alert(1)>',
+    "<script>alert('x')</script>",
+    'Tom & Jerry\'s "cafe"',
+    "plain text",
+    "",
+    "é ü → \u2028",
+]
+
+
+class Html:
+    def __html__(self) -> str:
+        return "<b>safe</b>"
+
+
+@pytest.mark.parametrize("value", [*HOSTILE, 0, 12.5, None, Markup("<i>kept</i>"), Html()])
+def test_escape_output_escapes_as_markupsafe_does(value: object) -> None:
+    out = escape_output(value)
+    assert out == str(escape(value))
+
+
+def env() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.DictLoader(
+            {
+                "page.html": (
+                    "<a title='{{ title }}'>{{ body }}</a>{{ safe }}{{ n }}"
+                    "{% set block %}<p>{{ title }}</p>{% endset %}{{ block }}"
+                    "{% macro m(x) %}<q>{{ x }}</q>{% endmacro %}{{ m(title) }}"
+                ),
+                "page.txt": "{{ title }}",
+            }
+        ),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+    )
+    return environment
+
+
+@pytest.mark.parametrize("title", HOSTILE)
+def test_templates_render_exactly_as_stock_jinja(title: str) -> None:
+    stock, fast = env(), env()
+    fast.template_class = OutputTemplate
+    values = {"title": title, "body": title * 2, "safe": Markup("<br>"), "n": 3}
+    for name in ("page.html", "page.txt"):
+        expected = stock.get_template(name).render(values)
+        assert fast.get_template(name).render(values) == expected
+    assert "<img" not in fast.get_template("page.html").render(values).replace("&lt;img", "")
+
+
+def test_undefined_values_still_fail_loudly() -> None:
+    fast = env()
+    fast.template_class = OutputTemplate
+    with pytest.raises(jinja2.UndefinedError):
+        fast.get_template("page.html").render(title="x", body="y", safe="")
+
+
+def test_the_renderer_compiles_its_templates_with_escape_output(project: Path) -> None:
+    renderer = Renderer(load_settings(project / "config.toml"))
+    template = renderer.template("partials/post.mjml.j2")
+    assert isinstance(template, OutputTemplate)
+    assert template.root_render_func.__globals__["escape"] is escape_output
+    with pytest.raises(TemplateError):
+        renderer.template("no/such.mjml.j2")
