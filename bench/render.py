@@ -31,7 +31,7 @@ SUMMARY = (
     "any, only after the next round of elections."
 )
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-REPEAT = 5
+REPEAT = 10
 
 
 def issue(posts: int = 60) -> Digest:

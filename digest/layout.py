@@ -9,9 +9,8 @@ segment's MJML and text, so a segment costs little more than its MJML compile.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from markupsafe import Markup
 
@@ -33,17 +32,15 @@ TEXT_TOC, TEXT_SECTION, TEXT_MORE, TEXT_POST, TEXT_TITLE, TEXT_LINKS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class TocEntry:
+class TocEntry(NamedTuple):
     """A section in the table of contents."""
 
     area: str
     total: int
 
 
-@dataclass(frozen=True, slots=True)
-class Toc:
-    """The table of contents of one segment."""
+class Toc(NamedTuple):
+    """The table of contents of one segment (a named tuple: it keys the partials' cache)."""
 
     areas: tuple[str, ...]
     sections: tuple[TocEntry, ...]
@@ -56,6 +53,7 @@ def _slot(name: str) -> Markup:
 
 
 _ALSO = _slot("also")
+_REFS = _slot("refs")
 
 
 def _skeleton(rendered: str) -> list[str]:
@@ -219,15 +217,17 @@ class IssueRender:
             self.prepare([(toc, layout)])
             return self.text(toc, layout, others)
         texts, refs = number(parts)
-        if refs:
-            slot = _slot("refs")
-            shell = self._rendered(TEXT_LINKS, "refs", [(slot, slot)])[slot]
-            links_text = "".join(shell.pieces).replace(slot, refs)
-        else:
-            links_text = ""
+        links_text = self._links_shell().replace(_REFS, refs) if refs else ""
         body = "\n\n\n".join(texts[1:])
         text = _fill(self.text_skeleton, {"toc": texts[0], "body": body, "links": links_text})
-        return text.strip() + "\n"
+        if text[:1].isspace() or text[-2:-1].isspace() or text[-1:] != "\n":
+            text = text.strip() + "\n"
+        return text
+
+    def _links_shell(self) -> str:
+        """``partials/links.txt.j2`` with a slot for the numbered links."""
+        shell: Linked = self._rendered(TEXT_LINKS, "refs", [(_REFS, _REFS)])[_REFS]
+        return "".join(shell.pieces)
 
     def segment(self, audience: Audience) -> SegmentEmail:
         """The email of one segment, collapsed as far as the size limit needs."""

@@ -21,6 +21,7 @@ from .config import Settings
 from .errors import TemplateError
 from .escaping import OutputTemplate
 from .models import Digest, RenderedEmail
+from .reflinks import ref
 from .segments import ALL, Audience, SegmentEmail
 from .text import safe_url
 
@@ -167,6 +168,7 @@ class Renderer:
         )
         self.env.template_class = OutputTemplate
         self.env.filters["link"] = safe_url
+        self.env.filters["ref"] = ref
         self.env.filters["wordwrap"] = wordwrap
         self.strings = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
         self._strings: dict[str, jinja2.Template] = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import chain
 
 from .models import Digest, DigestPost, RenderedEmail, Section, Subscriber
 from .taxonomy import Taxonomy, area_key
@@ -72,7 +73,7 @@ def view(digest: Digest, audience: Audience) -> SegmentView:
     followed = set(audience.areas)
     mine = tuple(s for s in digest.sections if s.area in followed)
     others = tuple(s for s in digest.sections if s.area not in followed)
-    also = tuple(p for s in others for p in s.posts)
+    also = tuple(chain.from_iterable([s.posts for s in others]))
     return SegmentView(audience.key, audience.areas, mine, also, others)
 
 
