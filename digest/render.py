@@ -19,7 +19,7 @@ from mjml import mjml2html
 
 from .config import Settings
 from .errors import TemplateError
-from .escaping import OutputTemplate
+from .jinja_env import RenderEnvironment
 from .models import Digest, RenderedEmail
 from .reflinks import ref
 from .segments import ALL, Audience, SegmentEmail
@@ -156,7 +156,7 @@ class Renderer:
     def __init__(self, settings: Settings):
         self.settings = settings
         path = Path(settings.templates.path)
-        self.env = jinja2.Environment(
+        self.env = RenderEnvironment(
             loader=BatchLoader(jinja2.FileSystemLoader(str(path))),
             autoescape=lambda name: name is None or not name.endswith(".txt.j2"),
             undefined=jinja2.StrictUndefined,
@@ -166,7 +166,6 @@ class Renderer:
             auto_reload=False,
             cache_size=-1,
         )
-        self.env.template_class = OutputTemplate
         self.env.filters["link"] = safe_url
         self.env.filters["ref"] = ref
         self.env.filters["wordwrap"] = wordwrap

@@ -8,7 +8,7 @@ from markupsafe import Markup, escape
 
 from digest.config import load_settings
 from digest.errors import TemplateError
-from digest.escaping import OutputTemplate, escape_output
+from digest.jinja_env import OutputTemplate, RenderEnvironment, escape_output
 from digest.render import Renderer
 
 HOSTILE = [
@@ -75,3 +75,21 @@ def test_the_renderer_compiles_its_templates_with_escape_output(project: Path) -
     assert template.root_render_func.__globals__["escape"] is escape_output
     with pytest.raises(TemplateError):
         renderer.template("no/such.mjml.j2")
+
+
+def test_render_environment_globals_are_per_template_and_never_leak() -> None:
+    environment = RenderEnvironment(
+        loader=jinja2.DictLoader(
+            {
+                "a.html": "{{ site }} {{ extra | default('-') }}",
+                "b.html": "{{ extra | default('-') }}",
+            }
+        ),
+        autoescape=True,
+    )
+    environment.globals["site"] = "<Digest>"
+    a = environment.get_template("a.html", globals={"extra": "x"})
+    assert a.render() == "&lt;Digest&gt; x"
+    assert "extra" not in environment.globals
+    assert environment.get_template("b.html").render() == "-"
+    assert isinstance(a, OutputTemplate) and "range" in a.globals
