@@ -83,8 +83,12 @@ def wordwrap(text: str, width: int = 72) -> str:
     in ``text`` are kept.
     """
     width = max(1, width)
+    text = str(text)
+    fits = len(text) <= width and text.isprintable() and "  " not in text
+    if fits and text[:1] != " " and text[-1:] != " ":  # one line as it is: most titles
+        return text
     lines: list[str] = []
-    for paragraph in str(text).split("\n"):
+    for paragraph in text.split("\n"):
         line = paragraph
         if (
             not paragraph.isprintable()
