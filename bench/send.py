@@ -7,7 +7,10 @@ only posts pre-serialized payloads of the same size with the same number of thre
 prints, against that floor, the official ``sendgrid`` client alone posting prebuilt bodies:
 the share of the ratio that is the library's, whatever digest does.
 
-    .venv/bin/python bench/send.py [--sizes 100000,1000000] [--workers 4]
+    .venv/bin/python bench/send.py [--sizes 100000,1000000] [--workers 4] [--split 2]
+
+``--split N`` also sends the largest size as N processes, each to its own share of the list
+with its own database, against one fake: an upper bound for a sender spread over processes.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -168,22 +171,38 @@ def fake() -> Iterator[str]:
 FAKE_SAW: list[tuple[int, int]] = []
 
 
-def run(count: int, workers: int) -> dict[str, float]:
+@contextmanager
+def prepared(count: int, url: str, workers: int) -> Iterator[Callable[[], float]]:
+    """A seeded store of ``count`` subscribers, and a function timing its whole send to ``url``:
+    plan the ledger, then deliver."""
     settings = load_settings(ROOT / "config.toml")
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(f"sqlite:///{tmp}/bench.db")
         list_id, issue_id = seed(store, count)
         issue = store.issues.by_number(list_id, 1)
-        with fake() as url:
-            options = SendGridOptions(host=url, workers=workers, timeout=60.0)
-            backend = SendGridBackend(options, KEY)
-            sender = Sender(settings, store, backend, Signer(b"bench-signing-key-0123456789"))
+        assert issue is not None
+        options = SendGridOptions(host=url, workers=workers, timeout=60.0)
+        sender = Sender(
+            settings, store, SendGridBackend(options, KEY), Signer(b"bench-signing-key-0123456789")
+        )
+
+        def send() -> float:
             started = time.perf_counter()
             store.issues.plan_active(issue_id, list_id, NOW)
             counts = sender.deliver(issue, "bench")
-            wall = time.perf_counter() - started
-        store.close()
-    assert counts == {"accepted": count}, counts
+            assert counts == {"accepted": count}, counts
+            return time.perf_counter() - started
+
+        try:
+            yield send
+        finally:
+            store.close()
+
+
+def run(count: int, workers: int) -> dict[str, float]:
+    with fake() as url, prepared(count, url, workers) as send:
+        wall = send()
+    options = SendGridOptions(host="http://127.0.0.1", workers=workers)
     requests = -(-count // options.batch_size)
     rss = peak_rss_mb()
     with fake() as url:
@@ -193,23 +212,82 @@ def run(count: int, workers: int) -> dict[str, float]:
     return {"wall": wall, "requests": requests, "rss": rss, "floor": base, "client": client}
 
 
+def split(count: int, parts: int, workers: int) -> float:
+    """Seconds for ``parts`` processes, each sending to its own share of ``count`` with its own
+    database, against one fake: an upper bound for a sender spread over processes."""
+    with fake() as url:
+        command = [sys.executable, __file__, "--child", url, str(count // parts)]
+        procs = [
+            subprocess.Popen(
+                [*command, "--workers", str(workers)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(parts)
+        ]
+        for proc in procs:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        started = time.perf_counter()
+        for proc in procs:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        for proc in procs:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "done"
+        wall = time.perf_counter() - started
+        for proc in procs:
+            proc.wait()
+    return wall
+
+
+def child(url: str, count: int, workers: int) -> None:
+    """One process of ``split``: seed, say ready, send on a line from stdin, say done."""
+    with prepared(count, url, workers) as send:
+        print("ready", flush=True)
+        sys.stdin.readline()
+        send()
+        print("done", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument(
+        "--split",
+        type=int,
+        default=0,
+        help="also time the largest size split over this many processes (an upper bound)",
+    )
+    parser.add_argument("--child", nargs=2, metavar=("URL", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        child(args.child[0], int(args.child[1]), args.workers)
+        return
     print(f"a fresh fake SendGrid (validation off) for each measurement, {args.workers} workers")
     print(
         f"{'recipients':>11} {'wall s':>8} {'req/s':>7} {'rcpt/s':>9} {'peak RSS MB':>11}"
         f" {'floor s':>8} {'x floor':>7} {'client alone':>13}"
     )
-    for size in (int(s) for s in args.sizes.split(",")):
+    sizes = [int(s) for s in args.sizes.split(",")]
+    for size in sizes:
         r = run(size, args.workers)
         print(
             f"{size:>11,} {r['wall']:>8.1f} {r['requests'] / r['wall']:>7.1f}"
             f" {size / r['wall']:>9,.0f} {r['rss']:>11.0f} {r['floor']:>8.1f}"
             f" {r['wall'] / r['floor']:>7.2f} {r['client'] / r['floor']:>12.2f}x",
             flush=True,
+        )
+    if args.split > 1:
+        size = max(sizes)
+        wall = split(size, args.split, args.workers)
+        with fake() as url:
+            options = SendGridOptions(host=url, workers=args.workers)
+            base = floor(url, -(-size // options.batch_size), args.workers, options)
+        print(
+            f"{size:,} split over {args.split} processes, each its own database (an upper bound):"
+            f" {wall:.1f} s, floor {base:.1f} s, {wall / base:.2f}x floor"
         )
     requests, recipients = map(sum, zip(*FAKE_SAW, strict=True))
     print(f"the fakes saw {requests:,} requests, {recipients:,} recipients")
