@@ -53,7 +53,8 @@ def _slot(name: str) -> Markup:
 
 
 _ALSO = _slot("also")
-_REFS = _slot("refs")
+_REFS = f"{_SLOT}refs{_SLOT}"
+"""The links slot of the text part: a plain str, since `str + Markup` would escape the str."""
 
 
 def _skeleton(rendered: str) -> list[str]:
