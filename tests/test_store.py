@@ -123,5 +123,7 @@ def test_an_undated_post_found_just_after_the_window_goes_into_its_issue(store: 
     issue1 = store.issues.create(list_id, 1, week1, ids, EMAIL, T0 + timedelta(minutes=2))
     assert issue1 is not None
     store.posts.upsert([post("next-week")], T0 + timedelta(days=2))
+    # and the same a week later, when the build also looks for late arrivals
+    store.posts.upsert([post("found-late-2")], week2.end + timedelta(minutes=1))
     got = [p.guid for p in store.posts.for_issue(list_id, week2, issue1.created_at)]
-    assert sorted(got) == ["dated", "next-week"]  # each post in exactly one issue
+    assert sorted(got) == ["dated", "found-late-2", "next-week"]  # each post in one issue

@@ -96,7 +96,7 @@ class PostRepo:
         cond = or_(in_window, undated)
         if late_since is not None:
             late = and_(posts.c.published <= window.start, posts.c.collected_at > late_since)
-            cond = or_(in_window, late)
+            cond = or_(cond, late)
         taken = exists().where(
             and_(issue_posts.c.post_id == posts.c.id, issue_posts.c.list_id == list_id)
         )
