@@ -52,16 +52,6 @@ class UnknownChunk:
     sample: tuple[str, ...]
 
 
-_ROW = (
-    deliveries.c.subscriber_id,
-    deliveries.c.email,
-    subscribers.c.name,
-    deliveries.c.status,
-    subscribers.c.status,
-    subscribers.c.in_roster,
-)
-
-
 def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
     batch: list[T] = []
     for item in items:
@@ -310,20 +300,25 @@ class LedgerRepo:
             for o in outcomes:
                 groups[o.status, o.message_id, o.error].append(o.subscriber_id)
         common = max(groups, key=lambda k: len(groups[k]))
-        chunk_of: dict[str, object] = {"b_issue": issue_id, "b_chunk": chunk, "b_now": now}
-        chunk_of.update(b_first=min(ids), b_last=max(ids))
+        chunk_of = {
+            "b_issue": issue_id,
+            "b_chunk": chunk,
+            "b_now": now,
+            "b_first": min(ids),
+            "b_last": max(ids),
+        }
+
+        def values(status: str, message_id: str | None, error: str | None) -> dict[str, object]:
+            status = PLANNED if status == "retry" else status
+            return {**chunk_of, "b_status": status, "b_message_id": message_id, "b_error": error}
+
         with self.engine.begin() as conn:
-            for (status, message_id, error), some in groups.items():
-                if (status, message_id, error) == common:
-                    continue
-                values = {**chunk_of, "b_message_id": message_id, "b_error": error}
-                values["b_status"] = PLANNED if status == "retry" else status
-                for part in _batches(some, 500):
-                    conn.execute(_RECORD.where(deliveries.c.subscriber_id.in_(part)), values)
-            status, message_id, error = common  # the rest of the chunk, in one statement
-            values = {**chunk_of, "b_message_id": message_id, "b_error": error}
-            values["b_status"] = PLANNED if status == "retry" else status
-            conn.execute(_RECORD, values)
+            for kind, some in groups.items():
+                if kind != common:
+                    for part in _batches(some, 500):
+                        where = deliveries.c.subscriber_id.in_(part)
+                        conn.execute(_RECORD.where(where), values(*kind))
+            conn.execute(_RECORD, values(*common))  # the rest of the chunk, in one statement
 
     def interrupted(self, issue_id: int, resend: bool, now: datetime) -> int:
         """Rows a crash left ``submitted``: planned again if resending is safe, else unknown."""
