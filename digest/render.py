@@ -75,6 +75,14 @@ def template_errors(default: str) -> Iterator[None]:
         raise TemplateError(f"render failed: {exc}", subject=where) from None
 
 
+def _squashed(paragraph: str) -> str:
+    """``paragraph`` with whitespace runs (and any whitespace but a space) as single spaces."""
+    plain = paragraph.isprintable() and "  " not in paragraph  # other whitespace: unprintable
+    if plain and paragraph[:1] != " " and paragraph[-1:] != " ":
+        return paragraph  # already so: most titles and summaries
+    return " ".join(paragraph.split())
+
+
 def wordwrap(text: str, width: int = 72) -> str:
     """Greedy word wrap at ``width`` columns; words are never split unless longer than a line.
 
@@ -84,19 +92,11 @@ def wordwrap(text: str, width: int = 72) -> str:
     """
     width = max(1, width)
     text = str(text)
-    fits = len(text) <= width and text.isprintable() and "  " not in text
-    if fits and text[:1] != " " and text[-1:] != " ":  # one line as it is: most titles
-        return text
+    if len(text) <= width and "\n" not in text:  # one line that fits: most titles
+        return _squashed(text)
     lines: list[str] = []
     for paragraph in text.split("\n"):
-        line = paragraph
-        if (
-            not paragraph.isprintable()
-            or "  " in paragraph
-            or paragraph[:1] == " "
-            or paragraph[-1:] == " "
-        ):
-            line = " ".join(paragraph.split())  # other whitespace (all unprintable) or runs
+        line = _squashed(paragraph)
         start = len(lines)
         while len(line) > width:
             cut = line.rfind(" ", 0, width + 1)
