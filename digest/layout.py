@@ -8,9 +8,9 @@ segment's MJML and text, so a segment costs little more than its MJML compile.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from markupsafe import Markup
 
@@ -22,6 +22,8 @@ from .segments import Audience, SegmentEmail, SegmentView, view
 
 if TYPE_CHECKING:
     from .render import Renderer
+
+T = TypeVar("T")
 
 _SLOT = "\x01"
 TOC, SECTION, MORE, POST, TITLE = (
@@ -146,23 +148,22 @@ class IssueRender:
         """Each post's ``partials/post.txt.j2``, joined (for ``in_full(posts)``)."""
         return "".join(self._each(TEXT_POST, posts))
 
-    def _group(self, name: str, posts: Sequence[DigestPost]) -> str:
-        """Partial ``name`` of each of ``posts``, joined; cached for the posts of a section."""
-        key = (name, id(posts))
+    def _per_group(self, kind: str, posts: Sequence[DigestPost], make: Callable[[], T]) -> T:
+        """``make()`` for this group of posts, cached while the group (a section's) lives."""
+        key = (kind, id(posts))
         cache = self._parts.setdefault("groups", {})
         out = cache.get(key)
         if out is None or out[0] is not posts:
-            out = cache[key] = (posts, "".join(self._each(name, posts)))
+            out = cache[key] = (posts, make())
         return out[1]
+
+    def _group(self, name: str, posts: Sequence[DigestPost]) -> str:
+        """Partial ``name`` of each of ``posts``, joined; cached for the posts of a section."""
+        return self._per_group(name, posts, lambda: "".join(self._each(name, posts)))
 
     def _title_block(self, posts: Sequence[DigestPost]) -> Linked:
         """The text titles of ``posts``, one per line, references unnumbered."""
-        key = ("text", id(posts))
-        cache = self._parts.setdefault("groups", {})
-        out = cache.get(key)
-        if out is None or out[0] is not posts:
-            out = cache[key] = (posts, Linked.parse(self._title_lines(posts)))
-        return out[1]
+        return self._per_group("text", posts, lambda: Linked.parse(self._title_lines(posts)))
 
     @staticmethod
     def toc(segment: SegmentView) -> Toc:
