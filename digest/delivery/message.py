@@ -21,6 +21,8 @@ VALUES: dict[str, Callable[[Recipient], str]] = {
     PLACEHOLDERS.preferences_url: lambda r: r.preferences_url,
 }
 """How each placeholder's value comes from a recipient, HTML-escaped where it lands in HTML."""
+ONE_CLICK = "List-Unsubscribe=One-Click"
+"""The ``List-Unsubscribe-Post`` value (RFC 8058) every message carries."""
 
 
 def substitutions(recipient: Recipient) -> dict[str, str]:
@@ -72,7 +74,7 @@ def build_message(
     domain = envelope.from_address.rpartition("@")[2]
     msg["List-Id"] = f"<{envelope.list_name}.{domain}>"
     msg["List-Unsubscribe"] = list_unsubscribe(envelope, recipient)
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg["List-Unsubscribe-Post"] = ONE_CLICK
     msg["X-Digest-Issue"] = envelope.issue_key
     msg.set_content(
         fill(email.text, values), subtype="plain", charset="utf-8", cte="quoted-printable"

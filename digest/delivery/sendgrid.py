@@ -18,7 +18,7 @@ from sendgrid import SendGridAPIClient
 from ..errors import ConfigError
 from ..models import DeliveryResult, Envelope, Recipient
 from .base import SendAborted
-from .message import VALUES, mailto_suffix, substituter
+from .message import ONE_CLICK, VALUES, mailto_suffix, substituter
 from .options import SendGridOptions
 from .pacing import PacedBackend, backoff
 
@@ -72,7 +72,6 @@ def request_body(
     args = custom_args(envelope)
     values = substituter(used_placeholders(envelope))
     mailto = mailto_suffix(envelope)
-    one_click = "List-Unsubscribe=One-Click"
     for rcpt in recipients:  # the hot loop of a send: one pass per recipient, kept lean
         address, name = rcpt.email, rcpt.name
         key = address.casefold()
@@ -84,7 +83,7 @@ def request_body(
             "substitutions": values(rcpt),
             "headers": {
                 "List-Unsubscribe": f"<{rcpt.unsubscribe_url}>{mailto}",
-                "List-Unsubscribe-Post": one_click,
+                "List-Unsubscribe-Post": ONE_CLICK,
             },
             "custom_args": args,
         }
