@@ -1,8 +1,8 @@
 """Link references of the plain-text part: ``[n]`` in the text, ``[n] url`` at the end.
 
-Partials mark each link with ``ref(url)``; the marker survives caching, and the numbers are
-given per segment in order of first appearance, so a cached section reads ``[1]`` in one
-segment and ``[7]`` in another.
+Partials mark each link with ``url | ref`` (or ``ref(url)``); the marker survives caching,
+and the numbers are given per segment in order of first appearance, so a cached section reads
+``[1]`` in one segment and ``[7]`` in another.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ _TRAILING_SPACE = re.compile(r"[ \t]+$", re.M)
 
 
 def ref(url: str) -> str:
-    """The marker a text partial writes for ``url`` (for ``ref(url)``)."""
+    """The marker a text partial writes for ``url`` (the ``ref`` filter and function)."""
     return f"{REF}{url}{REF}"
 
 
@@ -112,5 +112,5 @@ def references(urls: list[str]) -> str:
     labels = _NUMBERS[1 : count + 1] if count < len(_NUMBERS) else map(_label, range(1, count + 1))
     out[::4] = labels
     out[2::4] = urls
-    out[3::4] = ["\n"] * len(urls)
+    out[3::4] = ["\n"] * count
     return "".join(out[:-1])
