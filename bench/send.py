@@ -95,7 +95,16 @@ def seed(store: Store, count: int) -> tuple[int, int]:
     return list_id, issue.id
 
 
-def bodies(options: SendGridOptions) -> list[dict[str, Any]]:
+BODY_OPTIONS = SendGridOptions(host="http://127.0.0.1")
+"""What request bodies are built with (the host is not used): the default batch size, no asm."""
+
+
+def requests_for(count: int) -> int:
+    """How many Mail Send requests ``count`` recipients take."""
+    return -(-count // BODY_OPTIONS.batch_size)
+
+
+def bodies() -> list[dict[str, Any]]:
     """Four Mail Send bodies of 1000 recipients each, built as a send builds them."""
     from digest.models import Envelope
 
@@ -112,17 +121,18 @@ def bodies(options: SendGridOptions) -> list[dict[str, Any]]:
             )
             for i in range(1000)
         ]
-        out.append(request_body(envelope, people, options)[0])
+        out.append(request_body(envelope, people, BODY_OPTIONS)[0])
     return out
 
 
-def client_only(url: str, requests: int, workers: int, options: SendGridOptions) -> float:
-    """Seconds for the official client alone to post ``requests`` prebuilt bodies.
+def client_only(url: str, count: int, workers: int) -> float:
+    """Seconds for the official client alone to post the requests of ``count`` recipients,
+    prebuilt.
 
     Not a target: it shows how much of the ratio is the ``sendgrid`` library's own work (it
     serializes each body with ``json.dumps`` and formats it into a debug string).
     """
-    prebuilt = bodies(options)
+    prebuilt = bodies()
     local = threading.local()
 
     def post(n: int) -> None:
@@ -133,13 +143,13 @@ def client_only(url: str, requests: int, workers: int, options: SendGridOptions)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(post, range(requests)))
+        list(pool.map(post, range(requests_for(count))))
     return time.perf_counter() - started
 
 
-def floor(url: str, requests: int, workers: int, options: SendGridOptions) -> float:
-    """Seconds to post ``requests`` pre-serialized 1000-recipient bodies, nothing else."""
-    payloads = [json.dumps(body).encode() for body in bodies(options)]
+def floor(url: str, count: int, workers: int) -> float:
+    """Seconds to post the requests of ``count`` recipients, pre-serialized, nothing else."""
+    payloads = [json.dumps(body).encode() for body in bodies()]
     headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
 
     def post(n: int) -> None:
@@ -151,7 +161,7 @@ def floor(url: str, requests: int, workers: int, options: SendGridOptions) -> fl
 
     started = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(post, range(requests)))
+        list(pool.map(post, range(requests_for(count))))
     return time.perf_counter() - started
 
 
@@ -202,14 +212,18 @@ def prepared(count: int, url: str, workers: int) -> Iterator[Callable[[], float]
 def run(count: int, workers: int) -> dict[str, float]:
     with fake() as url, prepared(count, url, workers) as send:
         wall = send()
-    options = SendGridOptions(host="http://127.0.0.1", workers=workers)
-    requests = -(-count // options.batch_size)
     rss = peak_rss_mb()
     with fake() as url:
-        base = floor(url, requests, workers, options)
+        base = floor(url, count, workers)
     with fake() as url:
-        client = client_only(url, requests, workers, options)
-    return {"wall": wall, "requests": requests, "rss": rss, "floor": base, "client": client}
+        client = client_only(url, count, workers)
+    return {
+        "wall": wall,
+        "requests": requests_for(count),
+        "rss": rss,
+        "floor": base,
+        "client": client,
+    }
 
 
 def split(count: int, parts: int, workers: int) -> float:
@@ -283,8 +297,7 @@ def main() -> None:
         size = max(sizes)
         wall = split(size, args.split, args.workers)
         with fake() as url:
-            options = SendGridOptions(host=url, workers=args.workers)
-            base = floor(url, -(-size // options.batch_size), args.workers, options)
+            base = floor(url, size, args.workers)
         print(
             f"{size:,} split over {args.split} processes, each its own database (an upper bound):"
             f" {wall:.1f} s, floor {base:.1f} s, {wall / base:.2f}x floor"
