@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -89,13 +88,9 @@ def test_render_once_per_segment_shares_partials(project: Path) -> None:
     assert again.email == first.email
 
 
-def run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_digest(project, *args)
-
-
 def test_build_json_lists_segments_with_counts_and_sizes(project: Path) -> None:
-    assert run(project, "collect").returncode == 0
-    result = run(project, "build", "--list", "weekly", "--json", "--out", str(project / "b"))
+    assert run_digest(project, "collect").returncode == 0
+    result = run_digest(project, "build", "--list", "weekly", "--json", "--out", str(project / "b"))
     assert result.returncode == 0, result.stderr
     issue = json.loads(result.stdout)
     assert set(issue) >= {"list", "issue", "window", "subject", "sections", "html_bytes"}
@@ -115,7 +110,7 @@ def test_build_json_lists_segments_with_counts_and_sizes(project: Path) -> None:
         assert html.stat().st_size == seg["html_bytes"]
     assert segments[ALL]["html_bytes"] == issue["html_bytes"]
     assert issue["collapsed"] == 0
-    text = run(project, "build", "--list", "weekly")
+    text = run_digest(project, "build", "--list", "weekly")
     assert "segment climate-and-energy: 1 subscriber(s)" in text.stdout
 
 
