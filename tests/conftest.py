@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Callable
@@ -44,7 +45,12 @@ def edit_config(project: Path) -> Callable[[str, str], Path]:
     return edit
 
 
-def needs_shared() -> None:
-    """Skip when ../shared is absent (it always exists on CI and dev machines)."""
-    if not SAMPLE_PAGE.exists():
-        pytest.skip("../shared/samples is not beside the project")
+def needs_shared(path: Path = SAMPLE_PAGE) -> None:
+    """Skip when ``path`` in ../shared is absent; on CI (``CI=true``), where it always is
+    beside the project, fail instead, so that nothing is skipped there by accident."""
+    if path.exists():
+        return
+    where = f"{path} is missing: clone digest beside the shared folder (../shared)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(where)
+    pytest.skip(where)
