@@ -14,6 +14,7 @@ from typing import TextIO
 from .config import Settings
 from .errors import SubscriberError
 from .models import Subscriber
+from .private_files import private_dir, write_private
 from .roster import COLUMNS, RowProblem, neutralize, normalize_email, read_roster
 from .store import Store
 from .store.events import EventRepo
@@ -71,8 +72,8 @@ def append_to_roster(path: Path, subs: Sequence[Subscriber]) -> None:
     if not subs:
         return
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(",".join(COLUMNS) + "\n", encoding="utf-8")
+        private_dir(path.parent)
+        write_private(path, (",".join(COLUMNS) + "\n").encode())
     raw = path.read_bytes().decode("utf-8-sig")
     first = raw.split("\n", 1)[0]
     try:

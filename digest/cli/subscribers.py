@@ -14,6 +14,7 @@ from ..config import Settings
 from ..errors import ConfigError, NotFoundError
 from ..models import Subscriber
 from ..pipeline import Pipeline
+from ..private_files import private_opener
 from ..roster import normalize_email
 from ..store.suppressions import SuppressionRepo
 from .app import err, handled, main, out, pipeline_of
@@ -179,7 +180,7 @@ def export(ctx: click.Context, list_name: str | None, out_file: Path | None) -> 
     if out_file is None:
         membership.export_csv(rows, sys.stdout)
         return
-    with out_file.open("w", encoding="utf-8-sig", newline="") as f:
+    with open(out_file, "w", encoding="utf-8-sig", newline="", opener=private_opener) as f:
         count = membership.export_csv(rows, f)
     err.print(f"{name}: {count} subscribers written to {out_file}", highlight=False)
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import DeliveryError
 from ..models import DeliveryResult, Envelope, Recipient
+from ..private_files import private_dir, write_private
 from .message import build_message, message_id
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ class OutboxBackend:
     def deliver(self, envelope: Envelope, recipients: Sequence[Recipient]) -> list[DeliveryResult]:
         folder = self.folder(envelope)
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            private_dir(folder)  # messages carry addresses and live unsubscribe tokens
         except OSError as exc:
             raise DeliveryError(
                 f"cannot create outbox: {exc.strerror}", subject=str(folder)
@@ -52,7 +53,7 @@ class OutboxBackend:
             target = folder / f"{rcpt.subscriber_id:07d}-{_UNSAFE.sub('_', rcpt.email)}.eml"
             tmp = target.with_suffix(".tmp")
             try:
-                tmp.write_bytes(build_message(envelope, rcpt).as_bytes())
+                write_private(tmp, build_message(envelope, rcpt).as_bytes())
                 os.replace(tmp, target)
             except OSError as exc:
                 results.append(DeliveryResult(rcpt.subscriber_id, "failed", error=str(exc)))

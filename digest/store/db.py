@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import StoreError
+from ..private_files import create_private
 from . import schema
 from .issues import IssueRepo
 from .posts import PostRepo
@@ -26,6 +28,20 @@ def _sqlite_pragmas(dbapi_conn: object, _: object) -> None:
     cur.close()
 
 
+def _create_owner_only(engine: Engine) -> None:
+    """Create a new SQLite file 0600: it holds every address and token. SQLite gives its
+    -wal and -shm files the database file's mode."""
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.parent.is_dir():
+        try:
+            create_private(path)
+        except OSError as exc:
+            raise StoreError(f"cannot create database: {exc.strerror}", subject=str(path)) from None
+
+
 class Store:
     """The database behind digest; every write is a short transaction."""
 
@@ -36,6 +52,7 @@ class Store:
         except (SQLAlchemyError, ValueError) as exc:
             raise StoreError(f"cannot open database: {exc}", subject=url) from None
         if self.engine.dialect.name == "sqlite":
+            _create_owner_only(self.engine)
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._migrate()
         self.sources = SourceRepo(self.engine)
