@@ -91,6 +91,8 @@ def run_period(pipeline: Pipeline, list_name: str, window: Window, trigger: str)
     try:
         pipeline.collect()
         report = pipeline.send(list_name, at=window.end)
+        for problem in report.roster_problems:
+            log.warning("%s: roster %s", list_name, problem)
         number, counts = report.issue_number, report.counts
         outcome, detail = {
             "sent": ("sent", None),

@@ -20,8 +20,9 @@ from .config import Settings
 from .delivery.base import DeliveryBackend, SendAborted
 from .delivery.pacing import RateLimiter, backoff
 from .errors import DeliveryError
+from .membership import sync_list
 from .models import DeliveryResult, Envelope, Recipient, RenderedEmail, Subscriber
-from .roster import RowProblem, read_roster
+from .roster import RowProblem
 from .segments import ALL
 from .store import Store
 from .store.issues import FAILED, PLANNED, SUBMITTED, UNKNOWN, IssueRow, LedgerRow
@@ -92,14 +93,9 @@ def ledger_report(store: Store, issue: IssueRow, list_name: str) -> SendReport:
 def sync_roster(
     settings: Settings, store: Store, list_name: str, now: datetime
 ) -> tuple[int, tuple[RowProblem, ...]]:
-    """Bring the list's roster file into the store; return the list id and skipped rows."""
-    lst = settings.list(list_name)
-    roster = read_roster(lst.subscribers)
-    for problem in roster.problems:
-        log.warning("%s", problem)
-    list_id = store.subscribers.list_id(lst.name)
-    store.subscribers.sync(list_id, roster.subscribers, now)
-    return list_id, roster.problems
+    """Bring the list's roster file into the store; return the list id and its problem rows."""
+    synced = sync_list(settings, store, list_name, now)
+    return synced.list_id, synced.problems
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from ..config import load_settings
 from ..pipeline import Pipeline
 from ..segments import SegmentEmail
 from ..send import sync_roster
-from .app import err, handled, main, out, pipeline_of
+from .app import err, handled, main, out, pipeline_of, warn_rows
 from .delivery import say
 
 
@@ -148,7 +148,8 @@ def build(
     names = [list_name] if list_name else [lst.name for lst in pipeline.settings.lists]
     results = []
     for name in names:
-        sync_roster(pipeline.settings, pipeline.store, name, pipeline.clock())  # segment counts
+        _, problems = sync_roster(pipeline.settings, pipeline.store, name, pipeline.clock())
+        warn_rows(problems)  # the roster decides the segments' counts
         built = pipeline.build(name)
         results.append(_build_json(built))
         if archive:

@@ -20,7 +20,7 @@ from ..pipeline import Pipeline
 from ..roster import normalize_email
 from ..send import Progress, ProgressFn, SendReport, ledger_report
 from ..store.issues import IssueRow
-from .app import err, handled, main, pipeline_of
+from .app import err, handled, main, pipeline_of, warn_rows
 
 log = logging.getLogger("digest.cli")
 LOG_EVERY = 10.0
@@ -68,8 +68,7 @@ def progress_view(label: str) -> Iterator[ProgressFn]:
 def say(report: SendReport) -> None:
     """Print one list's send report: counts, failure reasons, unknown chunks."""
     name = report.list_name
-    for problem in report.roster_problems:
-        err.print(f"[yellow]skipped row[/] {problem}", highlight=False)
+    warn_rows(report.roster_problems)
     if report.outcome == "already-sent":
         click.echo(
             f"{name}: issue {report.issue_number} for this period was already sent "
