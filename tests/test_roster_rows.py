@@ -92,14 +92,16 @@ def test_import_checks_each_row_and_counts_what_it_skipped(project: Path, tmp_pa
         "ok@example.org,Okay,Foreign Policy,2026-05-01\n"  # 2: an alias is fine
         '"nl@example.org","Two\nLines",,\n'  # 3-4
         "zed@example.org,Zed,Foregn Affairs,\n"  # 5
-        "ok@example.org,Okay Later,,2026-01-01\n",  # 6
+        "ok@example.org,Okay Later,,2026-01-01\n"  # 6
+        "[red]x@y[/red],Markup,,\n",  # 7: printed as written, not as terminal markup
         encoding="utf-8",
     )
     result = run_digest(project, "subscribers", "import", str(signups), env=ENV)
     assert result.returncode == 0, result.stderr
-    assert "weekly: 2 added, 0 already listed, 0 resubscribed, 1 rows skipped" in result.stdout
+    assert "weekly: 2 added, 0 already listed, 0 resubscribed, 2 rows skipped" in result.stdout
     rows = reported(result.stderr)
-    assert [w for w, _ in rows] == [f"{signups}:{n}" for n in (3, 5, 6)]
+    assert [w for w, _ in rows] == [f"{signups}:{n}" for n in (3, 5, 6, 7)]
+    assert rows[3][1].startswith("invalid email '[red]x@y[/red]'")
     assert "did you mean 'Foreign Affairs'?" in rows[1][1]
     assert "duplicates line 2 (ok@example.org): kept line 2" in rows[2][1]
     text = (project / "subscribers" / "weekly.csv").read_text(encoding="utf-8")

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from ..config import Settings, load_settings
 from ..errors import DigestError
@@ -52,7 +53,7 @@ def warn_rows(problems: Iterable[RowProblem]) -> None:
     for problem in problems:
         if str(problem) not in seen:
             seen.add(str(problem))
-            err.print(f"[yellow]warning:[/] {problem}", highlight=False)
+            err.print(f"[yellow]warning:[/] {escape(str(problem))}", highlight=False)
 
 
 def handled(f: F) -> F:
