@@ -154,11 +154,24 @@ async def login(request: Request) -> Response:
         return desk.page(request, "desk_login.html", error=None, name="")
     form = await checked_form(request, desk.access)
     name = " ".join(_first(form, "name").split())[:100]
-    if not name or not token_matches(desk.access, _first(form, "token")):
-        client = request.client.host if request.client else "?"
-        log.warning("desk: failed login as %r from %s", name, client)
-        error = "Give your name and the desk token." if not name else "That token is not right."
+    client = request.client.host if request.client else "?"
+    wait = desk.throttle.wait(client)
+    if wait:
+        log.warning("desk: login as %r from %s refused: too many failed logins", name, client)
+        minutes = -(-wait // 60)
+        error = f"Too many failed logins. Try again in {minutes} minute{'s' * (minutes != 1)}."
+        answer = desk.page(request, "desk_login.html", 429, error=error, name=name)
+        answer.headers["retry-after"] = str(wait)
+        return answer
+    if not name:
+        error = "Give your name and the desk token."
         return desk.page(request, "desk_login.html", 401, error=error, name=name)
+    if not token_matches(desk.access, _first(form, "token")):
+        desk.throttle.failed(client)
+        log.warning("desk: failed login as %r from %s", name, client)
+        error = "That token is not right."
+        return desk.page(request, "desk_login.html", 401, error=error, name=name)
+    desk.throttle.succeeded(client)
     set_session(request, new_session(name, desk.pipeline.clock()))
     log.info("desk: %s logged in", name)
     return RedirectResponse(f"{root}/", 303)
