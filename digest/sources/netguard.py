@@ -72,19 +72,19 @@ def non_public_kind(address: IPAddress) -> str | None:
 
     IPv6 addresses that embed an IPv4 one (mapped, 6to4, Teredo, NAT64) are judged by it too.
     """
-    for kind in ("loopback", "unspecified", "link_local", "multicast", "private", "reserved"):
-        if getattr(address, f"is_{kind}"):
-            return kind.replace("_", "-")
-    if not address.is_global:
-        return "non-public"
     if isinstance(address, ipaddress.IPv6Address):
+        if address in _NAT64:  # DNS64 on an IPv6-only network: judged by the IPv4 address alone
+            return non_public_kind(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
         embedded = [address.ipv4_mapped, address.sixtofour, *(address.teredo or ())]
-        if address in _NAT64:
-            embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
         for inner in embedded:
             inner_kind = non_public_kind(inner) if inner is not None else None
             if inner_kind:
                 return inner_kind
+    for kind in ("loopback", "unspecified", "link_local", "multicast", "reserved", "private"):
+        if getattr(address, f"is_{kind}"):
+            return kind.replace("_", "-")
+    if not address.is_global:
+        return "non-public"
     return None
 
 
