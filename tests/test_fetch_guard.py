@@ -181,11 +181,23 @@ def test_a_name_that_resolves_to_loopback_is_refused(
     assert "blog.example.org is 127.0.0.1, a loopback address" in report.problems[0].message
 
 
+def same_port(first: str, second: str) -> tuple[FeedServer, FeedServer]:
+    """Two started servers on one port number of two loopback addresses."""
+    for _ in range(20):
+        one = FeedServer(host=first)
+        try:
+            two = FeedServer(host=second, port=one.port)
+        except OSError:  # that port is taken on the second address; try another
+            one.httpd.server_close()
+            continue
+        return one.start(), two.start()
+    raise AssertionError("no port free on both addresses")
+
+
 def test_the_connection_goes_to_the_checked_address_not_a_second_lookup(
     server: FeedServer, dns: dict[str, list[str]]
 ) -> None:
-    allowed = FeedServer(host="127.0.0.2").start()
-    internal = FeedServer(host="127.0.0.1", port=allowed.port).start()  # same port, other host
+    allowed, internal = same_port("127.0.0.2", "127.0.0.1")
     try:
         for srv in (allowed, internal):
             srv.feed("/internal-admin/secret", INTERNAL_PAGE, "text/html")
