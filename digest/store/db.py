@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import StoreError
@@ -24,6 +24,17 @@ def _sqlite_pragmas(dbapi_conn: object, _: object) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+def _add_columns(conn: Connection) -> None:
+    """Add the nullable columns an older database lacks (a new column needs no version bump)."""
+    inspector = inspect(conn)
+    for table in schema.metadata.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in have and column.nullable and column.server_default is None:
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
 
 
 class Store:
@@ -72,6 +83,7 @@ class Store:
                 # New tables of the same schema version are created in place; a change to
                 # an existing table bumps SCHEMA_VERSION and gets a migration step here.
                 schema.metadata.create_all(conn)
+                _add_columns(conn)
                 conn.execute(schema.meta.delete().where(schema.meta.c.key == "schema_version"))
                 conn.execute(
                     schema.meta.insert().values(
