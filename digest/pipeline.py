@@ -16,7 +16,7 @@ from .collect import CollectReport, collect
 from .config import Settings
 from .delivery.base import DeliveryBackend
 from .errors import DigestError
-from .models import StoredPost
+from .models import TEST_CHUNK, StoredPost
 from .send import ProgressFn, Sender, SendReport, ledger_report, outcome_of, sync_roster
 from .store import Store
 from .store.issues import IssueRow
@@ -193,7 +193,8 @@ class Pipeline:
         finally:
             backend.close()
         folder = getattr(backend, "folder", None)
-        where = folder(sender.envelope(issue, built.list_name)) if folder else None
+        test = replace(sender.envelope(issue, built.list_name), chunk=TEST_CHUNK)
+        where = folder(test) if folder else None
         return SendReport(
             built.list_name,
             "test",

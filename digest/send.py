@@ -21,7 +21,7 @@ from .delivery.base import DeliveryBackend, SendAborted
 from .delivery.pacing import RateLimiter, backoff
 from .errors import DeliveryError
 from .membership import sync_list
-from .models import DeliveryResult, Envelope, Recipient, RenderedEmail, Subscriber
+from .models import TEST_CHUNK, DeliveryResult, Envelope, Recipient, RenderedEmail, Subscriber
 from .roster import RowProblem
 from .segments import ALL
 from .store import Store
@@ -325,7 +325,7 @@ class Sender:
     ) -> list[DeliveryResult]:
         """The issue, subject marked ``[TEST]``, to ``addresses``; outside the ledger."""
         email = replace(issue.email, subject=f"[TEST] {issue.email.subject}")
-        envelope = replace(self.envelope(issue, list_name, email), chunk="test")
+        envelope = replace(self.envelope(issue, list_name, email), chunk=TEST_CHUNK)
         rows = [LedgerRow(0, a, "", "test", "active", True) for a in addresses]
         results = []
         for part in _split(iter([rows]), self.backend.max_batch):

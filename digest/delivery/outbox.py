@@ -1,4 +1,7 @@
-"""The ``outbox`` backend: one ``.eml`` file per recipient under ``<path>/<list>/<issue>/``."""
+"""The ``outbox`` backend: one ``.eml`` file per recipient under ``<path>/<list>/<issue>/``.
+
+Test sends go to ``<path>/<list>/tests/<issue>/``, apart from the issue's real messages.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +41,9 @@ class OutboxBackend:
         self.path = path
 
     def folder(self, envelope: Envelope) -> Path:
+        """Where ``envelope``'s messages go (test sends have a folder of their own)."""
+        if envelope.is_test:
+            return self.path / envelope.list_name / "tests" / envelope.issue_key
         return self.path / envelope.list_name / envelope.issue_key
 
     def deliver(self, envelope: Envelope, recipients: Sequence[Recipient]) -> list[DeliveryResult]:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import NotFoundError
 from ..models import RenderedEmail, Window
+from ..placeholders import Placeholders
 from .ledger import (
     ACCEPTED,
     FAILED,
@@ -69,6 +70,7 @@ def _issue(row: RowMapping) -> IssueRow:
             html=row["html"],
             text=row["text"],
             mjml=row["mjml"],
+            placeholders=Placeholders(row["placeholders"] or ""),
         ),
         created_at=row["created_at"],
         finished_at=row["finished_at"],
@@ -167,6 +169,7 @@ class IssueRepo(LedgerRepo):
                         html=email.html,
                         text=email.text,
                         mjml=email.mjml,
+                        placeholders=email.placeholders.key,
                         created_at=now,
                     )
                 ).inserted_primary_key
@@ -179,7 +182,7 @@ class IssueRepo(LedgerRepo):
                             {
                                 "issue_id": issue_id, "key": key, "subject": e.subject,
                                 "preheader": e.preheader, "html": e.html, "text": e.text,
-                                "mjml": e.mjml,
+                                "mjml": e.mjml, "placeholders": e.placeholders.key,
                             }
                             for key, e in segments.items()
                         ],
@@ -214,7 +217,12 @@ class IssueRepo(LedgerRepo):
             ).mappings()
             return {
                 r["key"]: RenderedEmail(
-                    r["subject"], r["preheader"], r["html"], r["text"], r["mjml"]
+                    r["subject"],
+                    r["preheader"],
+                    r["html"],
+                    r["text"],
+                    r["mjml"],
+                    Placeholders(r["placeholders"] or ""),
                 )
                 for r in rows
             }

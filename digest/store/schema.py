@@ -147,6 +147,7 @@ issues = Table(
     Column("finished_at", UTCDateTime),
     Column("approved_by", String(200)),
     Column("approved_at", UTCDateTime),
+    Column("placeholders", String(64)),
     UniqueConstraint("list_id", "period_start", name="uq_issue_period"),
     UniqueConstraint("list_id", "number", name="uq_issue_number"),
 )
@@ -161,6 +162,7 @@ issue_segments = Table(
     Column("html", Text, nullable=False),
     Column("text", Text, nullable=False),
     Column("mjml", Text, nullable=False),
+    Column("placeholders", String(64)),
     UniqueConstraint("issue_id", "key", name="uq_issue_segment"),
 )
 
