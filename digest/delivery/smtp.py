@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import smtplib
+import socket
 import ssl
 import threading
 import time
@@ -89,6 +90,8 @@ class SMTPBackend(PacedBackend):
             conn = smtplib.SMTP(o.host, o.port, timeout=o.timeout)
             if o.security == "starttls":
                 conn.starttls(context=self._context())
+        if conn.sock is not None:  # each message ends in a small write: don't let Nagle hold it
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn.ehlo_or_helo_if_needed()
         if self.username:
             conn.login(self.username, self.password or "")
