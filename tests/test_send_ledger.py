@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.delivery.reasons import transient
+from digest.delivery.reasons import recipient_problem, transient
 
 from .cli_helpers import cli_env, run_digest
 from .delivery_helpers import API_KEY, SIGNING_KEY, use_backend, write_roster
@@ -199,3 +199,20 @@ def test_unknowns_are_listed_and_resolved_per_recipient(
     state = ledger(project)
     assert {e for e, (s, _) in state.items() if s == "skipped"} == set(unknown[:4])
     assert {e for e, n in fake.received.items() if n == 2} == set(unknown[4:])
+
+
+@pytest.mark.parametrize(
+    ("email", "name", "bad"),
+    [
+        ("reader@example.org", "Zoë\xa0Kim, PhD", False),
+        ("élise@exemple.fr", "", False),
+        ("reader@example.org", "Eve\r\nBcc: victim@evil.example", True),
+        ("reader@example.org\nBcc: x@y.org", "", True),
+        ("a b@example.org", "", True),
+        ("a@b@example.org", "", True),
+        ("reader@localhost", "", True),
+        ("<reader@example.org>", "", True),
+    ],
+)
+def test_which_rows_cannot_be_made_into_a_message(email: str, name: str, bad: bool) -> None:
+    assert (recipient_problem(email, name) is not None) is bad
