@@ -15,6 +15,7 @@ from .build import Builder, BuiltIssue
 from .collect import CollectReport, collect
 from .config import Settings
 from .delivery.base import DeliveryBackend
+from .delivery.reasons import transient
 from .errors import DigestError
 from .models import TEST_CHUNK, StoredPost
 from .send import ProgressFn, Sender, SendReport, ledger_report, outcome_of, sync_roster
@@ -166,16 +167,33 @@ class Pipeline:
         return reports
 
     def resolve_unknown(
-        self, list_name: str, resend: bool, chunks: tuple[str, ...] = ()
+        self,
+        list_name: str,
+        resend: bool,
+        chunks: tuple[str, ...] = (),
+        emails: tuple[str, ...] = (),
     ) -> list[IssueRow]:
-        """Ops' decision on unknown rows (all, or those ``chunks``): planned again, or skipped."""
+        """Ops' decision on unknown rows (all, or those in ``chunks`` or with ``emails``):
+        planned again, or skipped."""
         touched = []
         for issue in self.unfinished(list_name):
-            if self.store.issues.resolve(issue.id, resend, self.clock(), chunks):
+            if self.store.issues.resolve(issue.id, resend, self.clock(), chunks, emails):
                 touched.append(issue)
                 if outcome_of(self.store.issues.counts(issue.id)) == "sent":
                     self.store.issues.finish(issue.id, "sent", self.clock())
         return touched
+
+    def retry_failed(self, list_name: str, progress: ProgressFn | None = None) -> list[SendReport]:
+        """Send once more to the list's failed recipients whose reason can change."""
+        list_id = self.store.subscribers.list_id(self.settings.list(list_name).name)
+        issue = self.store.issues.latest(list_id)
+        while issue is not None and issue.status not in ("sending", "sent") and issue.number > 1:
+            issue = self.store.issues.by_number(list_id, issue.number - 1)  # the last one sent
+        if issue is None or issue.status not in ("sending", "sent"):
+            return []
+        if self.store.issues.retry_failed(issue.id, self.clock(), transient):
+            self.store.issues.set_status(issue.id, "sending")
+        return self.resume(list_name, progress)
 
     def send_test(
         self, list_name: str, addresses: Sequence[str], at: datetime | None = None

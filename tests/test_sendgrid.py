@@ -139,10 +139,11 @@ def test_a_bad_request_fails_the_chunk_with_sendgrids_reasons(fake: FakeSendGrid
     assert fake.answers[400] == 1  # never retried
 
 
-def test_a_wrong_key_fails_the_chunk_and_stops_the_send(fake: FakeSendGrid) -> None:
+def test_a_wrong_key_stops_the_send_as_a_configuration_error(fake: FakeSendGrid) -> None:
     with pytest.raises(SendAborted) as caught:
         backend(fake, key="SG.wrong").deliver(ENVELOPE, recipients(2))
-    assert {r.status for r in caught.value.results} == {"failed"}
+    assert {r.status for r in caught.value.results} == {"retry"}  # planned again, not failed
+    assert caught.value.exit_code == 2 and "SENDGRID_API_KEY" in str(caught.value)
     assert "401" in str(caught.value) and fake.answers[401] == 1
 
 

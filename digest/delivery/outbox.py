@@ -16,6 +16,7 @@ from ..errors import DeliveryError
 from ..models import DeliveryResult, Envelope, Recipient
 from ..private_files import private_dir, write_private
 from .message import build_message, message_id
+from .reasons import INVALID
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -59,7 +60,13 @@ class OutboxBackend:
             target = folder / f"{rcpt.subscriber_id:07d}-{_UNSAFE.sub('_', rcpt.email)}.eml"
             tmp = target.with_suffix(".tmp")
             try:
-                write_private(tmp, build_message(envelope, rcpt).as_bytes())
+                data = build_message(envelope, rcpt).as_bytes()
+            except (ValueError, TypeError, UnicodeError) as exc:  # a bad row fails alone
+                error = f"{INVALID}: {exc}"
+                results.append(DeliveryResult(rcpt.subscriber_id, "failed", error=error))
+                continue
+            try:
+                write_private(tmp, data)
                 os.replace(tmp, target)
             except OSError as exc:
                 results.append(DeliveryResult(rcpt.subscriber_id, "failed", error=str(exc)))

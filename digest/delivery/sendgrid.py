@@ -33,7 +33,7 @@ logging.getLogger("python_http_client").setLevel(logging.INFO)
 MAX_PERSONALIZATION = 10_000
 """SendGrid's limit on one personalization's substitutions and custom args, in bytes."""
 FATAL = (401, 403)
-"""Answers that every later chunk would get too: fail the chunk and stop the send."""
+"""Answers that every later chunk would get too: stop the send, the chunk planned again."""
 
 
 def _to(email: str, name: str) -> dict[str, str]:
@@ -209,11 +209,16 @@ class SendGridBackend(PacedBackend):
                     why = f"SendGrid {status}"
                 else:
                     error = sendgrid_errors(exc)
-                    log.error("chunk of %d failed: %s", len(ids), error)
-                    failed = [DeliveryResult(i, "failed", error=error) for i in ids]
                     if status in FATAL:
-                        raise SendAborted(error, failed, hint="check the key") from None
-                    return failed
+                        raise SendAborted(
+                            f"the sendgrid backend was refused: {error}",
+                            [DeliveryResult(i, "retry", error=error) for i in ids],
+                            subject="delivery.sendgrid",
+                            hint=f"check the API key in ${o.api_key_env} (it needs the Mail "
+                            "Send permission); nothing was marked failed: send again to resume",
+                        ) from None
+                    log.error("chunk of %d failed: %s", len(ids), error)
+                    return [DeliveryResult(i, "failed", error=error) for i in ids]
             except URLError as exc:
                 # urllib raises URLError only while connecting or sending the request: the
                 # whole body never reached SendGrid, so it cannot have been accepted. Retrying

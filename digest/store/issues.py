@@ -12,8 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import NotFoundError
 from ..models import RenderedEmail, Window
 from ..placeholders import Placeholders
+from .decisions import DecisionRepo
 from .ledger import (
     ACCEPTED,
+    CLAIMED,
     FAILED,
     PLANNED,
     SKIPPED,
@@ -27,6 +29,7 @@ from .schema import issue_posts, issue_segments, issues
 
 __all__ = [
     "ACCEPTED",
+    "CLAIMED",
     "FAILED",
     "PLANNED",
     "SKIPPED",
@@ -77,8 +80,9 @@ def _issue(row: RowMapping) -> IssueRow:
     )
 
 
-class IssueRepo(LedgerRepo):
-    """Reads and writes ``issues`` and ``issue_posts``; the ledger comes from LedgerRepo."""
+class IssueRepo(LedgerRepo, DecisionRepo):
+    """Reads and writes ``issues`` and ``issue_posts``; the ledger comes from LedgerRepo and
+    ops' decisions on it from DecisionRepo."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
