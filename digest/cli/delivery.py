@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
 
 import click
@@ -18,6 +19,7 @@ from rich.progress import Progress as Bar
 from ..errors import NotFoundError
 from ..pipeline import Pipeline
 from ..roster import normalize_email
+from ..schedule import parse_duration
 from ..send import Progress, ProgressFn, SendReport, ledger_report
 from ..store.issues import IssueRow
 from .app import err, handled, main, pipeline_of
@@ -25,6 +27,32 @@ from .app import err, handled, main, pipeline_of
 log = logging.getLogger("digest.cli")
 LOG_EVERY = 10.0
 """Seconds between progress log lines when stderr is not a terminal."""
+
+
+class Duration(click.ParamType[timedelta]):
+    """A duration option like ``90s``, ``10m`` or ``1h``."""
+
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+wait_option = click.option(
+    "--wait",
+    type=Duration(),
+    default="0s",
+    metavar="DURATION",
+    help="If another process is sending this period, wait up to this long (e.g. 10m) "
+    "for it to finish instead of exiting 4.",
+)
 
 
 @contextmanager
@@ -148,6 +176,7 @@ def _addresses(text: str) -> tuple[str, ...]:
 @click.option("--chunk", "chunks", multiple=True, help="With --resolve-unknown: only this chunk.")
 @click.option("--yes", is_flag=True, help="With --resolve-unknown: do not ask first.")
 @click.option("--test", "test", metavar="A,B,...", help="Send a [TEST] copy to these addresses.")
+@wait_option
 @click.pass_context
 @handled
 def send(
@@ -159,6 +188,7 @@ def send(
     chunks: tuple[str, ...],
     yes: bool,
     test: str | None,
+    wait: timedelta,
 ) -> None:
     """Send (or resume) the list's issue for the current period."""
     pipeline = pipeline_of(ctx)
@@ -174,22 +204,27 @@ def send(
             sys.exit(1)
         return
     if resolve_unknown:
-        _resolve(pipeline, list_name, resolve_unknown == "resend", chunks, yes)
+        _resolve(pipeline, list_name, resolve_unknown == "resend", chunks, yes, wait)
         return
     with progress_view(f"sending {list_name}") as progress:
         if resume:
-            reports = pipeline.resume(list_name, progress)
+            reports = pipeline.resume(list_name, progress, wait)
             if not reports:
                 click.echo(f"{list_name}: no unfinished issue; nothing to resume.")
         else:
-            reports = [pipeline.send(list_name, dry_run=dry_run, progress=progress)]
+            reports = [pipeline.send(list_name, dry_run=dry_run, progress=progress, wait=wait)]
     for report in reports:
         say(report)
     _exit_for(reports)
 
 
 def _resolve(
-    pipeline: Pipeline, list_name: str, resend: bool, chunks: tuple[str, ...], yes: bool
+    pipeline: Pipeline,
+    list_name: str,
+    resend: bool,
+    chunks: tuple[str, ...],
+    yes: bool,
+    wait: timedelta,
 ) -> None:
     waiting = [ledger_report(pipeline.store, i, list_name) for i in pipeline.unfinished(list_name)]
     waiting = [r for r in waiting if r.unknown]
@@ -211,7 +246,7 @@ def _resolve(
         click.echo(f"{list_name}: {affected} recipients marked skipped.")
     else:
         with progress_view(f"resending {list_name}") as progress:
-            reports = pipeline.resume(list_name, progress)
+            reports = pipeline.resume(list_name, progress, wait)
     for report in reports:
         say(report)
     _exit_for(reports)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import StoreError
@@ -24,6 +24,15 @@ def _sqlite_pragmas(dbapi_conn: object, _: object) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+def _upgrade(conn: Connection) -> None:
+    """Bring existing tables of an older schema version up to this one."""
+    found = inspect(conn)
+    if found.has_table("runs") and "destination" not in {
+        c["name"] for c in found.get_columns("runs")
+    }:  # version 1 -> 2
+        conn.execute(text("ALTER TABLE runs ADD COLUMN destination TEXT"))
 
 
 class Store:
@@ -69,6 +78,8 @@ class Store:
                         hint="upgrade digest, or point [database] url at another database",
                     )
             with self.engine.begin() as conn:
+                if has_meta:
+                    _upgrade(conn)
                 # New tables of the same schema version are created in place; a change to
                 # an existing table bumps SCHEMA_VERSION and gets a migration step here.
                 schema.metadata.create_all(conn)
