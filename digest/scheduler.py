@@ -343,5 +343,6 @@ def describe(pipeline: Pipeline, list_name: str, now: datetime, count: int = 3) 
             "outcome": last.outcome,
             "detail": last.detail,
             "counts": last.counts,
+            "destination": last.destination,
         },
     }

@@ -179,6 +179,7 @@ def runs(ctx: click.Context, list_name: str | None, as_json: bool, limit: int) -
             "detail": r.detail,
             "issue": r.issue_number,
             "counts": r.counts,
+            "destination": r.destination,
             "started_at": r.started_at.isoformat(),
             "finished_at": r.finished_at.isoformat() if r.finished_at else None,
         }
@@ -188,7 +189,7 @@ def runs(ctx: click.Context, list_name: str | None, as_json: bool, limit: int) -
         click.echo(json.dumps(rows, indent=2))
         return
     table = Table(title="Runs")
-    for col in ("list", "period end", "trigger", "outcome", "issue", "detail"):
+    for col in ("list", "period end", "trigger", "outcome", "issue", "destination", "detail"):
         table.add_column(col)
     for r in history:
         outcome = r.outcome
@@ -200,6 +201,7 @@ def runs(ctx: click.Context, list_name: str | None, as_json: bool, limit: int) -
             r.trigger,
             outcome,
             str(r.issue_number or ""),
+            r.destination or "",
             r.detail or "",
         )
     out.print(table)
