@@ -7,11 +7,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property
 
-from .config import ListSettings, Settings
+from .config import Settings
 from .group import AuthorProfile, Classify, group, place
 from .models import Digest, RenderedEmail, StoredPost, Window
+from .periods import period_of
 from .render import Renderer
-from .schedule import parse_crontab, period_at
 from .segments import ALL, SegmentEmail, audiences, segment_key
 from .store import Store
 from .store.issues import IssueRow
@@ -49,11 +49,6 @@ class BuiltIssue:
     @property
     def post_ids(self) -> tuple[int, ...]:
         return tuple(p.id for p in self.digest.posts)
-
-
-def current_window(lst: ListSettings, now: datetime) -> Window:
-    """The list's period holding ``now``, in the list's time zone."""
-    return period_at(parse_crontab(lst.schedule, lst.timezone), now)
 
 
 class Builder:
@@ -115,7 +110,7 @@ class Builder:
         """The issue of ``list_name`` for the period holding ``at`` (default: ``now``)."""
         lst = self.settings.list(list_name)
         list_id = store.subscribers.list_id(lst.name)
-        window = current_window(lst, at or now)
+        window = period_of(self.settings, store.runs, lst.name, at or now)
         stored = store.issues.for_period(list_id, window)
         if stored is not None:
             # exactly the posts frozen with the issue, whatever editors changed since

@@ -54,6 +54,12 @@ class DeliveryError(DigestError):
     """A delivery backend failed in a way that stops the send."""
 
 
+class ClaimHeldError(DigestError):
+    """Another live process holds the (list, period) claim: this one sent nothing."""
+
+    exit_code = 4
+
+
 class NotFoundError(DigestError):
     """A named list, issue or post does not exist."""
 

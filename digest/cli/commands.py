@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from ..pipeline import Pipeline
 from ..segments import SegmentEmail
 from ..send import sync_roster
 from .app import err, handled, main, out, pipeline_of, warn_rows
-from .delivery import say
+from .delivery import say, wait_option
 
 
 def _collect_table(report: CollectReport) -> Table:
@@ -184,11 +184,12 @@ def build(
 
 
 @main.command()
+@wait_option
 @click.pass_context
 @handled
-def run(ctx: click.Context) -> None:
+def run(ctx: click.Context, wait: timedelta) -> None:
     """The main job: collect, build and send every list not yet sent this period."""
-    report = pipeline_of(ctx).run()
+    report = pipeline_of(ctx).run(wait)
     c = report.collected
     click.echo(
         f"collected {sum(o.fetched for o in c.outcomes)} posts from {len(c.outcomes)} sources: "
@@ -198,8 +199,12 @@ def run(ctx: click.Context) -> None:
         err.print(f"[yellow]source failed[/] {o.source}: {o.error}", highlight=False)
     for s in report.sends:
         say(s)
+    for busy in report.busy:
+        err.print(f"[bold red]error:[/] {busy}", highlight=False)
     if any(s.outcome in ("incomplete", "unknown") for s in report.sends):
         sys.exit(1)
+    if report.busy:
+        sys.exit(report.busy[0].exit_code)
 
 
 @main.command()

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from rich.progress import Progress as Bar
 from ..errors import NotFoundError
 from ..pipeline import Pipeline
 from ..roster import normalize_email
+from ..schedule import parse_duration
 from ..send import Progress, ProgressFn, SendReport, ledger_report
 from ..store.issues import IssueRow
 from .app import err, handled, main, pipeline_of, warn_rows
@@ -27,6 +29,32 @@ from .app import err, handled, main, pipeline_of, warn_rows
 log = logging.getLogger("digest.cli")
 LOG_EVERY = 10.0
 """Seconds between progress log lines when stderr is not a terminal."""
+
+
+class Duration(click.ParamType[timedelta]):
+    """A duration option like ``90s``, ``10m`` or ``1h``."""
+
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+wait_option = click.option(
+    "--wait",
+    type=Duration(),
+    default="0s",
+    metavar="DURATION",
+    help="If another process is sending this period, wait up to this long (e.g. 10m) "
+    "for it to finish instead of exiting 4.",
+)
 
 
 @contextmanager
@@ -177,6 +205,7 @@ def _recipients(text: str | None) -> tuple[str, ...]:
 )
 @click.option("--yes", is_flag=True, help="With --resolve-unknown: do not ask first.")
 @click.option("--test", "test", metavar="A,B,...", help="Send a [TEST] copy to these addresses.")
+@wait_option
 @click.pass_context
 @handled
 def send(
@@ -190,6 +219,7 @@ def send(
     retry_failed: bool,
     yes: bool,
     test: str | None,
+    wait: timedelta,
 ) -> None:
     """Send (or resume) the list's issue for the current period."""
     pipeline = pipeline_of(ctx)
@@ -208,19 +238,19 @@ def send(
             sys.exit(1)
         return
     if resolve_unknown:
-        _resolve(pipeline, list_name, resolve_unknown == "resend", chunks, emails, yes)
+        _resolve(pipeline, list_name, resolve_unknown == "resend", chunks, emails, yes, wait)
         return
     with progress_view(f"sending {list_name}") as progress:
         if retry_failed:
-            reports = pipeline.retry_failed(list_name, progress)
+            reports = pipeline.retry_failed(list_name, progress, wait)
             if not reports:
                 click.echo(f"{list_name}: no failed recipients to retry.")
         elif resume:
-            reports = pipeline.resume(list_name, progress)
+            reports = pipeline.resume(list_name, progress, wait)
             if not reports:
                 click.echo(f"{list_name}: no unfinished issue; nothing to resume.")
         else:
-            reports = [pipeline.send(list_name, dry_run=dry_run, progress=progress)]
+            reports = [pipeline.send(list_name, dry_run=dry_run, progress=progress, wait=wait)]
     for report in reports:
         say(report)
     _exit_for(reports)
@@ -233,6 +263,7 @@ def _resolve(
     chunks: tuple[str, ...],
     emails: tuple[str, ...],
     yes: bool,
+    wait: timedelta,
 ) -> None:
     waiting = [ledger_report(pipeline.store, i, list_name) for i in pipeline.unfinished(list_name)]
     waiting = [r for r in waiting if r.unknown]
@@ -267,7 +298,7 @@ def _resolve(
         click.echo(f"{list_name}: {affected} recipients marked skipped.")
     else:
         with progress_view(f"resending {list_name}") as progress:
-            reports = pipeline.resume(list_name, progress)
+            reports = pipeline.resume(list_name, progress, wait)
     for report in reports:
         say(report)
     _exit_for(reports)

@@ -5,17 +5,18 @@ from __future__ import annotations
 import json
 import signal
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 import click
 from rich.table import Table
 
+from ..claims import MANUAL
 from ..errors import ConfigError
-from ..models import Window
-from ..schedule import parse_crontab, period_at
+from ..schedule import parse_crontab
 from ..scheduler import Scheduler, describe, effective, run_period
 from .app import handled, main, out, pipeline_of
+from .delivery import wait_option
 from .posts import _actor
 
 
@@ -129,15 +130,16 @@ def set_schedule(ctx: click.Context, list_name: str, cron: str, timezone: str | 
 @click.option(
     "--for", "for_time", type=click.DateTime(), help="Run the period holding this time instead."
 )
+@wait_option
 @click.pass_context
 @handled
-def run_now(ctx: click.Context, list_name: str, for_time: datetime | None) -> None:
+def run_now(ctx: click.Context, list_name: str, for_time: datetime | None, wait: timedelta) -> None:
     """Run LIST's current period now (once: a sent period is never sent again)."""
     pipeline = pipeline_of(ctx)
     sched = effective(pipeline, list_name)
     at = pipeline.clock() if for_time is None else for_time.replace(tzinfo=for_time.tzinfo or UTC)
-    window: Window = period_at(sched.trigger, at)
-    run = run_period(pipeline, sched.list_name, window, "run-now")
+    window = pipeline.period(sched.list_name, at)
+    run = run_period(pipeline, sched.list_name, window, "run-now", retake=MANUAL, wait=wait)
     if run is None:
         outcome = pipeline.store.runs.claimed(sched.list_name, window)
         click.echo(f"{sched.list_name}: period ending {window.end} already handled ({outcome})")
@@ -177,6 +179,7 @@ def runs(ctx: click.Context, list_name: str | None, as_json: bool, limit: int) -
             "detail": r.detail,
             "issue": r.issue_number,
             "counts": r.counts,
+            "destination": r.destination,
             "started_at": r.started_at.isoformat(),
             "finished_at": r.finished_at.isoformat() if r.finished_at else None,
         }
@@ -186,7 +189,7 @@ def runs(ctx: click.Context, list_name: str | None, as_json: bool, limit: int) -
         click.echo(json.dumps(rows, indent=2))
         return
     table = Table(title="Runs")
-    for col in ("list", "period end", "trigger", "outcome", "issue", "detail"):
+    for col in ("list", "period end", "trigger", "outcome", "issue", "destination", "detail"):
         table.add_column(col)
     for r in history:
         outcome = r.outcome
@@ -198,6 +201,7 @@ def runs(ctx: click.Context, list_name: str | None, as_json: bool, limit: int) -
             r.trigger,
             outcome,
             str(r.issue_number or ""),
+            r.destination or "",
             r.detail or "",
         )
     out.print(table)

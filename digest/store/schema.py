@@ -23,7 +23,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: ``runs.destination`` (where a run's messages went)."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -205,6 +206,7 @@ runs = Table(
     Column("detail", Text),
     Column("issue_number", Integer),
     Column("counts", JSON),
+    Column("destination", Text),
     Column("owner", String(200)),
     Column("started_at", UTCDateTime, nullable=False),
     Column("lease_until", UTCDateTime),
