@@ -54,6 +54,10 @@ class DeliveryError(DigestError):
     """A delivery backend failed in a way that stops the send."""
 
 
+class FrozenError(DigestError):
+    """An approved or sent issue cannot change, nor go back once its send has begun."""
+
+
 class NotFoundError(DigestError):
     """A named list, issue or post does not exist."""
 
