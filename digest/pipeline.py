@@ -214,11 +214,11 @@ class Pipeline:
         )
 
     def approve(self, list_name: str, actor: str, at: datetime | None = None) -> IssueRow:
-        """Freeze the list's coming issue as approved by ``actor``; it is sent when due.
+        """Freeze the list's coming issue (or the one of ``at``'s period) as approved by ``actor``.
 
         Frozen exactly as previewed: the whole issue, every segment's rendering, its posts.
         """
-        built = self.build(list_name, at)
+        built = self.coming(list_name) if at is None else self.build(list_name, at)
         if built.stored is not None:
             raise DigestError(
                 f"issue {built.stored.number} is already {built.stored.status}",

@@ -188,11 +188,14 @@ def test_unapprove_makes_the_issue_editable_again_and_is_recorded(approval: Path
     assert all(b"Arctic Shipping" not in raw for raw in outbox(approval).values())
     late = digest(approval, "unapprove", "weekly")
     assert late.returncode == 1 and "issue 1 is sent; no issue is approved" in late.stderr
+    assert "issue 2 approved" in ok(approval, "approve", "weekly")  # the next one: coming
+    assert "issue 2 is a draft again" in ok(approval, "unapprove", "weekly")
     store = Store(load_settings(approval / "config.toml").database.url)
     logged = [(a.action, a.issue_number) for a in DeskRepo(store.engine).actions("weekly")]
     actors = {a.actor for a in DeskRepo(store.engine).actions("weekly")}
     store.close()
-    assert logged == [("approve", 1), ("unapprove", 1), ("approve", 1)]  # newest first
+    newest_first = [("unapprove", 2), ("approve", 2), ("approve", 1), ("unapprove", 1)]
+    assert logged == [*newest_first, ("approve", 1)]
     assert actors and "" not in actors
 
 
@@ -256,9 +259,7 @@ def test_a_week_with_approval_on_desk_and_cli(desk: Desk) -> None:
         assert act(arctic, "exclude").status_code == 200
         ok(project, "approve", "weekly")
         previews = {
-            key: client.get(
-                "/lists/weekly/preview", params={"format": "text", "segment": key}
-            ).text
+            key: client.get("/lists/weekly/preview", params={"format": "text", "segment": key}).text
             for key in set(SEGMENT_OF.values())
         }
         assert "sent: accepted 6" in ok(project, "run")
