@@ -60,6 +60,10 @@ class ClaimHeldError(DigestError):
     exit_code = 4
 
 
+class FrozenError(DigestError):
+    """An approved or sent issue cannot change, nor go back once its send has begun."""
+
+
 class NotFoundError(DigestError):
     """A named list, issue or post does not exist."""
 

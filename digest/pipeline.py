@@ -12,18 +12,19 @@ from datetime import UTC, datetime, timedelta
 
 from . import registry
 from .archive import Archive
-from .build import Builder, BuiltIssue
+from .build import Builder, BuiltIssue, store_issue
 from .claims import MANUAL, acquire, kept, run_outcome
 from .collect import CollectReport, collect
 from .config import Settings
 from .delivery.base import DeliveryBackend
 from .delivery.reasons import transient
-from .errors import ClaimHeldError, DigestError
+from .errors import ClaimHeldError, DigestError, FrozenError
 from .models import TEST_CHUNK, StoredPost, Window
 from .periods import period_of
 from .schedule import parse_duration
 from .send import ProgressFn, Sender, SendReport, ledger_report, outcome_of, sync_roster
 from .store import Store
+from .store.desk import DeskRepo
 from .store.issues import IssueRow
 from .store.runs import Run
 from .tokens import Signer
@@ -64,9 +65,17 @@ class Pipeline:
         """The list's issue for the period holding ``at`` (default: now)."""
         return self.builder.build(self.store, list_name, self.clock(), at)
 
-    def candidates(self, list_name: str) -> list[StoredPost]:
-        """The posts the list's coming issue would hold, before editors' exclusions."""
+    def coming(self, list_name: str) -> BuiltIssue:
+        """The list's issue really coming: this period's, or the next once this one went out."""
         built = self.build(list_name)
+        if built.stored is not None and built.stored.status in ("sending", "sent"):
+            return self.build(list_name, built.window.end + timedelta(seconds=1))
+        return built
+
+    def candidates(self, list_name: str, at: datetime | None = None) -> list[StoredPost]:
+        """The posts the list's issue for the period holding ``at`` (default: now) would hold,
+        before editors' exclusions."""
+        built = self.build(list_name, at)
         if built.stored is not None:
             return self.store.posts.by_ids(self.store.issues.post_ids(built.stored.id))
         lst = self.settings.list(list_name)
@@ -340,28 +349,47 @@ class Pipeline:
         )
 
     def approve(self, list_name: str, actor: str, at: datetime | None = None) -> IssueRow:
-        """Freeze the list's coming issue as approved by ``actor``; it is sent when due."""
-        built = self.build(list_name, at)
+        """Freeze the list's coming issue (or the one of ``at``'s period) as approved by ``actor``.
+
+        Frozen exactly as previewed: the whole issue, every segment's rendering, its posts.
+        """
+        built = self.coming(list_name) if at is None else self.build(list_name, at)
         if built.stored is not None:
             raise DigestError(
                 f"issue {built.stored.number} is already {built.stored.status}",
                 subject=f"list {built.list_name}",
                 hint="an approved or sent issue cannot be approved again",
             )
-        issue = self.store.issues.create(
-            built.list_id,
-            built.digest.number,
-            built.window,
-            built.post_ids,
-            built.email,
-            self.clock(),
-            status="approved",
-            approved_by=actor,
-        )
+        issue = store_issue(self.store, built, self.clock(), approved_by=actor)
         if issue is None:
             raise DigestError("another process froze this issue first", subject=list_name)
+        self._record(built.list_name, issue.number, "approve", actor)
         log.info("%s: issue %d approved by %s", built.list_name, issue.number, actor)
         return issue
+
+    def unapprove(self, list_name: str, actor: str) -> IssueRow:
+        """Take back the approval of the list's issue; it is a draft again, editable."""
+        lst = self.settings.list(list_name)
+        issue = self.store.issues.latest(self.store.subscribers.list_id(lst.name))
+        if issue is None or issue.status == "sent":
+            last = f"issue {issue.number} is sent; " if issue else ""
+            raise FrozenError(
+                f"{last}no issue is approved",
+                subject=f"list {lst.name}",
+                hint=f"approve the coming issue with: digest approve {lst.name}",
+            )
+        if issue.status != "approved" or not self.store.issues.unapprove(issue.id):
+            raise FrozenError(
+                f"issue {issue.number} is sending; it can no longer be unapproved",
+                subject=f"list {lst.name}",
+                hint=f"see how far it got: digest issues show {issue.number} --list {lst.name}",
+            )
+        self._record(lst.name, issue.number, "unapprove", actor)
+        log.info("%s: issue %d unapproved by %s", lst.name, issue.number, actor)
+        return issue
+
+    def _record(self, list_name: str, number: int, action: str, actor: str) -> None:
+        DeskRepo(self.store.engine).record(list_name, number, action, "", actor, self.clock())
 
     def run(self, wait: timedelta = timedelta(0)) -> RunReport:
         """The main job: collect, then send every list whose current issue is not sent."""

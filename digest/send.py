@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from .build import BuiltIssue
+from .build import BuiltIssue, store_issue
 from .config import Settings
 from .delivery.base import DeliveryBackend, SendAborted
 from .delivery.pacing import RateLimiter, backoff
@@ -24,7 +24,6 @@ from .errors import DeliveryError
 from .membership import sync_list
 from .models import TEST_CHUNK, DeliveryResult, Envelope, Recipient, RenderedEmail, Subscriber
 from .roster import RowProblem
-from .segments import ALL
 from .store import Store
 from .store.decisions import UnknownChunk, UnknownRecipient
 from .store.issues import CLAIMED, FAILED, PLANNED, SUBMITTED, UNKNOWN, IssueRow, LedgerRow
@@ -188,22 +187,12 @@ class Sender:
     def freeze(self, built: BuiltIssue) -> IssueRow:
         """Store the built issue and plan a ledger row per active subscriber (idempotent)."""
         now = self.clock()
-        segments = {s.key: s.email for s in built.segments if s.key != ALL}
-        issue = built.stored or self.store.issues.create(
-            built.list_id,
-            built.digest.number,
-            built.window,
-            built.post_ids,
-            built.email,
-            now,
-            segments=segments,
-        )
+        issue = built.stored or store_issue(self.store, built, now)
         if issue is None:  # another process froze this period first
             issue = self.store.issues.for_period(built.list_id, built.window)
             assert issue is not None
         if issue.status == "approved":
-            self.store.issues.set_status(issue.id, "sending")
-            issue = replace(issue, status="sending")
+            issue = self.store.issues.start_sending(issue)
         if issue.status == "sending":
             keys = set(self.store.issues.segments_of(issue.id))
             segment_of = self.segment_of

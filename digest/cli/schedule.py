@@ -161,6 +161,16 @@ def approve(ctx: click.Context, list_name: str) -> None:
 
 
 @main.command()
+@click.argument("list_name")
+@click.pass_context
+@handled
+def unapprove(ctx: click.Context, list_name: str) -> None:
+    """Take back the approval of LIST's issue before it is sent; it can be edited again."""
+    issue = pipeline_of(ctx).unapprove(list_name, _actor())
+    click.echo(f"{list_name}: issue {issue.number} is a draft again; approve it to send it")
+
+
+@main.command()
 @click.option("--list", "list_name", help="Only this list.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--limit", default=50, show_default=True, help="How many runs.")

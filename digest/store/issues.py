@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Engine, RowMapping, func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import NotFoundError
+from ..errors import FrozenError, NotFoundError
 from ..models import RenderedEmail, Window
 from ..placeholders import Placeholders
 from .decisions import DecisionRepo
@@ -25,7 +25,7 @@ from .ledger import (
     LedgerRepo,
     LedgerRow,
 )
-from .schema import issue_posts, issue_segments, issues
+from .schema import issue_posts, issue_segments, issues, lists
 
 __all__ = [
     "ACCEPTED",
@@ -39,6 +39,7 @@ __all__ = [
     "IssueRepo",
     "IssueRow",
     "LedgerRow",
+    "frozen",
 ]
 
 
@@ -58,6 +59,17 @@ class IssueRow:
     @property
     def key(self) -> str:
         return f"{self.window.end.strftime('%Y-%m-%d')}-{self.number}"
+
+
+def frozen(list_name: str, number: int, status: str, change: str) -> FrozenError:
+    """The error for a ``change`` to list's issue ``number``, which is approved or sent."""
+    if status == "approved":
+        hint = f"digest unapprove {list_name}, change it, then approve it again"
+    else:
+        hint = "a sent issue is final; edit the coming issue instead (digest posts list)"
+    return FrozenError(
+        f"issue {number} is {status}: {change}", subject=f"list {list_name}", hint=hint
+    )
 
 
 def _issue(row: RowMapping) -> IssueRow:
@@ -230,6 +242,36 @@ class IssueRepo(LedgerRepo, DecisionRepo):
                 )
                 for r in rows
             }
+
+    def start_sending(self, issue: IssueRow) -> IssueRow:
+        """Move an approved issue to ``sending``; FrozenError if it was unapproved meanwhile."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                issues.update()
+                .where(issues.c.id == issue.id, issues.c.status == "approved")
+                .values(status="sending")
+            )
+            row = conn.execute(select(issues).where(issues.c.id == issue.id)).mappings().first()
+            name = conn.execute(select(lists.c.name).where(lists.c.id == issue.list_id)).scalar()
+        if row is None:
+            raise FrozenError(
+                f"issue {issue.number} was unapproved as its send began; nothing was sent",
+                subject=f"list {name}",
+                hint=f"approve it again: digest approve {name}",
+            )
+        return _issue(row)
+
+    def unapprove(self, issue_id: int) -> bool:
+        """Forget an approved issue (it is a draft again); False once its send has begun."""
+        approved = select(issues.c.id).where(issues.c.id == issue_id, issues.c.status == "approved")
+        with self.engine.begin() as conn:
+            # the first write takes SQLite's write lock: no send can start in between
+            conn.execute(issue_segments.delete().where(issue_segments.c.issue_id.in_(approved)))
+            conn.execute(issue_posts.delete().where(issue_posts.c.issue_id.in_(approved)))
+            gone = conn.execute(
+                issues.delete().where(issues.c.id == issue_id, issues.c.status == "approved")
+            ).rowcount
+        return bool(gone)
 
     def set_status(self, issue_id: int, status: str) -> None:
         with self.engine.begin() as conn:
