@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from ..config import Settings, load_settings
 from ..errors import DigestError
@@ -28,7 +29,7 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except DigestError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
         sys.exit(exc.exit_code)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from ..archive import Archive
@@ -194,7 +195,9 @@ def run(ctx: click.Context) -> None:
         f"{c.new} new, {sum(len(o.problems) for o in c.outcomes)} skipped, {len(c.failed)} failed"
     )
     for o in c.failed:
-        err.print(f"[yellow]source failed[/] {o.source}: {o.error}", highlight=False)
+        err.print(
+            f"[yellow]source failed[/] {escape(o.source)}: {escape(o.error or '')}", highlight=False
+        )
     for s in report.sends:
         say(s)
     if any(s.outcome in ("incomplete", "unknown") for s in report.sends):
