@@ -1,0 +1,106 @@
+"""What a newcomer sees on the sample project: links that resolve, messages that name things."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import html
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from tests.cli_helpers import cli_env, run_digest
+
+KEY = "flow-tests-signing-key-0123456789abcdef"
+
+
+def html_part(eml: Path) -> str:
+    """The HTML part of a delivered message, as its reader's client decodes it."""
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    part = message.get_body(("html",))
+    assert part is not None
+    text: str = part.get_content()
+    return text
+
+
+def serve(project: Path) -> tuple[subprocess.Popen[str], str]:
+    """A real ``digest serve`` on a port the OS picks; returns the process and its origin."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digest", "serve", "--port", "0"],
+        cwd=project,
+        env=cli_env(DIGEST_SIGNING_KEY=KEY),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        found = re.search(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", line)
+        if found:
+            return proc, f"http://127.0.0.1:{found.group(1)}"
+    proc.wait(timeout=30)
+    raise AssertionError("digest serve did not start:\n" + "".join(seen))
+
+
+def test_view_in_browser_from_a_delivered_message_resolves_on_digest_serve(
+    project: Path, edit_config: Callable[[str, str], Path]
+) -> None:
+    edit_config(r"^base_url = .*$", 'base_url = "https://news.example.org/digest"')
+    sent = run_digest(project, "run", env=cli_env(DIGEST_SIGNING_KEY=KEY))
+    assert sent.returncode == 0, sent.stderr
+    eml = sorted((project / "outbox").glob("weekly/*/*.eml"))[0]
+    body = html_part(eml)
+    (link,) = {
+        html.unescape(m) for m in re.findall(r'<a href="([^"]+)"[^>]*>View in browser</a>', body)
+    }
+    assert link == "https://news.example.org/digest/archive/weekly/1.html"
+    proc, origin = serve(project)
+    watchdog = threading.Timer(180, proc.kill)  # never hang the suite on a stuck server
+    watchdog.start()
+    try:
+        page = httpx.get(origin + urlsplit(link).path)
+        assert page.status_code == 200
+        assert "text/html" in page.headers["content-type"]
+        assert "<h1>Policy Blogs Weekly</h1>" in page.text and "Issue 1" in page.text
+        assert "unsafe-inline" in page.headers["content-security-policy"]  # its own <style>
+        index = httpx.get(f"{origin}/digest/archive/weekly/")
+        assert index.status_code == 200 and "1.html" in index.text
+        # only files inside the archive folder: no traversal, no dotfiles, no other tree
+        (project / "archive" / "weekly" / ".1.html.half.tmp").write_text("half")
+        for path in (
+            "/digest/archive/weekly/.1.html.half.tmp",
+            "/digest/archive/../config.toml",
+            "/digest/archive/%2e%2e/config.toml",
+            "/digest/archive/weekly/..%2f..%2fconfig.toml",
+            "/archive/weekly/1.html",  # outside base_url's path
+        ):
+            r = httpx.get(origin + path)
+            assert r.status_code == 404, path
+            assert "[newsletter]" not in r.text
+    finally:
+        watchdog.cancel()
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_missing_subscriber_file_is_a_configuration_error_naming_the_key(project: Path) -> None:
+    (project / "subscribers" / "weekly.csv").unlink()
+    result = run_digest(project, "send", "--list", "weekly", "--dry-run")
+    assert result.returncode == 2, result.stderr
+    assert "weekly.csv: subscriber file not found" in result.stderr
+    assert "check [[lists]] subscribers" in result.stderr
+
+
+def test_unknown_issue_number_names_the_list_not_its_id(project: Path) -> None:
+    result = run_digest(project, "issues", "show", "99")
+    assert result.returncode == 3
+    assert "list weekly: no issue number 99" in result.stderr
+    assert "list 1" not in result.stderr
