@@ -5,16 +5,25 @@ from __future__ import annotations
 import email
 import email.policy
 import html
+import json
 import re
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
+import time_machine
+from click.testing import CliRunner
 
+from digest.cli import main
+from digest.config import load_settings
+from digest.pipeline import Pipeline
+from digest.web.desk_view import archive_rows
 from tests.cli_helpers import cli_env, run_digest
 
 KEY = "flow-tests-signing-key-0123456789abcdef"
@@ -104,3 +113,30 @@ def test_unknown_issue_number_names_the_list_not_its_id(project: Path) -> None:
     assert result.returncode == 3
     assert "list weekly: no issue number 99" in result.stderr
     assert "list 1" not in result.stderr
+
+
+def test_an_issue_is_dated_the_day_it_goes_out_and_keyed_by_its_period(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIGEST_SIGNING_KEY", KEY)
+    wednesday = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)  # 10:00 in New York; period ends 7 Dec
+    with time_machine.travel(wednesday, tick=False):
+        result = CliRunner().invoke(main, ["--config", str(project / "config.toml"), "run"])
+    assert result.exit_code == 0, result.output
+    (folder,) = (project / "outbox" / "weekly").iterdir()
+    assert folder.name == "2026-12-07-1"  # the period stays the key
+    eml = sorted(folder.glob("*.eml"))[0]
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    text = message.get_body(("plain",))
+    assert text is not None and "Issue 1 - December 2, 2026" in text.get_content()
+    assert "Issue 1 &middot; December 2, 2026" in html_part(eml)
+    page = (project / "archive" / "weekly" / "1.html").read_text()
+    assert "Issue 1 &middot; December 2, 2026" in page and "December 7" not in page
+    index = json.loads((project / "archive" / "weekly" / "issues.json").read_text())
+    assert index["issues"][0]["date"] == "December 2, 2026"
+    pipeline = Pipeline(load_settings(project / "config.toml"))
+    try:
+        (row,) = archive_rows(pipeline, "weekly")  # the desk's list of past issues
+    finally:
+        pipeline.close()
+    assert row.date == "2 Dec 2026"
