@@ -140,3 +140,19 @@ def test_an_issue_is_dated_the_day_it_goes_out_and_keyed_by_its_period(
     finally:
         pipeline.close()
     assert row.date == "2 Dec 2026"
+
+
+def test_build_and_send_on_an_empty_store_say_to_collect_first(project: Path) -> None:
+    dry = run_digest(project, "send", "--list", "weekly", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "no new posts" in dry.stdout
+    assert "nothing has been collected yet; send does not collect" in dry.stderr
+    assert "digest collect" in dry.stderr
+    built = run_digest(project, "build")
+    assert built.returncode == 0, built.stderr
+    assert "0 posts" in built.stdout
+    assert "nothing has been collected yet; build does not collect" in built.stderr
+    assert run_digest(project, "collect").returncode == 0
+    again = run_digest(project, "build")
+    assert re.search(r"issue 1, [1-9]\d* posts", again.stdout)
+    assert "nothing has been collected" not in again.stderr

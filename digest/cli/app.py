@@ -43,6 +43,17 @@ def pipeline_of(ctx: click.Context) -> Pipeline:
     return pipeline
 
 
+def hint_if_never_collected(pipeline: Pipeline, command: str) -> None:
+    """Say that ``command`` does not collect, when no source has ever been read."""
+    if not any(h.last_attempt for h in pipeline.store.sources.health()):
+        err.print(
+            f"hint: nothing has been collected yet; {command} does not collect: run "
+            "`digest collect` first (or `digest run`, which collects, builds and sends)",
+            highlight=False,
+            markup=False,
+        )
+
+
 def handled(f: F) -> F:
     """Run a command with user errors turned into one line and an exit code."""
 

@@ -19,7 +19,7 @@ from ..config import load_settings
 from ..pipeline import Pipeline
 from ..segments import SegmentEmail
 from ..send import sync_roster
-from .app import err, handled, main, out, pipeline_of
+from .app import err, handled, hint_if_never_collected, main, out, pipeline_of
 from .delivery import say
 
 
@@ -151,6 +151,8 @@ def build(
     for name in names:
         sync_roster(pipeline.settings, pipeline.store, name, pipeline.clock())  # segment counts
         built = pipeline.build(name)
+        if not built.digest.posts:
+            hint_if_never_collected(pipeline, "build")
         results.append(_build_json(built))
         if archive:
             page = Archive(pipeline.settings, pipeline.builder.renderer).publish(built.digest)

@@ -20,7 +20,7 @@ from ..pipeline import Pipeline
 from ..roster import normalize_email
 from ..send import Progress, ProgressFn, SendReport, ledger_report
 from ..store.issues import IssueRow
-from .app import err, handled, main, pipeline_of
+from .app import err, handled, hint_if_never_collected, main, pipeline_of
 
 log = logging.getLogger("digest.cli")
 LOG_EVERY = 10.0
@@ -185,6 +185,8 @@ def send(
             reports = [pipeline.send(list_name, dry_run=dry_run, progress=progress)]
     for report in reports:
         say(report)
+    if not resume:
+        hint_if_never_collected(pipeline, "send")
     _exit_for(reports)
 
 
