@@ -156,3 +156,24 @@ def test_build_and_send_on_an_empty_store_say_to_collect_first(project: Path) ->
     again = run_digest(project, "build")
     assert re.search(r"issue 1, [1-9]\d* posts", again.stdout)
     assert "nothing has been collected" not in again.stderr
+
+
+def test_skipped_files_show_in_source_health_and_fail_strict(project: Path) -> None:
+    for name in ("a", "b", "c"):
+        (project / "posts" / f"broken-{name}.md").write_text("---\ntitle: [unclosed\n---\nBody.\n")
+    strict = run_digest(project, "collect", "--strict")
+    assert strict.returncode == 1, strict.stdout
+    health = run_digest(project, "sources", "--json")
+    rows = {r["name"]: r for r in json.loads(health.stdout)}
+    posts = rows["network-posts"]
+    assert posts["status"] == "skipped items"
+    assert posts["last_error"].startswith("skipped 3: ")
+    assert "broken-a.md" in posts["last_error"] and "(and 2 more)" in posts["last_error"]
+    assert posts["consecutive_failures"] == 0 and posts["last_success"]
+    table = run_digest(project, "sources", env=cli_env(COLUMNS="250"))
+    assert "skipped items" in table.stdout and "skipped 3" in table.stdout
+    for name in ("a", "b", "c"):
+        (project / "posts" / f"broken-{name}.md").unlink()
+    assert run_digest(project, "collect", "--strict").returncode == 0
+    rows = {r["name"]: r for r in json.loads(run_digest(project, "sources", "--json").stdout)}
+    assert rows["network-posts"]["status"] == "ok" and rows["network-posts"]["last_error"] is None

@@ -69,7 +69,7 @@ def _collect_json(pipeline: Pipeline, report: CollectReport, since: datetime | N
 @main.command()
 @click.option("--since", type=click.DateTime(), help="Only list posts published since DATE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the posts as JSON.")
-@click.option("--strict", is_flag=True, help="Exit non-zero if any source fails.")
+@click.option("--strict", is_flag=True, help="Exit non-zero if any source fails or skips an item.")
 @click.pass_context
 @handled
 def collect(ctx: click.Context, since: datetime | None, as_json: bool, strict: bool) -> None:
@@ -82,7 +82,7 @@ def collect(ctx: click.Context, since: datetime | None, as_json: bool, strict: b
         click.echo(_collect_json(pipeline, report, since))
     else:
         out.print(_collect_table(report))
-    if report.all_failed or (strict and report.failed):
+    if report.all_failed or (strict and (report.failed or report.skipped)):
         sys.exit(1)
 
 
