@@ -177,3 +177,16 @@ def test_skipped_files_show_in_source_health_and_fail_strict(project: Path) -> N
     assert run_digest(project, "collect", "--strict").returncode == 0
     rows = {r["name"]: r for r in json.loads(run_digest(project, "sources", "--json").stdout)}
     assert rows["network-posts"]["status"] == "ok" and rows["network-posts"]["last_error"] is None
+
+
+def test_summarize_reads_a_post_file_as_the_digest_does(project: Path) -> None:
+    assert run_digest(project, "collect").returncode == 0
+    built = json.loads(run_digest(project, "build", "--json").stdout)
+    summaries = {p["title"]: p["summary"] for s in built["sections"] for p in s["posts"]}
+    files = ["posts/wto-reform.md", "posts/asean-south-china-sea.txt"]  # links; a blog page
+    result = run_digest(project, "summarize", *files)
+    assert result.returncode == 0, result.stderr
+    got = dict(line.split(": ", 1) for line in result.stdout.splitlines())
+    for file in files:
+        assert got[file] in summaries.values(), (file, got[file])
+        assert "---" not in got[file] and "](" not in got[file] and "title:" not in got[file]

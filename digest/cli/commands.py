@@ -16,9 +16,17 @@ from ..archive import Archive
 from ..build import BuiltIssue
 from ..collect import CollectReport
 from ..config import load_settings
+from ..errors import PostParseError
 from ..pipeline import Pipeline
 from ..segments import SegmentEmail
 from ..send import sync_roster
+from ..sources.directory import (
+    MARKDOWN_SUFFIXES,
+    TEXT_SUFFIXES,
+    DirectoryOptions,
+    DirectorySource,
+)
+from ..text import printable
 from .app import err, handled, hint_if_never_collected, main, out, pipeline_of
 from .delivery import say
 
@@ -237,8 +245,27 @@ def summarize(ctx: click.Context, files: tuple[Path, ...], jsonl: bool) -> None:
             sys.exit(1)
         return
     for file in files:
-        summary = summarizer.summarize(file.read_text(encoding="utf-8"))
+        text, title = _post_text(file)
+        summary = printable(summarizer.summarize(text, title))
         click.echo(f"{file}: {summary}" if len(files) > 1 else summary)
+
+
+def _post_text(file: Path) -> tuple[str, str | None]:
+    """A file's text and title as a directory source reads it, so the summary is the digest's.
+
+    Markdown goes through its front matter; a ``.txt`` blog page through its header; any
+    other file (or a ``.txt`` that is not a blog page) is plain text.
+    """
+    suffix = file.suffix.lower()
+    if suffix in MARKDOWN_SUFFIXES | TEXT_SUFFIXES:
+        source = DirectorySource("summarize", DirectoryOptions(path=file.parent))
+        try:
+            post = source.read(file)
+            return post.text, post.title
+        except PostParseError:
+            if suffix in MARKDOWN_SUFFIXES:
+                raise
+    return file.read_text(encoding="utf-8"), None
 
 
 def _config_exists(ctx: click.Context) -> bool:
