@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -25,6 +26,7 @@ from digest.config import load_settings
 from digest.pipeline import Pipeline
 from digest.web.desk_view import archive_rows
 from tests.cli_helpers import cli_env, run_digest
+from tests.desk_setup import NOW, open_desk
 
 KEY = "flow-tests-signing-key-0123456789abcdef"
 
@@ -190,3 +192,36 @@ def test_summarize_reads_a_post_file_as_the_digest_does(project: Path) -> None:
     for file in files:
         assert got[file] in summaries.values(), (file, got[file])
         assert "---" not in got[file] and "](" not in got[file] and "title:" not in got[file]
+
+
+def test_a_dateless_post_is_never_shown_as_published_when_collected(project: Path) -> None:
+    undated = project / "posts" / "undated-note.md"
+    undated.write_text(
+        "---\ntitle: An Undated Note on Port Logistics\nauthor: Maya Okafor\n---\n\n"
+        "Shipping schedules across the region slipped again this month. Ports blamed the "
+        "weather, carriers blamed the ports, and shippers paid for both.\n"
+    )
+    assert run_digest(project, "collect").returncode == 0
+    listed = json.loads(run_digest(project, "posts", "list", "--json").stdout)
+    by_title = {p["title"]: p for p in listed}
+    note = by_title["An Undated Note on Port Logistics"]
+    assert note["published"] is None and note["collected_at"]
+    table = run_digest(project, "posts", "list", env=cli_env(COLUMNS="250")).stdout
+    (row,) = [line for line in table.splitlines() if "An Undated Note" in line]
+    assert "undated" in row and not re.search(r"\d{4}-\d\d-\d\d", row)
+    collected = json.loads(run_digest(project, "collect", "--json").stdout)["posts"]
+    (again,) = [p for p in collected if p["title"] == note["title"]]
+    assert again["published"] is None
+
+
+def test_the_desk_calls_a_dateless_post_undated(
+    project: Path, live_server: Callable[[Any], str]
+) -> None:
+    site = open_desk(project, live_server)  # every sample Markdown post carries no date
+    with site.client() as client:
+        page = client.get("/lists/weekly")
+    assert page.status_code == 200
+    meta = re.findall(r'<p class="meta">(.*?)</p>', page.text, flags=re.S)
+    posts = [m for m in meta if "Section:" in m]
+    assert posts and all("undated" in m for m in posts)
+    assert not any(NOW.strftime("%-d %b %Y") in m for m in posts)  # the collection day

@@ -54,7 +54,8 @@ def _collect_json(pipeline: Pipeline, report: CollectReport, since: datetime | N
             "url": p.url,
             "author": p.author,
             "areas": list(pipeline.builder.taxonomy.normalize(p.areas)),
-            "published": p.published.isoformat(),
+            "published": p.shown_published.isoformat() if p.shown_published else None,
+            "collected_at": p.collected_at.isoformat(),
         }
         for p in pipeline.store.posts.since(since)
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -39,6 +40,14 @@ def _flags(post: StoredPost) -> str:
     return ", ".join(flags)
 
 
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
+def _day(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d") if at else "undated"
+
+
 @posts.command("list")
 @click.option("--list", "list_name", help="The list (default: the first configured).")
 @click.option("--issue", "number", type=int, help="A past issue's number, not the coming one.")
@@ -61,7 +70,8 @@ def list_posts(
                         "title": p.title,
                         "author": p.author,
                         "areas": list(p.areas),
-                        "published": p.published.isoformat(),
+                        "published": _iso(p.shown_published),
+                        "collected_at": p.collected_at.isoformat(),
                         "pinned": p.pinned,
                         "excluded": p.excluded,
                         "summary_override": p.summary_override,
@@ -77,9 +87,7 @@ def list_posts(
     for col in ("id", "published", "title", "areas", "changes"):
         table.add_column(col)
     for p in items:
-        table.add_row(
-            str(p.id), p.published.strftime("%Y-%m-%d"), p.title, "; ".join(p.areas), _flags(p)
-        )
+        table.add_row(str(p.id), _day(p.shown_published), p.title, "; ".join(p.areas), _flags(p))
     out.print(table)
 
 
