@@ -225,3 +225,17 @@ def test_the_desk_calls_a_dateless_post_undated(
     posts = [m for m in meta if "Section:" in m]
     assert posts and all("undated" in m for m in posts)
     assert not any(NOW.strftime("%-d %b %Y") in m for m in posts)  # the collection day
+
+
+def test_posts_list_shows_the_section_each_post_sits_in(project: Path) -> None:
+    assert run_digest(project, "collect").returncode == 0
+    built = json.loads(run_digest(project, "build", "--json").stdout)
+    sections = {p["id"]: s["area"] for s in built["sections"] for p in s["posts"]}
+    listed = json.loads(run_digest(project, "posts", "list", "--json").stdout)
+    assert {p["id"]: p["section"] for p in listed} == sections
+    arctic = next(p for p in listed if p["title"].startswith("Arctic Shipping"))
+    assert arctic["section"] == "International Politics"  # "IR" in its file
+    assert "IR" not in arctic["areas"]
+    table = run_digest(project, "posts", "list", env=cli_env(COLUMNS="250")).stdout
+    (row,) = [line for line in table.splitlines() if "Arctic Shipping" in line]
+    assert "International Politics" in row and "IR;" not in row

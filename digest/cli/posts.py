@@ -11,7 +11,9 @@ import click
 from rich.table import Table
 
 from ..errors import NotFoundError
+from ..group import place
 from ..models import StoredPost
+from ..pipeline import Pipeline
 from .app import handled, main, out, pipeline_of
 
 
@@ -48,6 +50,18 @@ def _day(at: datetime | None) -> str:
     return at.strftime("%Y-%m-%d") if at else "undated"
 
 
+def _placed(pipeline: Pipeline, items: list[StoredPost]) -> dict[int, tuple[str, tuple[str, ...]]]:
+    """Each post's section and canonical areas, placed as the issue places them."""
+    b = pipeline.builder
+    classify = b.classifier(pipeline.store, items)
+    threshold = pipeline.settings.taxonomy.classifier_threshold
+    placed = {}
+    for p in items:
+        areas = place(p, b.taxonomy, b.authors, classify, threshold)[0]
+        placed[p.id] = (areas[0] if areas else b.taxonomy.catch_all, areas)
+    return placed
+
+
 @posts.command("list")
 @click.option("--list", "list_name", help="The list (default: the first configured).")
 @click.option("--issue", "number", type=int, help="A past issue's number, not the coming one.")
@@ -61,6 +75,7 @@ def list_posts(
     pipeline = pipeline_of(ctx)
     name = list_name or pipeline.settings.lists[0].name
     items = pipeline.candidates(name) if number is None else pipeline.issue_posts(name, number)
+    placed = _placed(pipeline, items)
     if as_json:
         click.echo(
             json.dumps(
@@ -69,7 +84,8 @@ def list_posts(
                         "id": p.id,
                         "title": p.title,
                         "author": p.author,
-                        "areas": list(p.areas),
+                        "section": placed[p.id][0],
+                        "areas": list(placed[p.id][1]),
                         "published": _iso(p.shown_published),
                         "collected_at": p.collected_at.isoformat(),
                         "pinned": p.pinned,
@@ -84,10 +100,12 @@ def list_posts(
         )
         return
     table = Table(title=f"{name}: issue {number}" if number else f"{name}: coming issue")
-    for col in ("id", "published", "title", "areas", "changes"):
+    for col in ("id", "published", "title", "section", "also in", "changes"):
         table.add_column(col)
     for p in items:
-        table.add_row(str(p.id), _day(p.shown_published), p.title, "; ".join(p.areas), _flags(p))
+        section, areas = placed[p.id]
+        also = "; ".join(a for a in areas if a != section)
+        table.add_row(str(p.id), _day(p.shown_published), p.title, section, also, _flags(p))
     out.print(table)
 
 
