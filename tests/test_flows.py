@@ -7,6 +7,7 @@ import email.policy
 import html
 import json
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -239,3 +240,44 @@ def test_posts_list_shows_the_section_each_post_sits_in(project: Path) -> None:
     table = run_digest(project, "posts", "list", env=cli_env(COLUMNS="250")).stdout
     (row,) = [line for line in table.splitlines() if "Arctic Shipping" in line]
     assert "International Politics" in row and "IR;" not in row
+
+
+def test_run_now_says_what_it_sent_and_where_and_runs_shows_both_zones(project: Path) -> None:
+    first = run_digest(project, "schedule", "run-now", "weekly")
+    assert first.returncode == 0, first.stderr
+    folder = project / "outbox" / "weekly"
+    (issue,) = folder.iterdir()
+    assert f"weekly: issue 1: accepted 6 via outbox at {issue}" in first.stdout
+    runs = run_digest(project, "runs", env=cli_env(COLUMNS="250")).stdout
+    (row,) = [line for line in runs.splitlines() if "run-now" in line]
+    end = issue.name.rsplit("-", 1)[0]
+    assert re.search(rf"{end}T07:00:00-05:00 / {end}T12:00:00\+00:00", row), row
+
+
+def test_a_scheduler_stopped_while_idle_does_not_claim_a_run_under_way(
+    project: Path, edit_config: Callable[[str, str], Path]
+) -> None:
+    edit_config(r'^schedule = "0 7 \* \* 1".*$', 'schedule = "0 7 1 1 *"')  # nothing due now
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digest", "scheduler"],
+        cwd=project,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    watchdog = threading.Timer(180, proc.kill)
+    watchdog.start()
+    try:
+        assert proc.stdout is not None
+        seen = [proc.stdout.readline()]
+        while "running; SIGTERM" not in seen[-1] and seen[-1]:
+            seen.append(proc.stdout.readline())
+        assert "running; SIGTERM" in seen[-1], "".join(seen)
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.stdout.read()
+        assert proc.wait(timeout=120) == 0
+    finally:
+        watchdog.cancel()
+    assert "stopping: no run under way" in rest
+    assert "finishing the run under way" not in rest
