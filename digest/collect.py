@@ -49,6 +49,11 @@ class CollectReport:
         return [o for o in self.outcomes if o.error]
 
     @property
+    def skipped(self) -> list[SourceOutcome]:
+        """Sources that were read but skipped some of their items."""
+        return [o for o in self.outcomes if o.problems and not o.error]
+
+    @property
     def all_failed(self) -> bool:
         return bool(self.outcomes) and len(self.failed) == len(self.outcomes)
 
@@ -130,6 +135,7 @@ def _store(store: Store, report: SourceReport, now: datetime) -> SourceOutcome:
         error=report.error,
         state=report.state if not report.error else None,
         disabled=report.disabled,
+        skipped=tuple(str(p) for p in report.problems),
     )
     return SourceOutcome(
         source=report.source,

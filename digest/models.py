@@ -47,6 +47,14 @@ class StoredPost:
     area_override: str | None = None
     excluded: bool = False
     pinned: bool = False
+    published_given: bool = True
+    """False when the post carried no date: ``published`` is then when it was first collected,
+    good for windowing, never shown as its publication date (see ``shown_published``)."""
+
+    @property
+    def shown_published(self) -> datetime | None:
+        """The publication date to show a person: None for a post that carried none."""
+        return self.published if self.published_given else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -172,7 +172,7 @@ class Renderer:
             "theme": self.settings.theme,
             "issue": {
                 "number": digest.number,
-                "date": digest.window.end.strftime("%B %-d, %Y"),
+                "date": self.issue_date(digest),
                 "window": digest.window,
             },
             "list": digest.list_name,
@@ -182,6 +182,16 @@ class Renderer:
             "recipient": placeholders,
             "web_url": web_url(self.settings, digest.list_name, digest.number),
         }
+
+    def issue_date(self, digest: Digest) -> str:
+        """The day the issue was built to go out, in its list's zone (the period stays the key)."""
+        zones = {lst.name: lst.tz for lst in self.settings.lists}
+        when = (
+            digest.built_at.astimezone(zones[digest.list_name])
+            if digest.list_name in zones
+            else digest.built_at
+        )
+        return when.strftime("%B %-d, %Y")
 
     def string(self, key: str, source: str, ctx: dict[str, Any]) -> str:
         """Render the ``[newsletter]`` template string ``key`` on one line."""

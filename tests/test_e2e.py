@@ -87,8 +87,9 @@ def test_collect_json_build_json_and_out(project: Path, tmp_path: Path) -> None:
         for p in data["posts"]
         if p["title"] == "Europe's Carbon Border Tax Meets Its First Real Test"
     )
-    assert set(post) >= {"source", "title", "url", "author", "areas", "published"}
-    assert post["published"][-6] in "+-"  # ISO 8601 with an offset
+    assert set(post) >= {"source", "title", "url", "author", "areas", "published", "collected_at"}
+    assert post["published"] is None  # the file carries no date: never the collection time
+    assert post["collected_at"][-6] in "+-"  # ISO 8601 with an offset
     built = digest(project, "build", "--list", "weekly", "--json", "--out", str(tmp_path / "b"))
     assert built.returncode == 0, built.stderr
     issue = json.loads(built.stdout)

@@ -24,7 +24,7 @@ from ..roster import normalize_email
 from ..schedule import parse_duration
 from ..send import Progress, ProgressFn, SendReport, ledger_report
 from ..store.issues import IssueRow
-from .app import err, handled, main, pipeline_of, warn_rows
+from .app import err, handled, hint_if_never_collected, main, pipeline_of, warn_rows
 
 log = logging.getLogger("digest.cli")
 LOG_EVERY = 10.0
@@ -253,6 +253,8 @@ def send(
             reports = [pipeline.send(list_name, dry_run=dry_run, progress=progress, wait=wait)]
     for report in reports:
         say(report)
+    if not resume:
+        hint_if_never_collected(pipeline, "send")
     _exit_for(reports)
 
 

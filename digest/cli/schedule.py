@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import signal
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from types import FrameType
+from zoneinfo import ZoneInfo
 
 import click
 from rich.table import Table
@@ -37,7 +38,13 @@ def scheduler(ctx: click.Context) -> None:
     click.echo(f"scheduler {sched.owner} running; SIGTERM finishes the current run and stops")
     while not stop:
         time.sleep(0.2)
-    click.echo("stopping: finishing the run under way")
+    under_way = [
+        name for name, _, owner, _ in sched.pipeline.store.runs.running() if owner == sched.owner
+    ]
+    if under_way:
+        click.echo(f"stopping: finishing the run under way ({', '.join(under_way)})")
+    else:
+        click.echo("stopping: no run under way")
     sched.stop()
 
 
@@ -142,12 +149,23 @@ def run_now(ctx: click.Context, list_name: str, for_time: datetime | None, wait:
     run = run_period(pipeline, sched.list_name, window, "run-now", retake=MANUAL, wait=wait)
     if run is None:
         outcome = pipeline.store.runs.claimed(sched.list_name, window)
-        click.echo(f"{sched.list_name}: period ending {window.end} already handled ({outcome})")
+        end = _both(window.end, ZoneInfo(sched.timezone))
+        click.echo(f"{sched.list_name}: period ending {end} already handled ({outcome})")
         return
     detail = f" ({run.detail})" if run.detail else ""
-    click.echo(f"{sched.list_name}: period ending {window.end}: {run.outcome}{detail}")
+    end = _both(window.end, ZoneInfo(sched.timezone))
+    click.echo(f"{sched.list_name}: period ending {end}: {run.outcome}{detail}")
+    if run.issue_number is not None and run.counts:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(run.counts.items()))
+        where = f" via {run.destination}" if run.destination else ""
+        click.echo(f"{sched.list_name}: issue {run.issue_number}: {counts}{where}")
     if run.outcome == "failed":
         ctx.exit(1)
+
+
+def _both(at: datetime, tz: tzinfo) -> str:
+    """A time in the list's zone and in UTC, as ``schedule show`` gives them."""
+    return f"{at.astimezone(tz).isoformat()} / {at.astimezone(UTC).isoformat()}"
 
 
 @main.command()
@@ -199,15 +217,17 @@ def runs(ctx: click.Context, list_name: str | None, as_json: bool, limit: int) -
         click.echo(json.dumps(rows, indent=2))
         return
     table = Table(title="Runs")
-    for col in ("list", "period end", "trigger", "outcome", "issue", "destination", "detail"):
+    cols = ("list", "period end (local / UTC)", "trigger", "outcome", "issue", "destination")
+    for col in (*cols, "detail"):
         table.add_column(col)
+    zones = {lst.name: lst.tz for lst in pipeline.settings.lists}
     for r in history:
         outcome = r.outcome
         if outcome == "sent":
             outcome = f"sent {r.counts.get('accepted', 0)}"
         table.add_row(
             r.list_name,
-            r.window.end.isoformat(),
+            _both(r.window.end, zones.get(r.list_name, UTC)),
             r.trigger,
             outcome,
             str(r.issue_number or ""),

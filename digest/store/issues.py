@@ -136,8 +136,14 @@ class IssueRepo(LedgerRepo, DecisionRepo):
                 .mappings()
                 .first()
             )
-        if row is None:
-            raise NotFoundError(f"no issue number {number}", subject=f"list {list_id}")
+            if row is None:
+                name = conn.execute(select(lists.c.name).where(lists.c.id == list_id)).scalar()
+        if row is None:  # messages name the list, never its database id
+            raise NotFoundError(
+                f"no issue number {number}",
+                subject=f"list {name}",
+                hint=f"digest runs --list {name} shows the issues sent so far",
+            )
         return _issue(row)
 
     def unfinished(self, list_id: int) -> list[IssueRow]:

@@ -35,6 +35,7 @@ def _stored(row: RowMapping) -> StoredPost:
         area_override=row["area_override"],
         excluded=row["excluded"],
         pinned=row["pinned"],
+        published_given=row["published_given"],
     )
 
 

@@ -186,7 +186,7 @@ def archive_rows(pipeline: Pipeline, list_name: str, limit: int = 50) -> list[Ar
         rows.append(
             ArchiveRow(
                 number=issue.number,
-                date=issue.window.end.astimezone(lst.tz).strftime("%-d %b %Y"),
+                date=issue.created_at.astimezone(lst.tz).strftime("%-d %b %Y"),  # as dated
                 subject=issue.subject,
                 status=issue.status,
                 url=web_url(pipeline.settings, lst.name, issue.number),
