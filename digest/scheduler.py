@@ -240,10 +240,18 @@ class Scheduler:
         )
 
     def tick(self) -> None:
-        """Periodic housekeeping: heartbeat, changes made by ops, issues built ahead."""
-        with self._tick_lock:
+        """Periodic housekeeping: heartbeat, changes made by ops, expired claims, builds ahead.
+
+        Never waits for the lock: ``stop`` holds it while APScheduler waits for running jobs,
+        so a tick that started meanwhile and waited would deadlock the shutdown.
+        """
+        if not self._tick_lock.acquire(blocking=False):
+            return
+        try:
             if not self.stopping.is_set():
                 self._tick()
+        finally:
+            self._tick_lock.release()
 
     def _tick(self) -> None:
         try:

@@ -37,7 +37,7 @@ from digest.store.schema import deliveries, issues, runs
 from .cli_helpers import cli_env, run_digest
 from .delivery_helpers import SIGNING_KEY, use_backend, write_roster
 
-DEADLINE = 300.0
+DEADLINE = 600.0
 MESSAGE_ID = re.compile(rb"^Message-ID:\s*(\S+)", re.M | re.I)
 
 
@@ -146,7 +146,7 @@ def test_run_send_and_run_now_at_once_one_sends_the_others_exit_4(
     project: Path, relay: tuple[GatedRelay, int]
 ) -> None:
     handler, port = relay
-    emails = smtp_project(project, port, 2500)
+    emails = smtp_project(project, port, 2000)
     assert run_digest(project, "collect", env=env()).returncode == 0
     procs = [start(project, *args) for args in SENDERS]
     # the winner's first message waits at the server until both others have given up
