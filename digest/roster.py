@@ -12,7 +12,7 @@ from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
 
-from .errors import SubscriberError
+from .errors import ConfigError, SubscriberError
 from .models import Subscriber
 from .taxonomy import Taxonomy, area_key
 
@@ -142,7 +142,7 @@ def read_roster(path: Path, taxonomy: Taxonomy | None = None) -> Roster:
     try:
         raw = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
-        raise SubscriberError(
+        raise ConfigError(  # the config names a file that is not there
             "subscriber file not found", subject=str(path), hint="check [[lists]] subscribers"
         ) from None
     except UnicodeDecodeError as exc:

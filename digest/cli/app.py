@@ -30,7 +30,7 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except DigestError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
         sys.exit(exc.exit_code)
 
 
@@ -54,6 +54,17 @@ def warn_rows(problems: Iterable[RowProblem]) -> None:
         if str(problem) not in seen:
             seen.add(str(problem))
             err.print(f"[yellow]warning:[/] {escape(str(problem))}", highlight=False)
+
+
+def hint_if_never_collected(pipeline: Pipeline, command: str) -> None:
+    """Say that ``command`` does not collect, when no source has ever been read."""
+    if not any(h.last_attempt for h in pipeline.store.sources.health()):
+        err.print(
+            f"hint: nothing has been collected yet; {command} does not collect: run "
+            "`digest collect` first (or `digest run`, which collects, builds and sends)",
+            highlight=False,
+            markup=False,
+        )
 
 
 def handled(f: F) -> F:

@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from ..archive import Archive
 from ..build import BuiltIssue
 from ..collect import CollectReport
 from ..config import load_settings
+from ..errors import PostParseError
 from ..pipeline import Pipeline
 from ..segments import SegmentEmail
 from ..send import sync_roster
-from .app import err, handled, main, out, pipeline_of, warn_rows
-from .delivery import say
+from ..sources.directory import (
+    MARKDOWN_SUFFIXES,
+    TEXT_SUFFIXES,
+    DirectoryOptions,
+    DirectorySource,
+)
+from ..text import printable
+from .app import err, handled, hint_if_never_collected, main, out, pipeline_of, warn_rows
+from .delivery import say, wait_option
 
 
 def _collect_table(report: CollectReport) -> Table:
@@ -45,7 +54,8 @@ def _collect_json(pipeline: Pipeline, report: CollectReport, since: datetime | N
             "url": p.url,
             "author": p.author,
             "areas": list(pipeline.builder.taxonomy.normalize(p.areas)),
-            "published": p.published.isoformat(),
+            "published": p.shown_published.isoformat() if p.shown_published else None,
+            "collected_at": p.collected_at.isoformat(),
         }
         for p in pipeline.store.posts.since(since)
     ]
@@ -68,7 +78,7 @@ def _collect_json(pipeline: Pipeline, report: CollectReport, since: datetime | N
 @main.command()
 @click.option("--since", type=click.DateTime(), help="Only list posts published since DATE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the posts as JSON.")
-@click.option("--strict", is_flag=True, help="Exit non-zero if any source fails.")
+@click.option("--strict", is_flag=True, help="Exit non-zero if any source fails or skips an item.")
 @click.pass_context
 @handled
 def collect(ctx: click.Context, since: datetime | None, as_json: bool, strict: bool) -> None:
@@ -81,7 +91,7 @@ def collect(ctx: click.Context, since: datetime | None, as_json: bool, strict: b
         click.echo(_collect_json(pipeline, report, since))
     else:
         out.print(_collect_table(report))
-    if report.all_failed or (strict and report.failed):
+    if report.all_failed or (strict and (report.failed or report.skipped)):
         sys.exit(1)
 
 
@@ -151,6 +161,8 @@ def build(
         _, problems = sync_roster(pipeline.settings, pipeline.store, name, pipeline.clock())
         warn_rows(problems)  # the roster decides the segments' counts
         built = pipeline.build(name)
+        if not built.digest.posts:
+            hint_if_never_collected(pipeline, "build")
         results.append(_build_json(built))
         if archive:
             page = Archive(pipeline.settings, pipeline.builder.renderer).publish(built.digest)
@@ -184,22 +196,29 @@ def build(
 
 
 @main.command()
+@wait_option
 @click.pass_context
 @handled
-def run(ctx: click.Context) -> None:
+def run(ctx: click.Context, wait: timedelta) -> None:
     """The main job: collect, build and send every list not yet sent this period."""
-    report = pipeline_of(ctx).run()
+    report = pipeline_of(ctx).run(wait)
     c = report.collected
     click.echo(
         f"collected {sum(o.fetched for o in c.outcomes)} posts from {len(c.outcomes)} sources: "
         f"{c.new} new, {sum(len(o.problems) for o in c.outcomes)} skipped, {len(c.failed)} failed"
     )
     for o in c.failed:
-        err.print(f"[yellow]source failed[/] {o.source}: {o.error}", highlight=False)
+        err.print(
+            f"[yellow]source failed[/] {escape(o.source)}: {escape(o.error or '')}", highlight=False
+        )
     for s in report.sends:
         say(s)
+    for busy in report.busy:
+        err.print(f"[bold red]error:[/] {busy}", highlight=False)
     if any(s.outcome in ("incomplete", "unknown") for s in report.sends):
         sys.exit(1)
+    if report.busy:
+        sys.exit(report.busy[0].exit_code)
 
 
 @main.command()
@@ -233,8 +252,27 @@ def summarize(ctx: click.Context, files: tuple[Path, ...], jsonl: bool) -> None:
             sys.exit(1)
         return
     for file in files:
-        summary = summarizer.summarize(file.read_text(encoding="utf-8"))
+        text, title = _post_text(file)
+        summary = printable(summarizer.summarize(text, title))
         click.echo(f"{file}: {summary}" if len(files) > 1 else summary)
+
+
+def _post_text(file: Path) -> tuple[str, str | None]:
+    """A file's text and title as a directory source reads it, so the summary is the digest's.
+
+    Markdown goes through its front matter; a ``.txt`` blog page through its header; any
+    other file (or a ``.txt`` that is not a blog page) is plain text.
+    """
+    suffix = file.suffix.lower()
+    if suffix in MARKDOWN_SUFFIXES | TEXT_SUFFIXES:
+        source = DirectorySource("summarize", DirectoryOptions(path=file.parent))
+        try:
+            post = source.read(file)
+            return post.text, post.title
+        except PostParseError:
+            if suffix in MARKDOWN_SUFFIXES:
+                raise
+    return file.read_text(encoding="utf-8"), None
 
 
 def _config_exists(ctx: click.Context) -> bool:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import getpass
 import json
+from datetime import datetime
 from pathlib import Path
 
 import click
 from rich.table import Table
 
 from ..errors import NotFoundError
+from ..group import place
 from ..models import StoredPost
+from ..pipeline import Pipeline
 from .app import handled, main, out, pipeline_of
 
 
@@ -39,6 +42,26 @@ def _flags(post: StoredPost) -> str:
     return ", ".join(flags)
 
 
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
+def _day(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d") if at else "undated"
+
+
+def _placed(pipeline: Pipeline, items: list[StoredPost]) -> dict[int, tuple[str, tuple[str, ...]]]:
+    """Each post's section and canonical areas, placed as the issue places them."""
+    b = pipeline.builder
+    classify = b.classifier(pipeline.store, items)
+    threshold = pipeline.settings.taxonomy.classifier_threshold
+    placed = {}
+    for p in items:
+        areas = place(p, b.taxonomy, b.authors, classify, threshold)[0]
+        placed[p.id] = (areas[0] if areas else b.taxonomy.catch_all, areas)
+    return placed
+
+
 @posts.command("list")
 @click.option("--list", "list_name", help="The list (default: the first configured).")
 @click.option("--issue", "number", type=int, help="A past issue's number, not the coming one.")
@@ -51,7 +74,15 @@ def list_posts(
     """List the posts of the coming issue (or of issue N), with editors' changes."""
     pipeline = pipeline_of(ctx)
     name = list_name or pipeline.settings.lists[0].name
-    items = pipeline.candidates(name) if number is None else pipeline.issue_posts(name, number)
+    if number is None:
+        coming = pipeline.coming(name)
+        items = pipeline.candidates(name, coming.window.end)
+        status = coming.stored.status if coming.stored else "draft"
+        title = f"{name}: coming issue {coming.digest.number} ({status})"
+    else:
+        items = pipeline.issue_posts(name, number)
+        title = f"{name}: issue {number}"
+    placed = _placed(pipeline, items)
     if as_json:
         click.echo(
             json.dumps(
@@ -60,8 +91,10 @@ def list_posts(
                         "id": p.id,
                         "title": p.title,
                         "author": p.author,
-                        "areas": list(p.areas),
-                        "published": p.published.isoformat(),
+                        "section": placed[p.id][0],
+                        "areas": list(placed[p.id][1]),
+                        "published": _iso(p.shown_published),
+                        "collected_at": p.collected_at.isoformat(),
                         "pinned": p.pinned,
                         "excluded": p.excluded,
                         "summary_override": p.summary_override,
@@ -73,13 +106,13 @@ def list_posts(
             )
         )
         return
-    table = Table(title=f"{name}: issue {number}" if number else f"{name}: coming issue")
-    for col in ("id", "published", "title", "areas", "changes"):
+    table = Table(title=title)
+    for col in ("id", "published", "title", "section", "also in", "changes"):
         table.add_column(col)
     for p in items:
-        table.add_row(
-            str(p.id), p.published.strftime("%Y-%m-%d"), p.title, "; ".join(p.areas), _flags(p)
-        )
+        section, areas = placed[p.id]
+        also = "; ".join(a for a in areas if a != section)
+        table.add_row(str(p.id), _day(p.shown_published), p.title, section, also, _flags(p))
     out.print(table)
 
 

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from ..web.archive import archive_prefix
 from .app import handled, main, pipeline_of
 
 
@@ -28,6 +29,13 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     click.echo(f"serving {settings.newsletter.base_url} at http://{bind_host}:{bind_port}")
     prefix = urlsplit(settings.newsletter.base_url).path.rstrip("/")
     click.echo(f"editors' desk: http://{bind_host}:{bind_port}{prefix}/desk/")
+    archive = archive_prefix(settings)
+    if archive is None:
+        click.echo(f"archive: not served here; serve {settings.archive.path} at [archive] url")
+    else:
+        click.echo(
+            f"archive: http://{bind_host}:{bind_port}{prefix}{archive}/ ({settings.archive.path})"
+        )
     uvicorn.run(
         app,
         host=bind_host,

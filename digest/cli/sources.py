@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from ..errors import NotFoundError
@@ -36,6 +38,7 @@ def _rows(ctx: click.Context) -> list[dict[str, Any]]:
                 "_success": h.last_success if h else None,
             }
         )
+        rows[-1]["status"] = re.sub(r"\[[^]]*\]", "", _status(rows[-1]))
     return rows
 
 
@@ -46,7 +49,9 @@ def _status(row: dict[str, Any]) -> str:
         return "[red]disabled[/]"
     if row["last_attempt"] is None:
         return "[dim]not yet read[/]"
-    return "[yellow]failing[/]" if row["consecutive_failures"] else "[green]ok[/]"
+    if row["consecutive_failures"]:
+        return "[yellow]failing[/]"
+    return "[yellow]skipped items[/]" if row["last_error"] else "[green]ok[/]"
 
 
 @main.group(invoke_without_command=True)
@@ -68,8 +73,8 @@ def sources(ctx: click.Context, as_json: bool) -> None:
         table.add_column(col, justify="right" if col == "failures" else "left")
     for r in rows:
         table.add_row(
-            r["name"], r["type"], _status(r), _when(r["_success"]),
-            str(r["consecutive_failures"]), r["last_error"] or "",
+            escape(r["name"]), r["type"], _status(r), _when(r["_success"]),
+            str(r["consecutive_failures"]), escape(r["last_error"] or ""),
         )  # fmt: skip
     out.print(table)
 

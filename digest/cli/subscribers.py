@@ -203,5 +203,11 @@ def stats(ctx: click.Context, list_name: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
+    table = Table(title="Subscribers")
+    keys = list(dict.fromkeys(k for counts in result.values() for k in counts))
+    table.add_column("list")
+    for key in keys:
+        table.add_column(key.replace("_", " "), justify="right")
     for name, counts in result.items():
-        click.echo(f"{name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        table.add_row(name, *(str(counts.get(k, "")) for k in keys))
+    out.print(table)

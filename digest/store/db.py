@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import StoreError
@@ -40,6 +40,17 @@ def _create_owner_only(engine: Engine) -> None:
             create_private(path)
         except OSError as exc:
             raise StoreError(f"cannot create database: {exc.strerror}", subject=str(path)) from None
+
+
+def _add_columns(conn: Connection) -> None:
+    """Add the nullable columns an older database lacks (a new column needs no version bump)."""
+    inspector = inspect(conn)
+    for table in schema.metadata.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in have and column.nullable and column.server_default is None:
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
 
 
 class Store:
@@ -89,6 +100,7 @@ class Store:
                 # New tables of the same schema version are created in place; a change to
                 # an existing table bumps SCHEMA_VERSION and gets a migration step here.
                 schema.metadata.create_all(conn)
+                _add_columns(conn)
                 conn.execute(schema.meta.delete().where(schema.meta.c.key == "schema_version"))
                 conn.execute(
                     schema.meta.insert().values(

@@ -72,8 +72,13 @@ class SourceRepo:
         error: str | None,
         state: Mapping[str, str] | None = None,
         disabled: bool = False,
+        skipped: tuple[str, ...] = (),
     ) -> None:
-        """Record one attempt's outcome; keep the old state when ``state`` is None."""
+        """Record one attempt's outcome; keep the old state when ``state`` is None.
+
+        An attempt that read the source but ``skipped`` items still succeeded, and leaves
+        what it skipped as ``last_error`` with no failure counted: health shows it.
+        """
         with self.engine.begin() as conn:
             row = conn.execute(select(sources).where(sources.c.name == name)).mappings().first()
             values: dict[str, object] = {"last_attempt": at, "disabled": disabled}
@@ -81,6 +86,9 @@ class SourceRepo:
                 values["state"] = dict(state)
             if error is None:
                 values.update(last_success=at, consecutive_failures=0, last_error=None)
+                if skipped:
+                    more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
+                    values["last_error"] = f"skipped {len(skipped)}: {skipped[0]}{more}"
             else:
                 failures = (row["consecutive_failures"] if row else 0) + 1
                 values.update(consecutive_failures=failures, last_error=error)

@@ -23,6 +23,7 @@ from ..store.suppressions import SuppressionRepo
 from ..taxonomy import Taxonomy
 from ..tokens import Signer
 from . import preferences, unsubscribe, webhooks
+from .archive import archive_mount
 from .context import Web
 from .desk import desk_app
 
@@ -117,6 +118,9 @@ def create_app(
         Route("/healthz", health, methods=["GET"]),
         Mount("/desk", app=desk_app(settings, store, host=host, clock=clock)),  # editors' desk
     ]
+    archive = archive_mount(settings)  # the target of "view in browser"
+    if archive is not None:
+        routes.append(archive)
     app = Starlette(routes=[Mount(prefix, routes=routes)] if prefix else routes)
     app.add_middleware(SecurityHeaders)
     app.state.web = web
