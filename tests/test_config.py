@@ -146,7 +146,9 @@ def test_a_secret_pasted_into_an_env_name_is_refused_unechoed(
     else:
         text += f"\n[{table}]\n{line}\n"
     config.write_text(text, encoding="utf-8")
-    result = run_digest(project, "run", env=cli_env(DIGEST_SIGNING_KEY="k" * 40))
+    result = run_digest(
+        project, "run", env=cli_env(DIGEST_SIGNING_KEY="test-signing-key-0123456789abcdef")
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 2, output
     assert f"{table}.{key}: must be the NAME of an environment variable" in " ".join(output.split())

@@ -20,7 +20,7 @@ def digest_with_umask_022(project: Path, *args: str) -> subprocess.CompletedProc
     return subprocess.run(
         [sys.executable, "-m", "digest", *args],
         cwd=project,
-        env=cli_env(DIGEST_SIGNING_KEY="k" * 40),
+        env=cli_env(DIGEST_SIGNING_KEY="test-signing-key-0123456789abcdef"),
         capture_output=True,
         text=True,
         timeout=120,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .cli_helpers import cli_env, run_digest
 
-ENV = cli_env(DIGEST_SIGNING_KEY="k" * 40)
+ENV = cli_env(DIGEST_SIGNING_KEY="test-signing-key-0123456789abcdef")
 BEN = "ben.carter@example.com"
 BAD_ROWS = (
     '"nl@example.org","Line\nBreak",,active,,\n'  # lines 9-10: a quoted cell with a newline
