@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.errors import SubscriberError
+from digest.errors import ConfigError, SubscriberError
 from digest.roster import read_roster
 from digest.store import Store
 
@@ -63,7 +63,7 @@ def test_unusable_files(tmp_path: Path) -> None:
         read_roster(write(tmp_path, "mail,name\nx@example.org,X\n"))
     with pytest.raises(SubscriberError, match="unknown column 'phone'"):
         read_roster(write(tmp_path, "email,phone\nx@example.org,1\n"))
-    with pytest.raises(SubscriberError, match="not found"):
+    with pytest.raises(ConfigError, match="not found"):  # the config names it: exit 2
         read_roster(tmp_path / "missing.csv")
 
 
