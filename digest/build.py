@@ -7,11 +7,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property
 
-from .config import ListSettings, Settings
+from .config import Settings
 from .group import AuthorProfile, Classify, group, place
 from .models import Digest, RenderedEmail, StoredPost, Window
+from .periods import period_of
 from .render import Renderer
-from .schedule import parse_crontab, period_at
 from .segments import ALL, SegmentEmail, audiences, segment_key
 from .store import Store
 from .store.issues import IssueRow
@@ -51,9 +51,25 @@ class BuiltIssue:
         return tuple(p.id for p in self.digest.posts)
 
 
-def current_window(lst: ListSettings, now: datetime) -> Window:
-    """The list's period holding ``now``, in the list's time zone."""
-    return period_at(parse_crontab(lst.schedule, lst.timezone), now)
+def store_issue(
+    store: Store, built: BuiltIssue, now: datetime, approved_by: str | None = None
+) -> IssueRow | None:
+    """Freeze ``built`` with all it needs: whole email, every segment's rendering, its posts.
+
+    The one way an issue is stored, whether approved (``approved_by``) or sent straight away;
+    None when the period already has an issue.
+    """
+    return store.issues.create(
+        built.list_id,
+        built.digest.number,
+        built.window,
+        built.post_ids,
+        built.email,
+        now,
+        status="approved" if approved_by else "sending",
+        approved_by=approved_by,
+        segments={s.key: s.email for s in built.segments if s.key != ALL},
+    )
 
 
 class Builder:
@@ -115,7 +131,7 @@ class Builder:
         """The issue of ``list_name`` for the period holding ``at`` (default: ``now``)."""
         lst = self.settings.list(list_name)
         list_id = store.subscribers.list_id(lst.name)
-        window = current_window(lst, at or now)
+        window = period_of(self.settings, store.runs, lst.name, at or now)
         stored = store.issues.for_period(list_id, window)
         if stored is not None:
             # exactly the posts frozen with the issue, whatever editors changed since
@@ -131,7 +147,7 @@ class Builder:
                 stored.created_at,
                 self.classifier(store, posts),
             )
-            segments = self.segments(store, list_id, digest)
+            segments = self.frozen_segments(store, stored, self.segments(store, list_id, digest))
             return BuiltIssue(lst.name, list_id, digest, stored.email, stored, segments)
         previous = store.issues.latest(list_id)
         late_since = previous.created_at if previous else None
@@ -140,6 +156,18 @@ class Builder:
         digest = self.digest(lst.name, number, window, posts, now, self.classifier(store, posts))
         segments = self.segments(store, list_id, digest)
         return BuiltIssue(lst.name, list_id, digest, segments[0].email, None, segments)
+
+    @staticmethod
+    def frozen_segments(
+        store: Store, stored: IssueRow, segments: tuple[SegmentEmail, ...]
+    ) -> tuple[SegmentEmail, ...]:
+        """``segments`` with the renderings frozen with ``stored``: what each reader gets.
+
+        A segment frozen without its own rendering (a preference new since) gets the whole
+        issue, as the send does.
+        """
+        frozen = store.issues.segments_of(stored.id)
+        return tuple(replace(s, email=frozen.get(s.key, stored.email)) for s in segments)
 
     def segment_key(self, areas: Iterable[str]) -> str:
         """The key of the segment a subscriber with these area preferences gets."""

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from . import registry
 from .config import Settings
 from .sources.base import Problem, Source, SourceReport
+from .sources.fetch import collect_budget
 from .store import Store
 
 log = logging.getLogger(__name__)
 WORKERS = 8
 """Sources read at once; store writes stay on the calling thread."""
+GRACE = 1.0
+"""Seconds past the budget a source has to hand back what it read before its fetches stopped."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +78,9 @@ def collect(
     """Read all sources, ``workers`` at a time, and store their posts in config order.
 
     Failures are reported, never raised; storing in config order keeps "the earlier post"
-    of a duplicate pair the same whichever source answered first.
+    of a duplicate pair the same whichever source answered first. The phase ends after
+    ``[collect] budget``: fetches still running then stop, and a source that has not
+    answered shortly after is reported as skipped and not waited for.
     """
     chosen = make_sources(settings) if sources is None else list(sources)
     outcomes: dict[int, SourceOutcome] = {}
@@ -86,17 +92,32 @@ def collect(
         else:
             runnable.append((i, source, store.sources.state(source.name)))
     if runnable:
+        budget = settings.collect.budget_seconds
+        until = time.monotonic() + budget
         size = max(1, min(workers, len(runnable)))
-        with ThreadPoolExecutor(size, thread_name_prefix="digest-collect") as pool:
-            futures = [(i, pool.submit(_read, source, state)) for i, source, state in runnable]
-            for i, future in futures:
-                outcomes[i] = _store(store, future.result(), now)
+        pool = ThreadPoolExecutor(size, thread_name_prefix="digest-collect")
+        try:
+            futures = [
+                (i, source, pool.submit(_read, source, state, until))
+                for i, source, state in runnable
+            ]
+            wait([f for _, _, f in futures], timeout=max(0.0, until - time.monotonic()) + GRACE)
+            for i, source, future in futures:
+                if future.done():
+                    report = future.result()
+                else:
+                    late = f"over the collect budget ({settings.collect.budget}): skipped"
+                    report = SourceReport(source.name, error=late)
+                outcomes[i] = _store(store, report, now)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)  # late sources are not waited for
     return CollectReport(tuple(outcomes[i] for i in range(len(chosen))))
 
 
-def _read(source: Source, state: Mapping[str, str]) -> SourceReport:
+def _read(source: Source, state: Mapping[str, str], until: float) -> SourceReport:
     try:
-        return source.collect(state)
+        with collect_budget(until):
+            return source.collect(state)
     except Exception as exc:  # a broken source must not sink the run
         log.exception("source %s crashed", source.name)
         return SourceReport(source.name, error=f"{type(exc).__name__}: {exc}")

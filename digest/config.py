@@ -115,6 +115,30 @@ class SchedulerSettings:
 
 
 @dataclass(frozen=True)
+class CollectSettings:
+    """``[collect]``: how long the collect phase of a run may take in all."""
+
+    budget: str = "5m"
+    """Sources still being read after this long are reported and skipped; the run goes on."""
+
+    def validate(self) -> None:
+        from .schedule import parse_duration
+
+        try:
+            seconds = parse_duration(self.budget).total_seconds()
+        except ValueError as exc:
+            raise ValueError(f"budget: {exc}") from None
+        if seconds <= 0:
+            raise ValueError(f"budget: expected a duration above 0, got {self.budget!r}")
+
+    @property
+    def budget_seconds(self) -> float:
+        from .schedule import parse_duration
+
+        return parse_duration(self.budget).total_seconds()
+
+
+@dataclass(frozen=True)
 class AreaSettings:
     """A canonical area of focus and the other spellings that mean it."""
 
@@ -294,6 +318,7 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     desk: DeskSettings = field(default_factory=DeskSettings)
+    collect: CollectSettings = field(default_factory=CollectSettings)
 
     @property
     def base_dir(self) -> Path:
@@ -320,6 +345,7 @@ _TOP_LEVEL = {
     "web": WebSettings,
     "desk": DeskSettings,
     "scheduler": SchedulerSettings,
+    "collect": CollectSettings,
 }
 _ARRAYS = {"sources", "lists", "authors", "delivery"}
 

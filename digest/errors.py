@@ -54,6 +54,16 @@ class DeliveryError(DigestError):
     """A delivery backend failed in a way that stops the send."""
 
 
+class ClaimHeldError(DigestError):
+    """Another live process holds the (list, period) claim: this one sent nothing."""
+
+    exit_code = 4
+
+
+class FrozenError(DigestError):
+    """An approved or sent issue cannot change, nor go back once its send has begun."""
+
+
 class NotFoundError(DigestError):
     """A named list, issue or post does not exist."""
 

@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from .models import Digest, DigestPost, RenderedEmail, Section
 from .overflow import Collapser, Layout, SectionLayout, fit
+from .placeholders import Placeholders
 from .reflinks import Linked, number, ref, tidy
 from .render import EMAIL_TEMPLATE, TEXT_TEMPLATE, compile_mjml, template_errors
 from .segments import Audience, SegmentEmail, SegmentView, view
@@ -82,7 +83,9 @@ class IssueRender:
     def __init__(self, renderer: Renderer, digest: Digest):
         self.renderer = renderer
         self.digest = digest
-        ctx = renderer.context(digest)
+        self.placeholders = Placeholders.fresh(repr(digest))
+        """Tokens for this issue's renderings; their key appears nowhere in its content."""
+        ctx = renderer.context(digest, self.placeholders)
         nl = renderer.settings.newsletter
         ctx["subject"] = renderer.string("subject", nl.subject, ctx)
         ctx["preheader"] = renderer.string("preheader", nl.preheader, ctx)
@@ -275,6 +278,7 @@ class IssueRender:
             html=html,
             text=self.text(toc, layout, others),
             mjml=mjml,
+            placeholders=self.placeholders,
         )
         return SegmentEmail(
             key=audience.key,

@@ -14,11 +14,22 @@ from typing import TextIO
 from .config import Settings
 from .errors import SubscriberError
 from .models import Subscriber
-from .roster import COLUMNS, RowProblem, neutralize, normalize_email, read_roster
+from .private_files import private_dir, write_private
+from .roster import (
+    COLUMNS,
+    MAX_NAME,
+    RowProblem,
+    check_areas,
+    check_text,
+    neutralize,
+    normalize_email,
+    read_roster,
+)
 from .store import Store
 from .store.events import EventRepo
 from .store.subscribers import SUPPRESSED, SubscriberRow, SyncCounts
 from .store.suppressions import SuppressionRepo
+from .taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +52,19 @@ class ImportReport:
     resubscribed: list[tuple[str, str]] = field(default_factory=list)
     kept_suppressed: list[tuple[str, str]] = field(default_factory=list)
     problems: tuple[RowProblem, ...] = ()
+    """The imported file's rows that were skipped or changed."""
+    roster_problems: tuple[RowProblem, ...] = ()
+    """The list's own roster file's, met while syncing it."""
+
+    @property
+    def skipped(self) -> int:
+        return sum(1 for p in self.problems if p.skipped)
 
 
 def sync_list(settings: Settings, store: Store, list_name: str, now: datetime) -> Synced:
-    """Bring the list's roster file into the store."""
+    """Bring the list's roster file into the store; the caller reports the problem rows."""
     lst = settings.list(list_name)
-    roster = read_roster(lst.subscribers)
-    for problem in roster.problems:
-        log.warning("%s", problem)
+    roster = read_roster(lst.subscribers, Taxonomy(settings.taxonomy))
     list_id = store.subscribers.list_id(lst.name)
     return Synced(
         list_id, store.subscribers.sync(list_id, roster.subscribers, now), roster.problems
@@ -71,8 +87,8 @@ def append_to_roster(path: Path, subs: Sequence[Subscriber]) -> None:
     if not subs:
         return
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(",".join(COLUMNS) + "\n", encoding="utf-8")
+        private_dir(path.parent)
+        write_private(path, (",".join(COLUMNS) + "\n").encode())
     raw = path.read_bytes().decode("utf-8-sig")
     first = raw.split("\n", 1)[0]
     try:
@@ -98,10 +114,28 @@ def add(
     now: datetime,
     *,
     resubscribe: bool = False,
-) -> str:
-    """Add one subscriber to the list's roster file and the store; says what happened."""
+) -> tuple[str, tuple[RowProblem, ...]]:
+    """Add one subscriber to the list's roster file and the store.
+
+    Returns what happened and the roster's problem rows. A name with control characters or
+    an area the taxonomy does not know is refused, nothing written.
+    """
     lst = settings.list(list_name)
     email = normalize_email(sub.email)
+    try:
+        check_text(sub.name, "name", MAX_NAME)
+        check_text(sub.source, "source", MAX_NAME)
+        for area in sub.areas:
+            check_text(area, "areas")
+    except ValueError as exc:
+        raise SubscriberError(str(exc), subject=email) from None
+    _, wrong = check_areas(sub.areas, Taxonomy(settings.taxonomy))
+    if wrong:
+        raise SubscriberError(
+            f"--areas: {wrong}",
+            subject=email,
+            hint="use an area's name or alias from the config's taxonomy; nothing was added",
+        )
     listed = {s.email: s for s in read_roster(lst.subscribers).subscribers}
     if email not in listed:
         append_to_roster(lst.subscribers, [replace(sub, email=email)])
@@ -115,8 +149,9 @@ def add(
                 subject=email,
                 hint="pass --resubscribe if they asked to come back",
             )
-        return _resubscribe(store, synced.list_id, list_name, email, lst.subscribers, now)
-    return "already on the list" if email in listed else "added"
+        what = _resubscribe(store, synced.list_id, list_name, email, lst.subscribers, now)
+        return what, synced.problems
+    return ("already on the list" if email in listed else "added"), synced.problems
 
 
 def _resubscribe(
@@ -145,7 +180,7 @@ def import_file(
 ) -> ImportReport:
     """Merge ``file``'s new rows into the list's roster, sync, and resubscribe only if asked."""
     lst = settings.list(list_name)
-    incoming = read_roster(file)
+    incoming = read_roster(file, Taxonomy(settings.taxonomy))
     report = ImportReport(problems=incoming.problems)
     listed = {s.email for s in read_roster(lst.subscribers).subscribers}
     new = [s for s in incoming.subscribers if s.email not in listed]
@@ -153,6 +188,7 @@ def import_file(
     report.appended = [s.email for s in new]
     report.already = len(incoming.subscribers) - len(new)
     synced = sync_list(settings, store, list_name, now)
+    report.roster_problems = synced.problems
     for sub in incoming.subscribers:
         row = store.subscribers.find(synced.list_id, sub.email)
         if sub.status != "active" or row is None or row.status not in SUPPRESSED:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
+from .placeholders import Placeholders
+
 
 @dataclass(frozen=True, slots=True)
 class Post:
@@ -116,6 +118,8 @@ class RenderedEmail:
     html: str
     text: str
     mjml: str
+    placeholders: Placeholders = field(default_factory=Placeholders)
+    """The tokens this rendering holds (their key is random per rendering)."""
 
     @property
     def html_bytes(self) -> int:
@@ -150,6 +154,10 @@ class Recipient(NamedTuple):
     preferences_url: str
 
 
+TEST_CHUNK = "test"
+"""The chunk name of a test send."""
+
+
 @dataclass(frozen=True, slots=True)
 class Envelope:
     """What every recipient of one send shares: the rendered email and its sender."""
@@ -167,6 +175,11 @@ class Envelope:
     """Which rendering of the issue this is ("" is the whole issue; see issue segments)."""
     chunk: str = ""
     """The ledger chunk being delivered, for backends that tag requests with it."""
+
+    @property
+    def is_test(self) -> bool:
+        """A test send (``send --test``, the desk's test button): outside the ledger."""
+        return self.chunk == TEST_CHUNK
 
 
 class DeliveryResult(NamedTuple):

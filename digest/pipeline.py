@@ -5,21 +5,28 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from . import registry
 from .archive import Archive
-from .build import Builder, BuiltIssue
+from .build import Builder, BuiltIssue, store_issue
+from .claims import MANUAL, acquire, kept, run_outcome
 from .collect import CollectReport, collect
 from .config import Settings
 from .delivery.base import DeliveryBackend
-from .errors import DigestError
-from .models import StoredPost
+from .delivery.reasons import transient
+from .errors import ClaimHeldError, DigestError, FrozenError
+from .models import TEST_CHUNK, StoredPost, Window
+from .periods import period_of
+from .schedule import parse_duration
 from .send import ProgressFn, Sender, SendReport, ledger_report, outcome_of, sync_roster
 from .store import Store
+from .store.desk import DeskRepo
 from .store.issues import IssueRow
+from .store.runs import Run
 from .tokens import Signer
 
 log = logging.getLogger(__name__)
@@ -36,6 +43,8 @@ class RunReport:
 
     collected: CollectReport
     sends: tuple[SendReport, ...]
+    busy: tuple[ClaimHeldError, ...] = ()
+    """Lists whose period another live process was sending: nothing sent for them here."""
 
 
 class Pipeline:
@@ -56,9 +65,17 @@ class Pipeline:
         """The list's issue for the period holding ``at`` (default: now)."""
         return self.builder.build(self.store, list_name, self.clock(), at)
 
-    def candidates(self, list_name: str) -> list[StoredPost]:
-        """The posts the list's coming issue would hold, before editors' exclusions."""
+    def coming(self, list_name: str) -> BuiltIssue:
+        """The list's issue really coming: this period's, or the next once this one went out."""
         built = self.build(list_name)
+        if built.stored is not None and built.stored.status in ("sending", "sent"):
+            return self.build(list_name, built.window.end + timedelta(seconds=1))
+        return built
+
+    def candidates(self, list_name: str, at: datetime | None = None) -> list[StoredPost]:
+        """The posts the list's issue for the period holding ``at`` (default: now) would hold,
+        before editors' exclusions."""
+        built = self.build(list_name, at)
         if built.stored is not None:
             return self.store.posts.by_ids(self.store.issues.post_ids(built.stored.id))
         lst = self.settings.list(list_name)
@@ -89,6 +106,10 @@ class Pipeline:
             )
         return signer
 
+    def period(self, list_name: str, at: datetime | None = None) -> Window:
+        """The list's period holding ``at`` (default: now), as issues and claims both key it."""
+        return period_of(self.settings, self.store.runs, list_name, at or self.clock())
+
     def send(
         self,
         list_name: str,
@@ -96,11 +117,90 @@ class Pipeline:
         dry_run: bool = False,
         at: datetime | None = None,
         progress: ProgressFn | None = None,
+        trigger: str = "send",
+        wait: timedelta = timedelta(0),
     ) -> SendReport:
         """Send the list's issue for the period holding ``at`` (default: now), or resume it.
 
-        Never twice: a period's issue is stored before its first message goes out.
+        Never twice: the send holds the (list, period) claim and is recorded as a run, and a
+        period's issue is stored before its first message goes out. ``ClaimHeldError`` when
+        another live process holds the claim after ``wait``.
         """
+        if dry_run:
+            return self._send(list_name, at, dry_run=True)
+        window = self.period(list_name, at)
+        with self.claimed(list_name, window, trigger, wait) as run:
+            if run is None:
+                return self._already_sent(list_name, window)
+            return self.recorded(run, lambda: self._send(list_name, window.end, progress))
+
+    @contextmanager
+    def claimed(
+        self,
+        list_name: str,
+        window: Window,
+        trigger: str,
+        wait: timedelta = timedelta(0),
+        retake: tuple[str, ...] = MANUAL,
+    ) -> Iterator[Run | None]:
+        """Hold the (list, period) claim for the block, its lease renewed; None: period done.
+
+        A lost lease (this process stalled past it and another took over) sets ``halt``.
+        """
+        lease = parse_duration(self.settings.scheduler.lease)
+        runs = self.store.runs
+        run = acquire(runs, list_name, window, trigger, self.clock, lease, wait, retake)
+        if run is None:
+            yield None
+            return
+        with kept(runs, run, self.clock, lease, self.halt.set):
+            yield run
+
+    def recorded(self, run: Run, send: Callable[[], SendReport]) -> SendReport:
+        """Do ``send`` as ``run`` and record its outcome, counts and destination."""
+        try:
+            report = send()
+        except BaseException as exc:
+            error = str(exc) if isinstance(exc, DigestError) else f"{type(exc).__name__}: {exc}"
+            self.store.runs.finish(run.id, "failed", self.clock(), detail=error)
+            raise
+        outcome, detail = run_outcome(report, self.halt.is_set())
+        self.store.runs.finish(
+            run.id,
+            outcome,
+            self.clock(),
+            detail=detail,
+            issue_number=report.issue_number,
+            counts=report.counts,
+            destination=self.destination(report.destination),
+        )
+        return report
+
+    def destination(self, folder: str | None) -> str:
+        """Where a send goes: the backend, with its outbox folder or its host."""
+        name = self.settings.delivery.backend
+        options = self.settings.delivery.options(name)
+        host, port = getattr(options, "host", None), getattr(options, "port", None)
+        where = folder or (f"{host}:{port}" if host and port else host)
+        return f"{name} {where}" if where else name
+
+    def _already_sent(self, list_name: str, window: Window) -> SendReport:
+        """The report for a period whose claim says it is done."""
+        list_id = self.store.subscribers.list_id(self.settings.list(list_name).name)
+        issue = self.store.issues.for_period(list_id, window)
+        if issue is None:
+            return SendReport(list_name, "already-sent")
+        return replace(ledger_report(self.store, issue, list_name), outcome="already-sent")
+
+    def _send(
+        self,
+        list_name: str,
+        at: datetime | None,
+        progress: ProgressFn | None = None,
+        *,
+        dry_run: bool = False,
+    ) -> SendReport:
+        """Build, freeze and deliver the period's issue; the caller holds its claim."""
         now = self.clock()
         lst = self.settings.list(list_name)
         _, problems = sync_roster(self.settings, self.store, list_name, now)
@@ -152,30 +252,73 @@ class Pipeline:
         list_id = self.store.subscribers.list_id(self.settings.list(list_name).name)
         return self.store.issues.unfinished(list_id)
 
-    def resume(self, list_name: str, progress: ProgressFn | None = None) -> list[SendReport]:
-        """Carry on with every unfinished issue of the list; ``unknown`` rows wait for ops."""
+    def resume(
+        self, list_name: str, progress: ProgressFn | None = None, wait: timedelta = timedelta(0)
+    ) -> list[SendReport]:
+        """Carry on with every unfinished issue of the list, each under its period's claim.
+
+        ``unknown`` rows wait for ops; rows a dead holder left ``submitted`` become ``unknown``
+        only here, once its lease has run out and this process holds the claim.
+        """
         sync_roster(self.settings, self.store, list_name, self.clock())
         reports = []
         for issue in self.unfinished(list_name):
-            backend = self.backend()
-            try:
-                self._sender(backend, progress).deliver(issue, list_name)
-            finally:
-                backend.close()
-            reports.append(ledger_report(self.store, issue, list_name))
+            with self.claimed(list_name, issue.window, "resume", wait) as run:
+                if run is None:
+                    continue
+                reports.append(self.recorded(run, self._resumer(issue, list_name, progress)))
         return reports
 
+    def _resumer(
+        self, issue: IssueRow, list_name: str, progress: ProgressFn | None
+    ) -> Callable[[], SendReport]:
+        return lambda: self._resume(issue, list_name, progress)
+
+    def _resume(self, issue: IssueRow, list_name: str, progress: ProgressFn | None) -> SendReport:
+        """Deliver the rest of ``issue`` (read again: the claim may have changed hands)."""
+        issue = self.store.issues.for_period(issue.list_id, issue.window) or issue
+        backend = self.backend()
+        try:
+            sender = self._sender(backend, progress)
+            sender.deliver(issue, list_name)
+        finally:
+            backend.close()
+        folder = getattr(backend, "folder", None)
+        return replace(
+            ledger_report(self.store, issue, list_name),
+            destination=str(folder(sender.envelope(issue, list_name))) if folder else None,
+        )
+
     def resolve_unknown(
-        self, list_name: str, resend: bool, chunks: tuple[str, ...] = ()
+        self,
+        list_name: str,
+        resend: bool,
+        chunks: tuple[str, ...] = (),
+        emails: tuple[str, ...] = (),
     ) -> list[IssueRow]:
-        """Ops' decision on unknown rows (all, or those ``chunks``): planned again, or skipped."""
+        """Ops' decision on unknown rows (all, or those in ``chunks`` or with ``emails``):
+        planned again, or skipped."""
         touched = []
         for issue in self.unfinished(list_name):
-            if self.store.issues.resolve(issue.id, resend, self.clock(), chunks):
+            if self.store.issues.resolve(issue.id, resend, self.clock(), chunks, emails):
                 touched.append(issue)
                 if outcome_of(self.store.issues.counts(issue.id)) == "sent":
                     self.store.issues.finish(issue.id, "sent", self.clock())
         return touched
+
+    def retry_failed(
+        self, list_name: str, progress: ProgressFn | None = None, wait: timedelta = timedelta(0)
+    ) -> list[SendReport]:
+        """Send once more to the list's failed recipients whose reason can change."""
+        list_id = self.store.subscribers.list_id(self.settings.list(list_name).name)
+        issue = self.store.issues.latest(list_id)
+        while issue is not None and issue.status not in ("sending", "sent") and issue.number > 1:
+            issue = self.store.issues.by_number(list_id, issue.number - 1)  # the last one sent
+        if issue is None or issue.status not in ("sending", "sent"):
+            return []
+        if self.store.issues.retry_failed(issue.id, self.clock(), transient):
+            self.store.issues.set_status(issue.id, "sending")
+        return self.resume(list_name, progress, wait)
 
     def send_test(
         self, list_name: str, addresses: Sequence[str], at: datetime | None = None
@@ -193,7 +336,8 @@ class Pipeline:
         finally:
             backend.close()
         folder = getattr(backend, "folder", None)
-        where = folder(sender.envelope(issue, built.list_name)) if folder else None
+        test = replace(sender.envelope(issue, built.list_name), chunk=TEST_CHUNK)
+        where = folder(test) if folder else None
         return SendReport(
             built.list_name,
             "test",
@@ -205,34 +349,90 @@ class Pipeline:
         )
 
     def approve(self, list_name: str, actor: str, at: datetime | None = None) -> IssueRow:
-        """Freeze the list's coming issue as approved by ``actor``; it is sent when due."""
-        built = self.build(list_name, at)
+        """Freeze the list's coming issue (or the one of ``at``'s period) as approved by ``actor``.
+
+        Frozen exactly as previewed: the whole issue, every segment's rendering, its posts.
+        """
+        built = self.coming(list_name) if at is None else self.build(list_name, at)
         if built.stored is not None:
             raise DigestError(
                 f"issue {built.stored.number} is already {built.stored.status}",
                 subject=f"list {built.list_name}",
                 hint="an approved or sent issue cannot be approved again",
             )
-        issue = self.store.issues.create(
-            built.list_id,
-            built.digest.number,
-            built.window,
-            built.post_ids,
-            built.email,
-            self.clock(),
-            status="approved",
-            approved_by=actor,
-        )
+        issue = store_issue(self.store, built, self.clock(), approved_by=actor)
         if issue is None:
             raise DigestError("another process froze this issue first", subject=list_name)
+        self._record(built.list_name, issue.number, "approve", actor)
         log.info("%s: issue %d approved by %s", built.list_name, issue.number, actor)
         return issue
 
-    def run(self) -> RunReport:
+    def unapprove(self, list_name: str, actor: str) -> IssueRow:
+        """Take back the approval of the list's issue; it is a draft again, editable."""
+        lst = self.settings.list(list_name)
+        issue = self.store.issues.latest(self.store.subscribers.list_id(lst.name))
+        if issue is None or issue.status == "sent":
+            last = f"issue {issue.number} is sent; " if issue else ""
+            raise FrozenError(
+                f"{last}no issue is approved",
+                subject=f"list {lst.name}",
+                hint=f"approve the coming issue with: digest approve {lst.name}",
+            )
+        if issue.status != "approved" or not self.store.issues.unapprove(issue.id):
+            raise FrozenError(
+                f"issue {issue.number} is sending; it can no longer be unapproved",
+                subject=f"list {lst.name}",
+                hint=f"see how far it got: digest issues show {issue.number} --list {lst.name}",
+            )
+        self._record(lst.name, issue.number, "unapprove", actor)
+        log.info("%s: issue %d unapproved by %s", lst.name, issue.number, actor)
+        return issue
+
+    def _record(self, list_name: str, number: int, action: str, actor: str) -> None:
+        DeskRepo(self.store.engine).record(list_name, number, action, "", actor, self.clock())
+
+    def run(self, wait: timedelta = timedelta(0)) -> RunReport:
         """The main job: collect, then send every list whose current issue is not sent."""
         collected = self.collect()
-        sends = tuple(self.send(lst.name) for lst in self.settings.lists)
-        return RunReport(collected, sends)
+        sends, busy = [], []
+        for lst in self.settings.lists:
+            try:
+                sends.append(self.send(lst.name, trigger="run", wait=wait))
+            except ClaimHeldError as exc:
+                busy.append(exc)
+        return RunReport(collected, tuple(sends), tuple(busy))
+
+    def run_period(
+        self,
+        list_name: str,
+        window: Window,
+        trigger: str,
+        *,
+        retake: tuple[str, ...] = MANUAL,
+        wait: timedelta = timedelta(0),
+    ) -> Run | None:
+        """Claim one period, collect, send its issue and record the run; None: done already.
+
+        A failed send is recorded on the run and logged, not raised; ``ClaimHeldError`` is.
+        """
+        with self.claimed(list_name, window, trigger, wait, retake) as run:
+            if run is None:
+                return None
+
+            def collect_and_send() -> SendReport:
+                self.collect()
+                report = self._send(list_name, window.end)
+                for problem in report.roster_problems:
+                    log.warning("%s: roster %s", list_name, problem)
+                return report
+
+            try:
+                self.recorded(run, collect_and_send)
+            except DigestError as exc:  # recorded on the run; the caller reads it from there
+                log.error("%s: run failed: %s", list_name, exc)
+            except Exception:
+                log.exception("%s: run crashed", list_name)
+        return self.store.runs.get(run.id)
 
     def close(self) -> None:
         self.store.close()

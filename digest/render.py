@@ -1,6 +1,6 @@
 """Render a digest: Jinja2 templates to MJML, compiled by mjml-python, plus a text part.
 
-Per-recipient values are left as placeholders (``-name-``, ``-unsubscribe_url-`` ...) that
+Per-recipient values are left as placeholders (``recipient.name`` ..., see placeholders.py) that
 the delivery backend fills in, so one rendering serves every recipient of a segment.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +20,7 @@ from .config import Settings
 from .errors import TemplateError
 from .jinja_env import RenderEnvironment
 from .models import Digest, RenderedEmail
+from .placeholders import Placeholders, fill
 from .reflinks import ref
 from .segments import ALL, Audience, SegmentEmail
 from .text import safe_url
@@ -32,21 +32,6 @@ EMAIL_TEMPLATE = "digest.mjml.j2"
 TEXT_TEMPLATE = "digest.txt.j2"
 WEB_TEMPLATE = "archive.html.j2"
 INDEX_TEMPLATE = "archive_index.html.j2"
-
-
-@dataclass(frozen=True, slots=True)
-class Placeholders:
-    """The per-recipient tokens a rendering carries, by field."""
-
-    email: str = "-email-"
-    email_html: str = "-email_html-"
-    name: str = "-name-"
-    name_html: str = "-name_html-"
-    unsubscribe_url: str = "-unsubscribe_url-"
-    preferences_url: str = "-preferences_url-"
-
-
-PLACEHOLDERS = Placeholders()
 
 
 def _template_location(exc: BaseException) -> str | None:
@@ -117,6 +102,9 @@ def web_url(settings: Settings, list_name: str, number: int) -> str:
     return settings.archive.url.format(base_url=base, list=list_name, number=number)
 
 
+NOBODY = {"email": "", "name": "", "unsubscribe_url": "", "preferences_url": ""}
+"""Recipient values of the public web page: none."""
+
 BATCH_SEPARATOR = "\x03"
 
 
@@ -176,7 +164,7 @@ class Renderer:
         self.strings = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
         self._strings: dict[str, jinja2.Template] = {}
 
-    def context(self, digest: Digest) -> dict[str, Any]:
+    def context(self, digest: Digest, placeholders: Placeholders) -> dict[str, Any]:
         """What every template of an issue sees (subject and preheader are added after)."""
         posts = digest.posts
         return {
@@ -191,7 +179,7 @@ class Renderer:
             "sections": digest.sections,
             "post_count": len(posts),
             "lead": posts[0] if posts else None,
-            "recipient": PLACEHOLDERS,
+            "recipient": placeholders,
             "web_url": web_url(self.settings, digest.list_name, digest.number),
         }
 
@@ -250,9 +238,11 @@ class Renderer:
 
     def web_page(self, digest: Digest) -> str:
         """The issue as a standalone web page: every section, no per-recipient fields."""
-        ctx = self.issue(digest).base
+        render = self.issue(digest)
         with template_errors(WEB_TEMPLATE):
-            return self.template(WEB_TEMPLATE).render(ctx)
+            page = self.template(WEB_TEMPLATE).render(render.base)
+        # Public: a recipient field that reached the page (say, in a subject) shows as nothing.
+        return fill(page, render.placeholders, "html", NOBODY)
 
     def archive_index(self, list_name: str, issues: list[dict[str, Any]]) -> str:
         """The index page of a list's past issues, newest first."""
@@ -273,10 +263,3 @@ def compile_mjml(mjml: str) -> str:
     except Exception as exc:  # mjml-python raises bare Exceptions on parse errors
         raise TemplateError(f"MJML did not compile: {exc}", subject=EMAIL_TEMPLATE) from None
     return html
-
-
-def fill(template: str, values: dict[str, str]) -> str:
-    """Replace each placeholder in ``template`` by its value."""
-    for token, value in values.items():
-        template = template.replace(token, value)
-    return template

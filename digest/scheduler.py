@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import socket
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,10 +24,13 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 
-from .errors import DigestError
+from . import periods
+from .claims import SCHEDULED, owner_id
+from .errors import ClaimHeldError
 from .models import Window
+from .periods import Effective
 from .pipeline import Pipeline
-from .schedule import latest_fire, next_fires, parse_crontab, parse_duration, period_at
+from .schedule import latest_fire, next_fires, parse_duration
 from .store.runs import Run
 
 log = logging.getLogger(__name__)
@@ -39,86 +39,47 @@ MAX_MISSED_RECORDS = 100
 _active: Scheduler | None = None
 
 
-def owner_id() -> str:
-    """This process, as a claim owner: ``host:pid``."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-@dataclass(frozen=True, slots=True)
-class Effective:
-    """A list's schedule as it applies now: config, overridden by ops."""
-
-    list_name: str
-    cron: str
-    timezone: str
-    paused: bool
-    since: datetime | None
-
-    @property
-    def trigger(self) -> BaseTrigger:
-        return parse_crontab(self.cron, self.timezone)
-
-
 def effective(pipeline: Pipeline, list_name: str) -> Effective:
     """The schedule ``list_name`` runs on now."""
-    lst = pipeline.settings.list(list_name)
-    o = pipeline.store.runs.override(lst.name)
-    if o is None:
-        return Effective(lst.name, lst.schedule, lst.timezone, False, None)
-    return Effective(
-        lst.name, o.cron or lst.schedule, o.timezone or lst.timezone, o.paused, o.since
-    )
+    return periods.effective(pipeline.settings, pipeline.store.runs, list_name)
 
 
-def run_period(pipeline: Pipeline, list_name: str, window: Window, trigger: str) -> Run | None:
-    """Run one list's period once: claim it, collect, send, record the outcome."""
-    settings = pipeline.settings.scheduler
-    lease, owner = parse_duration(settings.lease), owner_id()
-    run = pipeline.store.runs.claim(list_name, window, trigger, owner, pipeline.clock(), lease)
+def run_period(
+    pipeline: Pipeline,
+    list_name: str,
+    window: Window,
+    trigger: str,
+    *,
+    retake: tuple[str, ...] = SCHEDULED,
+    wait: timedelta = timedelta(0),
+) -> Run | None:
+    """Run one list's period once: claim it, collect, send, record the outcome.
+
+    None when the period is done already; ``ClaimHeldError`` when a live process is on it.
+    A failed send is recorded and logged, not raised.
+    """
+    run = pipeline.run_period(list_name, window, trigger, retake=retake, wait=wait)
     if run is None:
         outcome = pipeline.store.runs.claimed(list_name, window)
         log.info("%s: period ending %s already handled (%s)", list_name, window.end, outcome)
         return None
-    done = threading.Event()
-
-    def renew() -> None:
-        while not done.wait(lease.total_seconds() / 3):
-            pipeline.store.runs.renew(run.id, owner, pipeline.clock() + lease)
-
-    renewer = threading.Thread(target=renew, name=f"lease-{run.id}", daemon=True)
-    renewer.start()
-    outcome, detail, counts, number = "failed", None, None, None
-    try:
-        pipeline.collect()
-        report = pipeline.send(list_name, at=window.end)
-        number, counts = report.issue_number, report.counts
-        outcome, detail = {
-            "sent": ("sent", None),
-            "already-sent": ("sent", "already sent"),
-            "no-posts": ("skipped", "no posts"),
-            "held": ("held", "waiting for approval: digest approve " + list_name),
-        }.get(report.outcome, ("failed", f"delivery {report.outcome}"))
-        if outcome == "failed" and pipeline.halt.is_set():
-            outcome, detail = "interrupted", "stopped by shutdown; resumes on restart"
-    except DigestError as exc:
-        detail = str(exc)
-        log.error("%s: run failed: %s", list_name, exc)
-    except Exception as exc:
-        detail = f"{type(exc).__name__}: {exc}"
-        log.exception("%s: run crashed", list_name)
-    finally:
-        done.set()
-        pipeline.store.runs.finish(
-            run.id, outcome, pipeline.clock(), detail=detail, issue_number=number, counts=counts
-        )
     log.info(
         "%s: period ending %s: %s%s",
         list_name,
         window.end,
-        outcome,
-        f" ({detail})" if detail else "",
+        run.outcome,
+        f" ({run.detail})" if run.detail else "",
     )
-    return pipeline.store.runs.get(run.id)
+    return run
+
+
+def _scheduled(pipeline: Pipeline, list_name: str, window: Window, trigger: str) -> Run | None:
+    """``run_period`` for the scheduler: a period another process is sending is left to it."""
+    try:
+        return run_period(pipeline, list_name, window, trigger)
+    except ClaimHeldError as exc:
+        log.info("%s", exc)
+        return None
 
 
 def fire(list_name: str, cron: str, timezone: str) -> None:
@@ -160,7 +121,7 @@ class Scheduler:
         if now - fired > parse_duration(self.settings.grace):
             return  # catch_up records it
         self.record_skipped(list_name, sched, fired)
-        run_period(self.pipeline, list_name, period_at(sched.trigger, fired), "schedule")
+        _scheduled(self.pipeline, list_name, self.pipeline.period(list_name, fired), "schedule")
 
     def record_skipped(self, list_name: str, sched: Effective, fired: datetime) -> list[datetime]:
         """Record as missed the periods nobody ran since the last claimed one.
@@ -174,7 +135,7 @@ class Scheduler:
             return []
         recorded = []
         for fire_time in _fires_between(sched.trigger, since, fired)[:-2][-MAX_MISSED_RECORDS:]:
-            window = period_at(sched.trigger, fire_time)
+            window = self.pipeline.period(list_name, fire_time)
             detail = f"fire at {fire_time.isoformat()} skipped while an earlier run was going"
             if self.pipeline.store.runs.record_missed(list_name, window, self.clock(), detail):
                 log.error(
@@ -186,19 +147,16 @@ class Scheduler:
         return recorded
 
     def resume_interrupted(self) -> list[Run]:
-        """Resume runs whose process died mid-run (dead owner on this host, or lease over)."""
+        """Resume runs stopped by a shutdown, or whose owner's lease ran out (it died)."""
         resumed: list[Run] = []
         configured = {lst.name for lst in self.pipeline.settings.lists}
         for list_name, window, owner, lease_until in self.pipeline.store.runs.running():
             if list_name not in configured or owner is None:
                 continue
-            now = self.clock()
-            if _dead_here(owner):
-                self.pipeline.store.runs.expire(list_name, window, owner, now)
-            elif lease_until is not None and lease_until > now:
-                continue  # a live process elsewhere still holds it
+            if lease_until is not None and lease_until > self.clock():
+                continue  # its owner, here or on another host, still renews the lease
             log.warning("%s: resuming the run for the period ending %s", list_name, window.end)
-            run = run_period(self.pipeline, list_name, window, "resume")
+            run = _scheduled(self.pipeline, list_name, window, "resume")
             if run is not None:
                 resumed.append(run)
         return resumed
@@ -214,10 +172,10 @@ class Scheduler:
                 continue
             missed = _fires_between(sched.trigger, since, now)
             for fire_time in missed[-MAX_MISSED_RECORDS:]:
-                window = period_at(sched.trigger, fire_time)
+                window = self.pipeline.period(lst.name, fire_time)
                 if fire_time == missed[-1] and now - fire_time <= grace:
                     log.warning("%s: catching up the run missed at %s", lst.name, fire_time)
-                    run = run_period(self.pipeline, lst.name, window, "catch-up")
+                    run = _scheduled(self.pipeline, lst.name, window, "catch-up")
                     done.append((lst.name, fire_time, run.outcome if run else "already handled"))
                 elif self.pipeline.store.runs.record_missed(
                     lst.name, window, now, f"scheduler was down at {fire_time.isoformat()}"
@@ -282,15 +240,24 @@ class Scheduler:
         )
 
     def tick(self) -> None:
-        """Periodic housekeeping: heartbeat, changes made by ops, issues built ahead."""
-        with self._tick_lock:
+        """Periodic housekeeping: heartbeat, changes made by ops, expired claims, builds ahead.
+
+        Never waits for the lock: ``stop`` holds it while APScheduler waits for running jobs,
+        so a tick that started meanwhile and waited would deadlock the shutdown.
+        """
+        if not self._tick_lock.acquire(blocking=False):
+            return
+        try:
             if not self.stopping.is_set():
                 self._tick()
+        finally:
+            self._tick_lock.release()
 
     def _tick(self) -> None:
         try:
             self.pipeline.store.runs.beat(self.owner, self.started_at, self.clock(), "running")
             self.reconcile()
+            self.resume_interrupted()
             self.build_ahead()
         except Exception:
             log.exception("scheduler housekeeping failed")
@@ -304,7 +271,7 @@ class Scheduler:
             if lst.approval != "required" or sched.paused:
                 continue
             (due,) = next_fires(sched.trigger, now, 1)
-            window = period_at(sched.trigger, due)
+            window = self.pipeline.period(lst.name, due)
             runs = self.pipeline.store.runs
             if due - now > parse_duration(lst.build_ahead) or runs.noted(
                 lst.name, window, "build-ahead"
@@ -348,20 +315,6 @@ class Scheduler:
         _active = None
 
 
-def _dead_here(owner: str) -> bool:
-    """True when ``owner`` (``host:pid``) names a process of this host that no longer runs."""
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
 def _fires_between(trigger: BaseTrigger, since: datetime, now: datetime) -> list[datetime]:
     """Fire times after ``since`` up to ``now``."""
     out: list[datetime] = []
@@ -398,5 +351,6 @@ def describe(pipeline: Pipeline, list_name: str, now: datetime, count: int = 3) 
             "outcome": last.outcome,
             "detail": last.detail,
             "counts": last.counts,
+            "destination": last.destination,
         },
     }

@@ -15,17 +15,19 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from .build import BuiltIssue
+from .build import BuiltIssue, store_issue
 from .config import Settings
 from .delivery.base import DeliveryBackend, SendAborted
 from .delivery.pacing import RateLimiter, backoff
+from .delivery.reasons import recipient_problem
 from .errors import DeliveryError
-from .models import DeliveryResult, Envelope, Recipient, RenderedEmail, Subscriber
-from .roster import RowProblem, read_roster
-from .segments import ALL
+from .membership import sync_list
+from .models import TEST_CHUNK, DeliveryResult, Envelope, Recipient, RenderedEmail, Subscriber
+from .roster import RowProblem
 from .store import Store
-from .store.issues import FAILED, PLANNED, SUBMITTED, UNKNOWN, IssueRow, LedgerRow
-from .store.ledger import IdRange, Outcome, UnknownChunk
+from .store.decisions import UnknownChunk, UnknownRecipient
+from .store.issues import CLAIMED, FAILED, PLANNED, SUBMITTED, UNKNOWN, IssueRow, LedgerRow
+from .store.ledger import IdRange, Outcome
 from .tokens import Signer
 
 log = logging.getLogger(__name__)
@@ -65,11 +67,13 @@ class SendReport:
     """Each distinct failure reason and how many recipients it hit."""
     unknown: tuple[UnknownChunk, ...] = ()
     """Chunks that may or may not have gone out, waiting for ``--resolve-unknown``."""
+    unknown_recipients: tuple[UnknownRecipient, ...] = ()
+    """The same, one entry per recipient."""
 
 
 def outcome_of(counts: dict[str, int]) -> str:
     """``incomplete`` while rows wait to be sent, ``unknown`` while ops must decide, else sent."""
-    if counts.get(PLANNED) or counts.get(SUBMITTED):
+    if counts.get(PLANNED) or counts.get(CLAIMED) or counts.get(SUBMITTED):
         return "incomplete"
     return "unknown" if counts.get(UNKNOWN) else "sent"
 
@@ -77,6 +81,7 @@ def outcome_of(counts: dict[str, int]) -> str:
 def ledger_report(store: Store, issue: IssueRow, list_name: str) -> SendReport:
     """The ledger's account of an issue: counts, failure reasons, unknown chunks."""
     counts = store.issues.counts(issue.id)
+    unknown = tuple(store.issues.unknown_recipients(issue.id)) if counts.get(UNKNOWN) else ()
     return SendReport(
         list_name,
         outcome_of(counts),
@@ -85,21 +90,17 @@ def ledger_report(store: Store, issue: IssueRow, list_name: str) -> SendReport:
         counts=counts,
         recipients=sum(counts.values()),
         failures=tuple(store.issues.reasons(issue.id, FAILED)),
-        unknown=tuple(store.issues.unknown(issue.id)),
+        unknown=tuple(store.issues.unknown(issue.id)) if unknown else (),
+        unknown_recipients=unknown,
     )
 
 
 def sync_roster(
     settings: Settings, store: Store, list_name: str, now: datetime
 ) -> tuple[int, tuple[RowProblem, ...]]:
-    """Bring the list's roster file into the store; return the list id and skipped rows."""
-    lst = settings.list(list_name)
-    roster = read_roster(lst.subscribers)
-    for problem in roster.problems:
-        log.warning("%s", problem)
-    list_id = store.subscribers.list_id(lst.name)
-    store.subscribers.sync(list_id, roster.subscribers, now)
-    return list_id, roster.problems
+    """Bring the list's roster file into the store; return the list id and its problem rows."""
+    synced = sync_list(settings, store, list_name, now)
+    return synced.list_id, synced.problems
 
 
 @contextmanager
@@ -186,22 +187,12 @@ class Sender:
     def freeze(self, built: BuiltIssue) -> IssueRow:
         """Store the built issue and plan a ledger row per active subscriber (idempotent)."""
         now = self.clock()
-        segments = {s.key: s.email for s in built.segments if s.key != ALL}
-        issue = built.stored or self.store.issues.create(
-            built.list_id,
-            built.digest.number,
-            built.window,
-            built.post_ids,
-            built.email,
-            now,
-            segments=segments,
-        )
+        issue = built.stored or store_issue(self.store, built, now)
         if issue is None:  # another process froze this period first
             issue = self.store.issues.for_period(built.list_id, built.window)
             assert issue is not None
         if issue.status == "approved":
-            self.store.issues.set_status(issue.id, "sending")
-            issue = replace(issue, status="sending")
+            issue = self.store.issues.start_sending(issue)
         if issue.status == "sending":
             keys = set(self.store.issues.segments_of(issue.id))
             segment_of = self.segment_of
@@ -276,19 +267,28 @@ class Sender:
         if self._stop.is_set() or self.halt.is_set():  # leave these planned for a resume
             return 0
         chunk = secrets.token_hex(8)
+        # A backend that sends one message at a time records each outcome as it comes.
+        each = getattr(self.backend, "deliver_each", None)
         rows, suppressed = self.store.issues.claim(
-            issue.id, envelope.segment, ids.first, ids.last, chunk, self.clock()
-        )
+            issue.id, envelope.segment, ids.first, ids.last, chunk, self.clock(),
+            CLAIMED if each else SUBMITTED,
+        )  # fmt: skip
         tally = {"suppressed": suppressed} if suppressed else {}
         size = self.backend.max_batch
         for start in range(0, len(rows), size):  # more than ``ids`` only if rows were replanned
             part = rows[start : start + size]
-            recipients = self.recipients(part, envelope.list_name, issue.id)
+            good, results = _screen(part)
+            recipients = self.recipients(good, envelope.list_name, issue.id)
             try:
-                results = self.backend.deliver(replace(envelope, chunk=chunk), recipients)
+                if each is None:
+                    results += self.backend.deliver(replace(envelope, chunk=chunk), recipients)
+                else:
+                    results += each(
+                        replace(envelope, chunk=chunk), recipients, self._step(issue, chunk)
+                    )
             except SendAborted as exc:
-                self._stop.set()
-                self._record(issue, chunk, part, exc.results)
+                self._stop.set()  # refused before anything went out: rows without a result
+                self._record(issue, chunk, part, results + exc.results, missing="retry")
                 raise
             except BaseException:
                 self._stop.set()  # rows stay submitted: a resume decides what they are
@@ -299,8 +299,21 @@ class Sender:
         self._report(ids.rows, tally)
         return tally.get("retry", 0)
 
+    def _step(self, issue: IssueRow, chunk: str) -> Callable[[Outcome | None, int | None], None]:
+        """Records one message's outcome and submits the next, for a per-message backend."""
+
+        def step(done: Outcome | None, upcoming: int | None) -> None:
+            self.store.issues.step(issue.id, chunk, done, upcoming, self.clock())
+
+        return step
+
     def _record(
-        self, issue: IssueRow, chunk: str, rows: list[LedgerRow], results: list[DeliveryResult]
+        self,
+        issue: IssueRow,
+        chunk: str,
+        rows: list[LedgerRow],
+        results: list[DeliveryResult],
+        missing: str = UNKNOWN,
     ) -> None:
         if len(results) == len(rows) and all(
             a.subscriber_id == b.subscriber_id for a, b in zip(results, rows, strict=True)
@@ -310,7 +323,7 @@ class Sender:
             given = {r.subscriber_id: r for r in results}
             outcomes = [
                 given.get(r.subscriber_id)
-                or Outcome(r.subscriber_id, UNKNOWN, None, "the backend gave no result")
+                or Outcome(r.subscriber_id, missing, None, "the backend gave no result")
                 for r in rows
             ]
         self.store.issues.record(issue.id, chunk, outcomes, self.clock())
@@ -329,13 +342,30 @@ class Sender:
     ) -> list[DeliveryResult]:
         """The issue, subject marked ``[TEST]``, to ``addresses``; outside the ledger."""
         email = replace(issue.email, subject=f"[TEST] {issue.email.subject}")
-        envelope = replace(self.envelope(issue, list_name, email), chunk="test")
+        envelope = replace(self.envelope(issue, list_name, email), chunk=TEST_CHUNK)
         rows = [LedgerRow(0, a, "", "test", "active", True) for a in addresses]
         results = []
         for part in _split(iter([rows]), self.backend.max_batch):
             recipients = self.recipients(part, list_name, issue.id)
             results.extend(self.backend.deliver(envelope, recipients))
         return results
+
+
+def _screen(rows: list[LedgerRow]) -> tuple[list[LedgerRow], list[DeliveryResult]]:
+    """The rows a message can be made for, and a ``failed`` result for each other one."""
+    problems = [recipient_problem(r.email, r.name) for r in rows]
+    if not any(problems):
+        return rows, []
+    good = [r for r, p in zip(rows, problems, strict=True) if p is None]
+    bad = [
+        DeliveryResult(r.subscriber_id, "failed", error=p)
+        for r, p in zip(rows, problems, strict=True)
+        if p
+    ]
+    for r, p in zip(rows, problems, strict=True):
+        if p:
+            log.warning("subscriber %d: %s", r.subscriber_id, p)
+    return good, bad
 
 
 def _split(batches: Iterator[list[T]], size: int) -> Iterator[list[T]]:

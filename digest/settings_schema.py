@@ -7,6 +7,7 @@ keeps error messages in our own ``file: key: expected ...`` form with no extra d
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 from .errors import ConfigError
 
 T = TypeVar("T")
+ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+"""What a ``*_env`` key may hold: the NAME of an environment variable, never its value."""
 
 
 class Ctx(typing.NamedTuple):
@@ -107,6 +110,8 @@ def build(cls: type[T], table: dict[str, Any], ctx: Ctx) -> T:
     kwargs: dict[str, Any] = {}
     for name, f in fields.items():
         if name in table:
+            if name.endswith("_env"):
+                _check_env_name(table[name], ctx.sub(name))
             kwargs[name] = convert(hints[name], table[name], ctx.sub(name))
         elif isinstance(f.default, Path) and not f.default.is_absolute():
             kwargs[name] = (ctx.base / f.default).resolve()
@@ -123,3 +128,15 @@ def build(cls: type[T], table: dict[str, Any], ctx: Ctx) -> T:
         except ValueError as exc:
             raise ctx.error(str(exc)) from None
     return obj
+
+
+def _check_env_name(value: Any, ctx: Ctx) -> None:
+    """Refuse anything but an environment variable's name, without echoing it: a secret pasted
+    here by mistake must not end up in a terminal, a log or a CI transcript."""
+    if value is None or (isinstance(value, str) and ENV_NAME.fullmatch(value)):
+        return
+    raise ctx.error(
+        "must be the NAME of an environment variable (A-Z, 0-9 and _, not starting with a "
+        "digit), not its value; the value given is not shown",
+        hint="put the secret in the environment and its variable's name here",
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -51,3 +52,8 @@ class Taxonomy:
 
     def is_known(self, name: str) -> bool:
         return area_key(name) in self._canonical
+
+    def suggest(self, name: str) -> str | None:
+        """The canonical area whose name or alias is spelt most like ``name``, if one is close."""
+        close = difflib.get_close_matches(area_key(name), list(self._canonical), n=1, cutoff=0.6)
+        return self._canonical[close[0]] if close else None

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii
 
 from .errors import ConfigError
+from .strength import require_strong
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +53,7 @@ class Signer:
         """The signer keyed by ``$variable``; a random one-off key only if allowed."""
         value = os.environ.get(variable, "")
         if value:
-            if len(value) < 16:
-                raise ConfigError(
-                    f"${variable} is too short", subject=variable, hint="use at least 32 characters"
-                )
+            require_strong(value, variable, "signing links")
             return cls(value.encode("utf-8"))
         if allow_ephemeral:
             return cls(secrets.token_bytes(32), ephemeral=True)

@@ -23,7 +23,7 @@ from digest.web import create_app
 
 NOW = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
 EDITORS = ("ed@example.org", "copy.desk@example.org")
-TOKEN = "desk-token-0123456789abcdef"
+TOKEN = "desk-token-7c1e9a40b2d85f36e0a4c9b1d7f2"
 KEY = b"desk-tests-signing-key-0123456789abcdef"
 
 

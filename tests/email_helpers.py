@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from digest.models import Digest, DigestPost, Section, Window
-from digest.render import PLACEHOLDERS, fill
+from digest.placeholders import FIELDS
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 AREAS = (
@@ -40,15 +41,16 @@ def big_week(count: int = 200, areas: tuple[str, ...] = AREAS) -> Digest:
 
 
 RECIPIENT = {
-    PLACEHOLDERS.email_html: "a.very.long.name.of.a.subscriber@subdomain.example.org",
-    PLACEHOLDERS.email: "a.very.long.name.of.a.subscriber@subdomain.example.org",
-    PLACEHOLDERS.name_html: "Alexandra Example-Subscriber",
-    PLACEHOLDERS.name: "Alexandra Example-Subscriber",
-    PLACEHOLDERS.unsubscribe_url: "https://digest.example.org/unsubscribe/" + "t" * 120,
-    PLACEHOLDERS.preferences_url: "https://digest.example.org/preferences/" + "t" * 120,
+    "email": "a.very.long.name.of.a.subscriber@subdomain.example.org",
+    "name": "Alexandra Example-Subscriber",
+    "unsubscribe_url": "https://digest.example.org/unsubscribe/" + "t" * 120,
+    "preferences_url": "https://digest.example.org/preferences/" + "t" * 120,
 }
+FIELD = "|".join(FIELDS)
+TOKEN = re.compile(rf"-({FIELD})(?:\.[0-9a-f]+)?(?:\.(?:html|text|header))?-")
+"""Any placeholder a rendering may hold, keyed or not, in any part's spelling."""
 
 
 def filled(html: str) -> str:
     """``html`` as one recipient gets it, with long realistic per-recipient values."""
-    return fill(html, RECIPIENT)
+    return TOKEN.sub(lambda m: RECIPIENT[FIELDS[m.group(1)]], html)

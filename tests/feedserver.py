@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -47,20 +48,24 @@ class Seen:
 class FeedServer:
     """Routes paths to replies; a list of replies is served in turn, the last one repeating."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.routes: dict[str, list[Reply]] = {}
         self.seen: list[Seen] = []
         self.lock = threading.Lock()
         handler = type("Handler", (_Handler,), {"feeds": self})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
 
     @property
+    def port(self) -> int:
+        return int(self.httpd.server_address[1])
+
+    @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        return f"http://{self.httpd.server_address[0]}:{self.port}"
 
     def url(self, path: str) -> str:
         return f"{self.base}{path}"
@@ -181,6 +186,50 @@ def trickle(count: int) -> Callable[[], Iterator[bytes]]:
             yield b" "
 
     return gen
+
+
+class SlowLoris:
+    """A raw socket server on 127.0.0.1 that answers every connection with response headers
+    dribbled one byte per ``pause`` seconds, forever: each byte comes well within any read
+    timeout, so only a deadline on the whole request stops a client."""
+
+    def __init__(self, pause: float = 0.2) -> None:
+        self.pause = pause
+        self.connections = 0
+        self.stopping = threading.Event()
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/feed.xml"
+
+    def start(self) -> SlowLoris:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join()
+        self.sock.close()
+
+    def _accept(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            threading.Thread(target=self._dribble, args=(conn,), daemon=True).start()
+
+    def _dribble(self, conn: socket.socket) -> None:
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nX-Slow: "
+        with conn, contextlib.suppress(OSError):
+            i = 0
+            while not self.stopping.wait(self.pause):
+                conn.sendall(head[i : i + 1] if i < len(head) else b"z")
+                i += 1
 
 
 @pytest.fixture(name="server")

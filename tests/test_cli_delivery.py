@@ -62,6 +62,22 @@ def test_unknown_recipients_are_reported_and_resolved_only_when_ops_say(
     assert set(fake.received.values()) == {1} and len(fake.received) == 30
 
 
+def test_outbox_test_sends_are_kept_apart_from_the_issues_messages(project: Path) -> None:
+    assert digest(project, "collect").returncode == 0
+    tested = digest(project, "send", "--list", "weekly", "--test", "ed@example.org")
+    assert tested.returncode == 0, tested.stderr
+    assert digest(project, "send", "--list", "weekly").returncode == 0
+    outbox = project / "outbox" / "weekly"
+    (test,) = (outbox / "tests").rglob("*.eml")
+    assert test.read_bytes().count(b"Subject: [TEST] ") == 1
+    (issue,) = [d for d in outbox.iterdir() if d.name != "tests"]
+    assert test.parent.name == issue.name  # tests/<issue>/
+    real = sorted(p.name for p in issue.iterdir())
+    assert len(real) == 6 and not [n for n in real if n.startswith("0000000-")]
+    assert all(b"[TEST]" not in p.read_bytes() for p in issue.iterdir())
+    assert str(outbox / "tests") in tested.stdout + tested.stderr  # where it went
+
+
 def test_a_test_send_goes_only_to_the_given_addresses(project: Path, fake: FakeSendGrid) -> None:
     use_backend(project, "sendgrid", host=fake.url)
     assert digest(project, "collect").returncode == 0

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,8 @@ import pytest
 from digest.config import load_settings, resolve_config_path
 from digest.errors import ConfigError
 from digest.sources.directory import DirectoryOptions
+
+from .cli_helpers import cli_env, run_digest
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -115,3 +118,37 @@ def test_secrets_are_named_not_stored(tmp_path: Path) -> None:
     text = MINIMAL + '\n[delivery.sendgrid]\napi_key = "SG.secret"\n'
     with pytest.raises(ConfigError, match=r"delivery\.sendgrid\.api_key: unknown key"):
         load_settings(write(tmp_path, text))
+
+
+SECRET = "SG.k3yV4lu3-pasted.by_mistake"
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "value"),
+    [
+        ("newsletter", "signing_key_env", f'"{SECRET}"'),
+        ("delivery.sendgrid", "api_key_env", f'"{SECRET}"'),
+        ("delivery.smtp", "password_env", f'"{SECRET}"'),
+        ("web", "sendgrid_public_key_env", f'"{SECRET}"'),
+        ("desk", "token_env", '"s3cr3t token with spaces"'),
+        ("delivery.smtp", "username_env", "31415926535"),
+    ],
+)
+def test_a_secret_pasted_into_an_env_name_is_refused_unechoed(
+    project: Path, table: str, key: str, value: str
+) -> None:
+    config = project / "config.toml"
+    text = config.read_text(encoding="utf-8")
+    line = f"{key} = {value}"
+    if f"[{table}]\n" in text:
+        text = re.sub(rf"^{key} = .*$", line, text, flags=re.MULTILINE)
+        assert line in text
+    else:
+        text += f"\n[{table}]\n{line}\n"
+    config.write_text(text, encoding="utf-8")
+    result = run_digest(project, "run", env=cli_env(DIGEST_SIGNING_KEY="k" * 40))
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert f"{table}.{key}: must be the NAME of an environment variable" in " ".join(output.split())
+    for secret in (SECRET, "s3cr3t", "31415926535", "SG."):
+        assert secret not in output

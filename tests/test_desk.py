@@ -213,6 +213,8 @@ def test_send_test_goes_to_chosen_editor_addresses_only(site: DeskSite) -> None:
     messages = site.outbox()
     assert [m["To"] for m in messages] == [EDITORS[0]]
     assert messages[0]["Subject"].startswith("[TEST] ")
+    (path,) = (site.project / "outbox").rglob("*.eml")  # apart from any issue's own folder
+    assert path.parent.parent == site.project / "outbox" / "weekly" / "tests"
     assert site.store.issues.latest(site.pipeline.build("weekly").list_id) is None  # no ledger
     (logged,) = DeskRepo(site.store.engine).actions("weekly")
     assert (logged.action, logged.at) == ("test-send", NOW)

@@ -14,7 +14,9 @@ from click.testing import CliRunner
 from digest.cli import main
 from digest.config import load_settings
 from digest.errors import ConfigError
-from digest.web.desk_auth import desk_access, is_loopback
+from digest.web.desk_auth import desk_access, is_loopback, loopback_host
+from digest.web.throttle import OVERALL, PER_CLIENT, client_key
+from tests.cli_helpers import cli_env, run_digest
 from tests.desk_setup import TOKEN, DeskSite, open_desk
 
 
@@ -41,7 +43,7 @@ def test_the_desk_will_not_be_created_open_on_a_public_address(project: Path) ->
     for host in ("0.0.0.0", "::", "203.0.113.7"):
         with pytest.raises(ConfigError, match="refusing to serve the editors' desk open"):
             desk_access(settings, host, environ={})
-    with pytest.raises(ConfigError, match="too short"):
+    with pytest.raises(ConfigError, match="too weak"):
         desk_access(settings, "0.0.0.0", environ={"DIGEST_DESK_TOKEN": "short"})
     assert desk_access(settings, "0.0.0.0", environ={"DIGEST_DESK_TOKEN": TOKEN}).login_required
     assert not desk_access(settings, "127.0.0.1", environ={}).login_required
@@ -71,6 +73,72 @@ def test_loopback_desk_refuses_other_hosts_and_proxied_requests(
         proxied = client.get("/", headers={"x-forwarded-for": "198.51.100.4"})
         assert proxied.status_code == 403
         assert client.get("/", headers={"forwarded": "for=198.51.100.4"}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.1:8025", True),
+        ("localhost", True),
+        ("LocalHost:8025", True),
+        ("[::1]", True),
+        ("[::1]:8025", True),
+        ("127.0.0.2:8025", True),
+        ("digest.example.org", False),
+        ("digest.example.org:443", False),
+        ("desk.localhost", False),
+        ("localhost.", False),
+        ("127.0.0.1.nip.io", False),
+        ("127.0.0.1:80:80", False),
+        ("::1", False),
+        ("", False),
+    ],
+)
+def test_loopback_host_headers(host: str, loopback: bool) -> None:
+    assert loopback_host(host) is loopback
+
+
+def test_loopback_desk_refuses_a_proxy_that_rewrites_the_host(
+    project: Path, live_server: Callable[[Any], str]
+) -> None:
+    """nginx's default proxy_pass relays from loopback with no X-Forwarded-For header."""
+    site = open_desk(project, live_server)
+    with httpx.Client(base_url=site.desk) as client:
+        for host in ("digest.example.org", "desk.localhost", "desk.localhost:8025"):
+            answer = client.get("/", headers={"host": host})
+            assert answer.status_code == 403, host
+            assert "set $DIGEST_DESK_TOKEN" in answer.text  # the hint names the way out
+            assert "Rosa" not in answer.text and "data-csrf" not in answer.text
+        assert (
+            client.post("/lists/weekly/approve", headers={"host": "desk.localhost"}).status_code
+            == 403
+        )
+        for host in ("localhost", f"localhost:{client.base_url.port}", "127.0.0.1"):
+            assert client.get("/", headers={"host": host}).status_code == 200, host
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DIGEST_DESK_TOKEN", " " * 16),
+        ("DIGEST_DESK_TOKEN", " " * 40),
+        ("DIGEST_DESK_TOKEN", "a" * 40),
+        ("DIGEST_DESK_TOKEN", "ab" * 20),
+        ("DIGEST_DESK_TOKEN", "desk-token-0123456789abcdef"),  # 27 characters
+        ("DIGEST_SIGNING_KEY", "a" * 16),
+        ("DIGEST_SIGNING_KEY", "a" * 64),
+        ("DIGEST_SIGNING_KEY", "0123456789abcdef"),
+    ],
+)
+def test_digest_serve_refuses_weak_secrets(project: Path, variable: str, value: str) -> None:
+    env = {"DIGEST_SIGNING_KEY": "serve-test-signing-key-0123456789", "DIGEST_DESK_TOKEN": TOKEN}
+    env[variable] = value
+    result = run_digest(project, "serve", "--port", "0", env=cli_env(**env))  # loopback
+    assert result.returncode == 2, result.stderr
+    assert f"${variable} is too weak" in result.stderr and "Traceback" not in result.stderr
+    assert not value.strip() or value not in result.stderr  # never echoed
+    assert "Uvicorn running" not in result.stderr
 
 
 @pytest.fixture
@@ -128,3 +196,46 @@ def test_a_forged_session_cookie_is_ignored(token_site: DeskSite) -> None:
     with token_site.client() as client:
         client.cookies.set("digest_desk", "eyJuIjoieCIsImEiOiJldmUiLCJ0IjoxfQ.deadbeef")
         assert client.get("/lists/weekly").status_code == 303
+
+
+def test_failed_logins_are_throttled_per_address(token_site: DeskSite) -> None:
+    with token_site.client() as client:
+        answers = [_login(client, "Mallory", f"guess-{i:04d}-{'x' * 30}") for i in range(20)]
+        codes = [a.status_code for a in answers]
+        assert codes.count(401) == PER_CLIENT and codes.count(429) == 20 - PER_CLIENT
+        assert codes[:PER_CLIENT] == [401] * PER_CLIENT  # the first tries are judged
+        refused = answers[-1]
+        assert int(refused.headers["retry-after"]) > 0 and "Too many failed logins" in refused.text
+        right = _login(client, "Rosa Editor", TOKEN)  # even the right token waits its turn
+        assert right.status_code == 429 and client.get("/lists/weekly").status_code == 303
+    other = httpx.HTTPTransport(local_address="127.0.0.2")
+    with httpx.Client(base_url=token_site.desk, transport=other) as elsewhere:
+        assert _login(elsewhere, "Rosa Editor", TOKEN).status_code == 303
+
+
+def test_failed_logins_from_many_addresses_are_throttled_overall(token_site: DeskSite) -> None:
+    codes = []
+    for n in range(OVERALL // PER_CLIENT + 2):
+        transport = httpx.HTTPTransport(local_address=f"127.0.1.{n + 1}")
+        with httpx.Client(base_url=token_site.desk, transport=transport) as client:
+            for i in range(PER_CLIENT):
+                codes.append(_login(client, "Mallory", f"guess-{n}-{i}-{'y' * 30}").status_code)
+    assert codes.count(401) == OVERALL and codes.count(429) == len(codes) - OVERALL
+    fresh = httpx.HTTPTransport(local_address="127.0.2.1")
+    with httpx.Client(base_url=token_site.desk, transport=fresh) as client:
+        assert _login(client, "Rosa Editor", TOKEN).status_code == 429
+
+
+def test_a_successful_login_clears_the_address_count(token_site: DeskSite) -> None:
+    with token_site.client() as client:
+        for round_ in range(3):
+            for i in range(PER_CLIENT - 1):
+                assert _login(client, "Ed", f"wrong-{round_}-{i}-{'z' * 30}").status_code == 401
+            assert _login(client, "Ed", TOKEN).status_code == 303
+            client.cookies.clear()
+
+
+def test_ipv6_clients_are_counted_by_their_64_block() -> None:
+    assert client_key("2001:db8:1:2::1") == client_key("2001:db8:1:2:ffff::9")
+    assert client_key("2001:db8:1:2::1") != client_key("2001:db8:1:3::1")
+    assert client_key("198.51.100.4") == "198.51.100.4"

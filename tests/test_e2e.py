@@ -13,6 +13,8 @@ import pytest
 
 from .cli_helpers import run_digest
 from .conftest import needs_shared
+from .email_helpers import TOKEN
+from .test_headers import raw_headers
 
 
 def digest(project: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -48,6 +50,9 @@ def test_run_delivers_once_per_active_subscriber_and_never_twice(project: Path) 
         assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         url = unsubscribe.strip("<>").split(">")[0]
         assert f'href="{url}"' in html_body  # a visible unsubscribe link, per recipient
+    for path in (project / "outbox").glob("weekly/*/*.eml"):  # and undecoded, as clients read it
+        raw = raw_headers(path.read_bytes())["List-Unsubscribe"]
+        assert raw.startswith("<https://digest.example.org/unsubscribe/") and "=?" not in raw
         assert "1 Example Plaza" in html_body and "1 Example Plaza" in text.get_content()
         assert msg["To"].addresses[0].addr_spec in text.get_content()
         assert "NATO Warms to Russia" in html_body  # a section of its own, or "Also this week"
@@ -58,7 +63,7 @@ def test_run_delivers_once_per_active_subscriber_and_never_twice(project: Path) 
             next_section = html_body.index(">Foreign Affairs<")
             assert ip < nato < next_section
             assert "David Kampf" in html_body[nato : nato + 2000]
-        assert "-unsubscribe_url-" not in html_body and "-email-" not in text.get_content()
+        assert not TOKEN.search(html_body) and not TOKEN.search(text.get_content())
     # a subscriber with area preferences gets only those sections, then the rest as titles
     ben = next(m for m in sent if m["To"].addresses[0].addr_spec == "ben.carter@example.com")
     ben_text = ben.get_body(("plain",)).get_content()

@@ -9,6 +9,8 @@ from digest.sources.entries import sanitize
 
 from .feedserver import FeedServer, Reply, feed_source, server_fixture  # noqa: F401
 
+LOOPBACK = ("127.0.0.0/8",)
+"""These tests' article server is on loopback, which feed links may reach only by opt-in."""
 PARAGRAPHS = [
     "The finance ministers met in Lusaka on Tuesday to settle the terms of the restructuring.",
     "Bondholders had resisted the haircut for months, arguing that the growth forecasts were "
@@ -81,7 +83,8 @@ def test_full_text_replaces_excerpts_and_keeps_them_when_extraction_fails(
     links = [
         server.url(p) for p in ("/article/1", "/article/404", "/article/pdf", "/article/empty")
     ]
-    report = feed_source(server.feed("/f.xml", feed(*links)), full_text="auto").collect({})
+    url = server.feed("/f.xml", feed(*links))
+    report = feed_source(url, full_text="auto", allow_networks=LOOPBACK).collect({})
     full, *kept = report.posts
     assert full.text.split("\n\n")[-4:] == PARAGRAPHS
     assert "Subscribe" not in full.text and "Copyright" not in full.text
@@ -98,8 +101,10 @@ def test_full_text_respects_mode_budget_and_limits(server: FeedServer) -> None:
     url = server.feed("/f.xml", feed(server.url("/article/1"), server.url("/article/2")))
     never = feed_source(url, full_text=False).collect({})
     assert all(p.text == "The finance ministers met in Lusaka" for p in never.posts)
-    budget = feed_source(url, full_text=True, full_text_max=1).collect({})
+    budget = feed_source(url, full_text=True, full_text_max=1, allow_networks=LOOPBACK).collect({})
     assert [len(p.text.split("\n\n")) > 1 for p in budget.posts] == [True, False]
-    small = feed_source(url, full_text=True, max_bytes=len(feed("x", "y")) + 500).collect({})
+    small = feed_source(
+        url, full_text=True, max_bytes=len(feed("x", "y")) + 500, allow_networks=LOOPBACK
+    ).collect({})
     assert all(p.text == "The finance ministers met in Lusaka" for p in small.posts)
     assert len(server.hits("/article/1")) == 2 and len(server.hits("/article/2")) == 1

@@ -24,6 +24,7 @@ _NORMALIZE = [
     (re.compile(r"#\d+\b"), "#<N>"),
     (re.compile(r"/\d+\.html\b"), "/<N>.html"),
     (re.compile(r"\bpost-\d+\b"), "post-<ID>"),
+    (re.compile(r"\.[0-9a-f]{24}-"), ".<KEY>-"),  # a rendering's random placeholder key
 ]
 
 

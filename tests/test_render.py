@@ -8,7 +8,7 @@ import pytest
 from digest.config import load_settings
 from digest.errors import TemplateError
 from digest.models import Digest, DigestPost, Section, Window
-from digest.render import PLACEHOLDERS, Renderer
+from digest.render import Renderer
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -46,8 +46,9 @@ def test_email_has_content_footer_and_placeholders(renderer: Renderer) -> None:
     assert '<html lang="en"' in html and 'name="color-scheme"' in html
     assert 'href="https://b.example.org/p"' in html and "Read more" in html
     assert "Jane Roe" in html and "Human Rights" in html and "A summary sentence." in html
-    assert f'href="{PLACEHOLDERS.unsubscribe_url}"' in html
-    assert f'href="{PLACEHOLDERS.preferences_url}"' in html
+    tokens = email.placeholders
+    assert tokens.key and f'href="{tokens.unsubscribe_url}"' in html
+    assert f'href="{tokens.preferences_url}"' in html
     assert "1 Example Plaza" in html
     assert email.html_bytes < 102_000
 
@@ -75,7 +76,7 @@ def test_text_part_reads_at_72_columns_with_numbered_links(renderer: Renderer) -
     assert "Security\n========" in text
     assert "A title [1]" in text and "Trade & Tariffs [2]" in text and "&amp;" not in text
     assert "[1] https://b.example.org/p" in text and "[2] https://x.example/2" in text
-    assert f"Unsubscribe: {PLACEHOLDERS.unsubscribe_url}" in text
+    assert f"Unsubscribe: {email.placeholders.unsubscribe_url}" in text
 
 
 @pytest.mark.parametrize(

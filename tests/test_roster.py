@@ -43,11 +43,25 @@ def test_bad_rows_are_reported_with_file_and_line_and_others_load(tmp_path: Path
     assert roster.subscribers[0].areas == ("IR", "Security")
 
 
-def test_duplicates_are_merged_with_a_warning(tmp_path: Path) -> None:
-    path = write(tmp_path, "email,name\nx@Example.org,One\nx@example.ORG,Two\n")
+def test_a_duplicate_keeps_the_first_row_and_the_earliest_date(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "email,name,subscribed_at,status\n"
+        "x@Example.org,One,2026-03-01,\n"
+        "x@example.ORG,Two,2025-01-01,\n"
+        "x@example.org,Three,2027-01-01,unsubscribed\n",
+    )
     roster = read_roster(path)
-    assert [(s.email, s.name) for s in roster.subscribers] == [("x@example.org", "Two")]
-    assert "duplicate of line 2" in str(roster.problems[0])
+    (sub,) = roster.subscribers
+    assert (sub.email, sub.name, sub.line) == ("x@example.org", "One", 2)
+    assert sub.subscribed_at == "2025-01-01"  # the earliest of the three
+    assert sub.status == "unsubscribed"  # an opt-out further down is never lost
+    assert [str(p) for p in roster.problems] == [
+        f"{path}:3: duplicates line 2 (x@example.org): kept line 2, "
+        "taking its earlier subscribed_at 2025-01-01",
+        f"{path}:4: duplicates line 2 (x@example.org): kept line 2, taking its status "
+        "'unsubscribed'",
+    ]
 
 
 def test_bom_semicolons_and_idna(tmp_path: Path) -> None:

@@ -65,13 +65,17 @@ def test_killed_at_many_points_and_resumed_everyone_gets_it_exactly_once(
         project, "sendgrid", host=fake.url, batch_size=100, workers=2, timeout=10.0,
         backoff=0.001, backoff_max=0.01,
     )  # fmt: skip
+    # a killed sender's claim is taken over once its lease runs out (no pid checks): keep the
+    # lease short and let each resume wait for it
+    config.write_text(config.read_text() + '\n[scheduler]\nlease = "2s"\n', encoding="utf-8")
     collected = cli(project, "collect")
     assert collected.wait(60) == 0, collected.communicate()
     pipeline = Pipeline(load_settings(config))
     kills = 0
     for cycle in range(KILLS + 10):
         fake.script(*["ok"] * (cycle % 3), Action(MODES[cycle % len(MODES)]))
-        proc = cli(project, "send", "--list", "weekly", *(["--resume"] if cycle else []))
+        resume = ["--resume", "--wait", "1m"] if cycle else []
+        proc = cli(project, "send", "--list", "weekly", *resume)
         fake.victim = proc.pid
         code = proc.wait(60)
         fake.actions.clear()
@@ -91,7 +95,7 @@ def test_killed_at_many_points_and_resumed_everyone_gets_it_exactly_once(
         if kills == KILLS:
             break
     assert kills >= 20
-    final = cli(project, "send", "--list", "weekly", "--resume")
+    final = cli(project, "send", "--list", "weekly", "--resume", "--wait", "1m")
     out, errors = final.communicate(timeout=60)
     assert final.returncode == 0, out + errors
     assert fake.violations == []

@@ -107,15 +107,15 @@ def test_a_rejected_chunk_fails_with_reasons_and_the_rest_go(
 def test_a_bad_key_stops_the_send_with_the_rest_still_planned(
     project: Path, fake: FakeSendGrid, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from digest.errors import DeliveryError
+    from digest.errors import ConfigError
 
     write_roster(project, 30)
     monkeypatch.setenv("SENDGRID_API_KEY", "SG.revoked")
     p = pipeline(project, fake, batch_size=10, workers=1)
-    with pytest.raises(DeliveryError, match="401"):
+    with pytest.raises(ConfigError, match="401"):
         p.send("weekly")
     issue = p.unfinished("weekly")[0]
-    assert p.store.issues.counts(issue.id) == {"failed": 10, "planned": 20}
+    assert p.store.issues.counts(issue.id) == {"planned": 30}  # nobody marked failed
 
 
 def test_unsubscribing_mid_send_stops_a_chunk_not_yet_submitted(

@@ -15,17 +15,19 @@ from digest.delivery.options import SendGridOptions
 from digest.delivery.sendgrid import SendGridBackend, make_sendgrid, request_body
 from digest.errors import ConfigError
 from digest.models import Envelope, Recipient, RenderedEmail
-from digest.render import PLACEHOLDERS
+from digest.placeholders import Placeholders
 
 from .delivery_helpers import API_KEY
 from .fake_sendgrid import Action, FakeSendGrid, limit_violations
 
+P = Placeholders("0123456789abcdef01234567")
 EMAIL = RenderedEmail(
-    subject="Weekly #7 for -name-",
+    subject=f"Weekly #7 for {P.name}",
     preheader="pre",
-    html="<p>Hi -name_html-, <a href='-unsubscribe_url-'>unsubscribe</a></p>",
-    text="Hi -name-\nUnsubscribe: -unsubscribe_url-\nPreferences: -preferences_url-",
+    html=f"<p>Hi {P.name_html}, <a href='{P.unsubscribe_url}'>unsubscribe</a></p>",
+    text=f"Hi {P.name}\nUnsubscribe: {P.unsubscribe_url}\nPreferences: {P.preferences_url}",
     mjml="",
+    placeholders=P,
 )
 ENVELOPE = Envelope(
     list_name="weekly",
@@ -82,8 +84,11 @@ def test_a_full_chunk_is_one_valid_request_with_everything_per_recipient(
     assert [c["type"] for c in body["content"]] == ["text/plain", "text/html"]
     first = body["personalizations"][0]
     assert first["to"] == [{"email": "reader1@example.org", "name": '"Reader, No. 1"'}]
-    assert first["substitutions"][PLACEHOLDERS.unsubscribe_url].endswith("/unsubscribe/t1")
-    assert first["substitutions"][PLACEHOLDERS.name_html] == "Reader, No. 1"
+    subs = first["substitutions"]
+    assert subs[P.token("unsubscribe_url", "html")].endswith("/unsubscribe/t1")
+    assert subs[P.token("unsubscribe_url", "text")].endswith("/unsubscribe/t1")
+    assert subs[P.token("name_html", "html")] == "Reader, No. 1"
+    assert subs[P.token("name", "header")] == "Reader, No. 1"
     assert first["headers"] == {
         "List-Unsubscribe": "<https://digest.example.org/unsubscribe/t1>, "
         "<mailto:unsubscribe@example.org?subject=unsubscribe>",
@@ -134,10 +139,11 @@ def test_a_bad_request_fails_the_chunk_with_sendgrids_reasons(fake: FakeSendGrid
     assert fake.answers[400] == 1  # never retried
 
 
-def test_a_wrong_key_fails_the_chunk_and_stops_the_send(fake: FakeSendGrid) -> None:
+def test_a_wrong_key_stops_the_send_as_a_configuration_error(fake: FakeSendGrid) -> None:
     with pytest.raises(SendAborted) as caught:
         backend(fake, key="SG.wrong").deliver(ENVELOPE, recipients(2))
-    assert {r.status for r in caught.value.results} == {"failed"}
+    assert {r.status for r in caught.value.results} == {"retry"}  # planned again, not failed
+    assert caught.value.exit_code == 2 and "SENDGRID_API_KEY" in str(caught.value)
     assert "401" in str(caught.value) and fake.answers[401] == 1
 
 

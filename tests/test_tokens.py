@@ -33,8 +33,13 @@ def test_key_comes_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         Signer.from_env("DIGEST_TEST_KEY", allow_ephemeral=False)
     assert Signer.from_env("DIGEST_TEST_KEY", allow_ephemeral=True).ephemeral
     monkeypatch.setenv("DIGEST_TEST_KEY", "short")
-    with pytest.raises(ConfigError, match="too short"):
+    with pytest.raises(ConfigError, match="too weak"):
         Signer.from_env("DIGEST_TEST_KEY", allow_ephemeral=True)
+    for weak in ("a" * 16, "a" * 64, " " * 40, "0123456789abcdef", "abcd" * 10):
+        monkeypatch.setenv("DIGEST_TEST_KEY", weak)
+        with pytest.raises(ConfigError, match=r"\$DIGEST_TEST_KEY is too weak") as raised:
+            Signer.from_env("DIGEST_TEST_KEY", allow_ephemeral=True)
+        assert weak not in str(raised.value)
     monkeypatch.setenv("DIGEST_TEST_KEY", "a-long-enough-secret-key-0123456789")
     signer = Signer.from_env("DIGEST_TEST_KEY", allow_ephemeral=False)
     assert not signer.ephemeral

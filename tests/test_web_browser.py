@@ -50,6 +50,12 @@ def test_preferences_page_saves_areas_then_unsubscribes(site: Site, browser_page
     assert list_id is not None
     row = site.store.subscribers.find(list_id, BEN)
     assert row is not None and row.areas == ("International Politics", "Climate & Energy")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Every area").click()
+    page.get_by_role("status").wait_for()
+    assert not page.get_by_label("Climate & Energy").is_checked()
+    row = site.store.subscribers.find(list_id, BEN)
+    assert row is not None and row.areas == ()
     page.get_by_role("button", name="Unsubscribe").click()
     page.get_by_role("heading", name="You are unsubscribed").wait_for()
     assert site.status(BEN) == "unsubscribed"

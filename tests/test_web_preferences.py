@@ -48,8 +48,8 @@ def test_saving_areas_records_them_and_a_roster_sync_keeps_them(site: Site) -> N
     list_id = site.store.subscribers.list_id("weekly")
     site.store.subscribers.sync(list_id, read_roster(lst.subscribers).subscribers, NOW)
     assert areas(site, BEN) == ("Security", "Climate & Energy")
-    none = httpx.post(url, data={"action": "save"})
-    assert none.status_code == 200 and areas(site, BEN) == ()
+    every = httpx.post(url, data={"action": "all"})  # the form's "Every area" button
+    assert every.status_code == 200 and areas(site, BEN) == ()
 
 
 def test_unknown_areas_are_refused(site: Site) -> None:
@@ -80,3 +80,20 @@ def test_forged_tokens_change_no_preferences(site: Site) -> None:
     assert httpx.post(url, data={"action": "unsubscribe"}).status_code == 403
     assert areas(site, BEN) == ("International Politics", "Security")
     assert site.status(BEN) == "active"
+
+
+def test_a_post_without_a_choice_changes_nothing(site: Site) -> None:
+    url = f"{site.url}/preferences/{site.token(BEN)}"
+    form = httpx.get(url).text
+    assert '<button type="submit" name="action" value="all"' in form  # "all" is its own choice
+    before = areas(site, BEN)
+    empty = httpx.post(
+        url, content=b"", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert empty.status_code == 400 and areas(site, BEN) == before
+    assert httpx.post(url).status_code == 400 and areas(site, BEN) == before  # no body at all
+    no_areas = httpx.post(url, data={"action": "save"})
+    assert no_areas.status_code == 400 and "Check at least one area" in no_areas.text
+    assert 'value="Security" aria-describedby="areas-hint" checked' in no_areas.text
+    assert httpx.post(url, data={"areas": ["Security"]}).status_code == 400  # no action
+    assert areas(site, BEN) == before

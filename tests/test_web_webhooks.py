@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import random
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -12,6 +14,7 @@ import httpx
 import pytest
 
 from digest.store.events import EventRepo
+from digest.web.webhooks import SIGNATURE, TIMESTAMP
 
 from .web_setup import NOW, Site, open_site, sign_webhook, webhook_keys
 
@@ -237,3 +240,89 @@ def test_concurrent_deliveries_of_one_batch_apply_once(site: Site) -> None:
     assert sum(r["duplicate"] for r in results) == 10
     stats = EventRepo(site.store.engine).for_delivery(site.issue_id, site.sub_id(BEN))
     assert stats is not None and stats["opens"] == 1
+
+
+def _signed(site: Site, body: bytes) -> httpx.Response:
+    headers = sign_webhook(site.webhook_key, body, NOW)
+    return httpx.post(f"{site.url}/webhooks/sendgrid", content=body, headers=headers)
+
+
+def test_oversized_headers_are_refused_before_anything_is_parsed(site: Site) -> None:
+    body, headers = site.webhook([event("bounce", BEN, "b1")])
+    url = f"{site.url}/webhooks/sendgrid"
+    huge_stamp = {**headers, "X-Twilio-Email-Event-Webhook-Timestamp": "1" * 5000}
+    r = httpx.post(url, content=body, headers=huge_stamp)
+    assert r.status_code == 400 and "Timestamp" in r.json()["error"]
+    for stamp in ("-1", "1e9", "+1764255600", "1764255600.0", "0x69284a70"):
+        r = httpx.post(url, content=body, headers={**headers, TIMESTAMP: stamp})
+        assert r.status_code == 400, stamp
+    long_signature = {**headers, SIGNATURE: "A" * 5000}
+    r = httpx.post(url, content=body, headers=long_signature)
+    assert r.status_code == 400 and "Signature" in r.json()["error"]
+    assert httpx.post(url, content=body, headers={**headers, SIGNATURE: "a b"}).status_code == 400
+    assert site.status(BEN) == "active"
+    assert httpx.post(url, content=body, headers=headers).json()["suppressed"] == 1
+
+
+def test_deeply_nested_json_with_a_valid_signature_is_refused(site: Site) -> None:
+    deep = b"[" * 9000 + b"]" * 9000  # json.loads alone would hit the recursion limit
+    r = _signed(site, deep)
+    assert r.status_code == 400 and "nested deeper" in r.json()["error"]
+    seventeen = b"[" * 17 + b"]" * 17
+    assert _signed(site, seventeen).status_code == 400
+    in_a_string = json.dumps([event("open", BEN, "s1", url="https://x.example/" + "[" * 500)])
+    assert _signed(site, in_a_string.encode()).status_code == 200  # brackets in strings are text
+    nested_args = [event("open", BEN, "n1", category=["a", {"b": [[["c"]]]}])]
+    assert _signed(site, json.dumps(nested_args).encode()).status_code == 200
+
+
+def test_out_of_range_numbers_in_a_signed_body_are_refused(site: Site) -> None:
+    for bad in (
+        [event("open", BEN, "t1", timestamp=10**20)],
+        [event("open", BEN, "t2", issue_id="9" * 30)],
+        [event("open", BEN, "t3", issue_id=2**70)],
+        [event("open", BEN, "t4", issue_id="\u0661")],  # an Arabic-Indic digit is not a number
+    ):
+        r = _signed(site, json.dumps(bad).encode())
+        assert r.status_code == 400, bad
+    huge_number = b'[{"event":"open","email":"a@example.org","sg_event_id":"x","n":' + b"7" * 5000
+    assert _signed(site, huge_number + b"}]").status_code == 400
+
+
+def _noise(rng: random.Random, site: Site) -> tuple[bytes, dict[str, str]]:
+    """One malformed request: broken JSON, odd values, odd headers, signed or not."""
+    pieces = [b"[", b"]", b"{", b"}", b'"', b"\\", b",", b":", b"1e999", b"-0", b"null", b"true"]
+    pieces += [b'"event"', b'"email"', b'"sg_event_id"', b'"timestamp"', b'"issue_id"', b"\xff"]
+    pieces += [b"9" * rng.randint(1, 5000), b'"\\ud800"', b"[" * rng.randint(1, 3000), b" "]
+    shape = rng.randrange(3)
+    if shape == 0:
+        body = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
+    elif shape == 1:
+        value: Any = rng.choice([None, -1, 2**64, "", "x" * 3000, [], {}, 1.5, True, "\u0663"])
+        key = rng.choice(["event", "email", "sg_event_id", "timestamp", "issue_id", "list"])
+        body = json.dumps([{**event("bounce", BEN, f"f{rng.random()}"), key: value}]).encode()
+    else:
+        body = bytes(rng.randrange(256) for _ in range(rng.randint(0, 200)))
+    headers = sign_webhook(site.webhook_key, body, NOW)
+    mangle = rng.randrange(5)
+    if mangle == 1:
+        headers[TIMESTAMP] = rng.choice(["", "9" * rng.randint(1, 6000), "12a", "١٢", "-5"])
+    elif mangle == 2:
+        headers[SIGNATURE] = rng.choice(["", "=" * 300, "A" * rng.randint(1, 9000), "%%%"])
+    elif mangle == 3:
+        headers.pop(rng.choice([TIMESTAMP, SIGNATURE]))
+    return body, headers
+
+
+def test_no_input_makes_the_webhook_fail(site: Site) -> None:
+    rng = random.Random(14)
+    seen = set()
+    with httpx.Client(base_url=site.url) as client:
+        for _ in range(150):
+            body, headers = _noise(rng, site)
+            raw = {k: v.encode("utf-8") for k, v in headers.items()}  # non-ASCII bytes too
+            r = client.post("/webhooks/sendgrid", content=body, headers=raw)
+            assert r.status_code in (200, 400, 403, 413), (r.status_code, body[:200], headers)
+            assert r.headers["content-type"] == "application/json"
+            seen.add(r.status_code)
+    assert seen >= {400, 403}

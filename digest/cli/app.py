@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
@@ -18,6 +18,7 @@ from rich.markup import escape
 from ..config import Settings, load_settings
 from ..errors import DigestError
 from ..pipeline import Pipeline
+from ..roster import RowProblem
 
 F = TypeVar("F", bound=Callable[..., Any])
 out = Console(soft_wrap=True)
@@ -41,6 +42,18 @@ def pipeline_of(ctx: click.Context) -> Pipeline:
         ctx.call_on_close(obj["pipeline"].close)
     pipeline: Pipeline = obj["pipeline"]
     return pipeline
+
+
+def warn_rows(problems: Iterable[RowProblem]) -> None:
+    """Print each roster row's problem once per command, however often the roster was read."""
+    ctx = click.get_current_context(silent=True)
+    seen: set[str] = (
+        ctx.find_root().ensure_object(dict).setdefault("rows_reported", set()) if ctx else set()
+    )
+    for problem in problems:
+        if str(problem) not in seen:
+            seen.add(str(problem))
+            err.print(f"[yellow]warning:[/] {escape(str(problem))}", highlight=False)
 
 
 def hint_if_never_collected(pipeline: Pipeline, command: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,8 @@ from ..sources.directory import (
     DirectorySource,
 )
 from ..text import printable
-from .app import err, handled, hint_if_never_collected, main, out, pipeline_of
-from .delivery import say
+from .app import err, handled, hint_if_never_collected, main, out, pipeline_of, warn_rows
+from .delivery import say, wait_option
 
 
 def _collect_table(report: CollectReport) -> Table:
@@ -158,7 +158,8 @@ def build(
     names = [list_name] if list_name else [lst.name for lst in pipeline.settings.lists]
     results = []
     for name in names:
-        sync_roster(pipeline.settings, pipeline.store, name, pipeline.clock())  # segment counts
+        _, problems = sync_roster(pipeline.settings, pipeline.store, name, pipeline.clock())
+        warn_rows(problems)  # the roster decides the segments' counts
         built = pipeline.build(name)
         if not built.digest.posts:
             hint_if_never_collected(pipeline, "build")
@@ -195,11 +196,12 @@ def build(
 
 
 @main.command()
+@wait_option
 @click.pass_context
 @handled
-def run(ctx: click.Context) -> None:
+def run(ctx: click.Context, wait: timedelta) -> None:
     """The main job: collect, build and send every list not yet sent this period."""
-    report = pipeline_of(ctx).run()
+    report = pipeline_of(ctx).run(wait)
     c = report.collected
     click.echo(
         f"collected {sum(o.fetched for o in c.outcomes)} posts from {len(c.outcomes)} sources: "
@@ -211,8 +213,12 @@ def run(ctx: click.Context) -> None:
         )
     for s in report.sends:
         say(s)
+    for busy in report.busy:
+        err.print(f"[bold red]error:[/] {busy}", highlight=False)
     if any(s.outcome in ("incomplete", "unknown") for s in report.sends):
         sys.exit(1)
+    if report.busy:
+        sys.exit(report.busy[0].exit_code)
 
 
 @main.command()

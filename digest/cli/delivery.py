@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import click
@@ -18,13 +21,40 @@ from rich.progress import Progress as Bar
 from ..errors import NotFoundError
 from ..pipeline import Pipeline
 from ..roster import normalize_email
+from ..schedule import parse_duration
 from ..send import Progress, ProgressFn, SendReport, ledger_report
 from ..store.issues import IssueRow
-from .app import err, handled, hint_if_never_collected, main, pipeline_of
+from .app import err, handled, hint_if_never_collected, main, pipeline_of, warn_rows
 
 log = logging.getLogger("digest.cli")
 LOG_EVERY = 10.0
 """Seconds between progress log lines when stderr is not a terminal."""
+
+
+class Duration(click.ParamType[timedelta]):
+    """A duration option like ``90s``, ``10m`` or ``1h``."""
+
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+wait_option = click.option(
+    "--wait",
+    type=Duration(),
+    default="0s",
+    metavar="DURATION",
+    help="If another process is sending this period, wait up to this long (e.g. 10m) "
+    "for it to finish instead of exiting 4.",
+)
 
 
 @contextmanager
@@ -65,11 +95,10 @@ def progress_view(label: str) -> Iterator[ProgressFn]:
         yield update
 
 
-def say(report: SendReport) -> None:
+def say(report: SendReport, each: bool = False) -> None:
     """Print one list's send report: counts, failure reasons, unknown chunks."""
     name = report.list_name
-    for problem in report.roster_problems:
-        err.print(f"[yellow]skipped row[/] {problem}", highlight=False)
+    warn_rows(report.roster_problems)
     if report.outcome == "already-sent":
         click.echo(
             f"{name}: issue {report.issue_number} for this period was already sent "
@@ -91,7 +120,7 @@ def say(report: SendReport) -> None:
         click.echo(f"{name}: issue {report.issue_number} {report.outcome}: {counts}")
         for reason, n in report.failures:
             click.echo(f"  failed {n}: {reason}")
-        _say_unknown(report)
+        _say_unknown(report, each)
         if report.outcome == "incomplete":
             click.echo(
                 f"  some recipients are still to be sent: digest send --list {name} --resume"
@@ -100,7 +129,7 @@ def say(report: SendReport) -> None:
             click.echo(f"{name}: outbox at {report.destination}")
 
 
-def _say_unknown(report: SendReport) -> None:
+def _say_unknown(report: SendReport, each: bool = False) -> None:
     total = sum(u.count for u in report.unknown)
     if not total:
         return
@@ -108,12 +137,16 @@ def _say_unknown(report: SendReport) -> None:
         f"  unknown {total}: the request went out but no answer came back, so these may or may "
         "not have received the issue:"
     )
-    for u in report.unknown:
-        more = f", … {u.count - len(u.sample)} more" if u.count > len(u.sample) else ""
-        click.echo(f"    chunk {u.chunk}: {u.count} ({', '.join(u.sample)}{more})")
+    if each:
+        for r in report.unknown_recipients:
+            click.echo(f"    {r.email} (chunk {r.chunk})")
+    else:
+        for u in report.unknown:
+            more = f", … {u.count - len(u.sample)} more" if u.count > len(u.sample) else ""
+            click.echo(f"    chunk {u.chunk}: {u.count} ({', '.join(u.sample)}{more})")
     click.echo(
         f"  decide with: digest send --list {report.list_name} --resolve-unknown resend|skip"
-        " [--chunk ID]"
+        " [--chunk ID | --recipients A,B,...|@FILE]"
     )
 
 
@@ -122,18 +155,32 @@ def _exit_for(reports: list[SendReport]) -> None:
         sys.exit(1)
 
 
-def _addresses(text: str) -> tuple[str, ...]:
+def _addresses(text: str, option: str = "--test") -> tuple[str, ...]:
     found = []
-    for part in text.split(","):
+    for part in re.split(r"[,\s]+", text):
         if not part.strip():
             continue
         try:
             found.append(normalize_email(part))
         except ValueError as exc:
-            raise click.BadParameter(f"{part.strip()!r}: {exc}", param_hint="--test") from None
+            raise click.BadParameter(f"{part.strip()!r}: {exc}", param_hint=option) from None
     if not found:
-        raise click.BadParameter("give at least one address", param_hint="--test")
+        raise click.BadParameter("give at least one address", param_hint=option)
     return tuple(found)
+
+
+def _recipients(text: str | None) -> tuple[str, ...]:
+    """``--recipients``: addresses separated by commas, or ``@FILE`` with one or more a line."""
+    if text is None:
+        return ()
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise click.BadParameter(
+                f"{text[1:]}: {exc.strerror}", param_hint="--recipients"
+            ) from None
+    return _addresses(text, "--recipients")
 
 
 @main.command()
@@ -146,8 +193,19 @@ def _addresses(text: str) -> tuple[str, ...]:
     help="Decide about recipients whose chunk may or may not have gone out.",
 )
 @click.option("--chunk", "chunks", multiple=True, help="With --resolve-unknown: only this chunk.")
+@click.option(
+    "--recipients",
+    metavar="A,B,...|@FILE",
+    help="With --resolve-unknown: only these recipients (or those listed in FILE).",
+)
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Send once more to recipients of the last issue that failed for a reason that can change.",
+)
 @click.option("--yes", is_flag=True, help="With --resolve-unknown: do not ask first.")
 @click.option("--test", "test", metavar="A,B,...", help="Send a [TEST] copy to these addresses.")
+@wait_option
 @click.pass_context
 @handled
 def send(
@@ -157,11 +215,17 @@ def send(
     resume: bool,
     resolve_unknown: str | None,
     chunks: tuple[str, ...],
+    recipients: str | None,
+    retry_failed: bool,
     yes: bool,
     test: str | None,
+    wait: timedelta,
 ) -> None:
     """Send (or resume) the list's issue for the current period."""
     pipeline = pipeline_of(ctx)
+    emails = _recipients(recipients)
+    if emails and not resolve_unknown:
+        raise click.UsageError("--recipients goes with --resolve-unknown")
     if test is not None:
         report = pipeline.send_test(list_name, _addresses(test))
         counts = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))
@@ -174,15 +238,19 @@ def send(
             sys.exit(1)
         return
     if resolve_unknown:
-        _resolve(pipeline, list_name, resolve_unknown == "resend", chunks, yes)
+        _resolve(pipeline, list_name, resolve_unknown == "resend", chunks, emails, yes, wait)
         return
     with progress_view(f"sending {list_name}") as progress:
-        if resume:
-            reports = pipeline.resume(list_name, progress)
+        if retry_failed:
+            reports = pipeline.retry_failed(list_name, progress, wait)
+            if not reports:
+                click.echo(f"{list_name}: no failed recipients to retry.")
+        elif resume:
+            reports = pipeline.resume(list_name, progress, wait)
             if not reports:
                 click.echo(f"{list_name}: no unfinished issue; nothing to resume.")
         else:
-            reports = [pipeline.send(list_name, dry_run=dry_run, progress=progress)]
+            reports = [pipeline.send(list_name, dry_run=dry_run, progress=progress, wait=wait)]
     for report in reports:
         say(report)
     if not resume:
@@ -191,11 +259,30 @@ def send(
 
 
 def _resolve(
-    pipeline: Pipeline, list_name: str, resend: bool, chunks: tuple[str, ...], yes: bool
+    pipeline: Pipeline,
+    list_name: str,
+    resend: bool,
+    chunks: tuple[str, ...],
+    emails: tuple[str, ...],
+    yes: bool,
+    wait: timedelta,
 ) -> None:
     waiting = [ledger_report(pipeline.store, i, list_name) for i in pipeline.unfinished(list_name)]
     waiting = [r for r in waiting if r.unknown]
-    affected = sum(u.count for r in waiting for u in r.unknown if not chunks or u.chunk in chunks)
+    unknown = [u for r in waiting for u in r.unknown_recipients]
+    if emails:
+        known = {u.email for u in unknown}
+        strangers = [e for e in emails if e not in known]
+        if strangers:
+            raise click.BadParameter(
+                f"not in an unknown state: {', '.join(strangers)}", param_hint="--recipients"
+            )
+    chosen = [
+        u
+        for u in unknown
+        if (not chunks or u.chunk in chunks) and (not emails or u.email in emails)
+    ]
+    affected = len(chosen)
     if not affected:
         click.echo(
             f"{list_name}: no recipients in an unknown state"
@@ -203,17 +290,17 @@ def _resolve(
         )
         return
     for report in waiting:
-        say(report)
+        say(report, each=bool(emails))
     verb = "Send the issue again to" if resend else "Never send the issue to"
     if not yes:
         click.confirm(f"{verb} these {affected} recipients?", abort=True, err=True)
-    touched = pipeline.resolve_unknown(list_name, resend, chunks)
+    touched = pipeline.resolve_unknown(list_name, resend, chunks, emails)
     if not resend:
         reports = [ledger_report(pipeline.store, i, list_name) for i in touched]
         click.echo(f"{list_name}: {affected} recipients marked skipped.")
     else:
         with progress_view(f"resending {list_name}") as progress:
-            reports = pipeline.resume(list_name, progress)
+            reports = pipeline.resume(list_name, progress, wait)
     for report in reports:
         say(report)
     _exit_for(reports)
@@ -251,8 +338,9 @@ def show(ctx: click.Context, issue: str, list_name: str | None, as_json: bool) -
         data: dict[str, Any] = asdict(report)
         data["status"] = row.status
         data["unknown"] = [asdict(u) for u in report.unknown]
+        data["unknown_recipients"] = [asdict(u) for u in report.unknown_recipients]
         data["failures"] = [{"reason": r, "count": n} for r, n in report.failures]
         click.echo(json.dumps(data, indent=2, default=str))
         return
     click.echo(f"{name}: issue {row.number} ({row.key}), {row.status}: {row.email.subject}")
-    say(report)
+    say(report, each=True)

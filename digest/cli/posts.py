@@ -74,7 +74,14 @@ def list_posts(
     """List the posts of the coming issue (or of issue N), with editors' changes."""
     pipeline = pipeline_of(ctx)
     name = list_name or pipeline.settings.lists[0].name
-    items = pipeline.candidates(name) if number is None else pipeline.issue_posts(name, number)
+    if number is None:
+        coming = pipeline.coming(name)
+        items = pipeline.candidates(name, coming.window.end)
+        status = coming.stored.status if coming.stored else "draft"
+        title = f"{name}: coming issue {coming.digest.number} ({status})"
+    else:
+        items = pipeline.issue_posts(name, number)
+        title = f"{name}: issue {number}"
     placed = _placed(pipeline, items)
     if as_json:
         click.echo(
@@ -99,7 +106,7 @@ def list_posts(
             )
         )
         return
-    table = Table(title=f"{name}: issue {number}" if number else f"{name}: coming issue")
+    table = Table(title=title)
     for col in ("id", "published", "title", "section", "also in", "changes"):
         table.add_column(col)
     for p in items:

@@ -5,21 +5,19 @@ from __future__ import annotations
 import json
 import signal
 import time
-from datetime import UTC, datetime, tzinfo
-from pathlib import Path
+from datetime import UTC, datetime, timedelta, tzinfo
 from types import FrameType
 from zoneinfo import ZoneInfo
 
 import click
 from rich.table import Table
 
+from ..claims import MANUAL
 from ..errors import ConfigError
-from ..models import Window
-from ..pipeline import Pipeline
-from ..schedule import parse_crontab, period_at
+from ..schedule import parse_crontab
 from ..scheduler import Scheduler, describe, effective, run_period
-from ..store.runs import Run
 from .app import handled, main, out, pipeline_of
+from .delivery import wait_option
 from .posts import _actor
 
 
@@ -139,15 +137,16 @@ def set_schedule(ctx: click.Context, list_name: str, cron: str, timezone: str | 
 @click.option(
     "--for", "for_time", type=click.DateTime(), help="Run the period holding this time instead."
 )
+@wait_option
 @click.pass_context
 @handled
-def run_now(ctx: click.Context, list_name: str, for_time: datetime | None) -> None:
+def run_now(ctx: click.Context, list_name: str, for_time: datetime | None, wait: timedelta) -> None:
     """Run LIST's current period now (once: a sent period is never sent again)."""
     pipeline = pipeline_of(ctx)
     sched = effective(pipeline, list_name)
     at = pipeline.clock() if for_time is None else for_time.replace(tzinfo=for_time.tzinfo or UTC)
-    window: Window = period_at(sched.trigger, at)
-    run = run_period(pipeline, sched.list_name, window, "run-now")
+    window = pipeline.period(sched.list_name, at)
+    run = run_period(pipeline, sched.list_name, window, "run-now", retake=MANUAL, wait=wait)
     if run is None:
         outcome = pipeline.store.runs.claimed(sched.list_name, window)
         end = _both(window.end, ZoneInfo(sched.timezone))
@@ -158,7 +157,7 @@ def run_now(ctx: click.Context, list_name: str, for_time: datetime | None) -> No
     click.echo(f"{sched.list_name}: period ending {end}: {run.outcome}{detail}")
     if run.issue_number is not None and run.counts:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(run.counts.items()))
-        where = _where(pipeline, sched.list_name, run)
+        where = f" via {run.destination}" if run.destination else ""
         click.echo(f"{sched.list_name}: issue {run.issue_number}: {counts}{where}")
     if run.outcome == "failed":
         ctx.exit(1)
@@ -169,17 +168,6 @@ def _both(at: datetime, tz: tzinfo) -> str:
     return f"{at.astimezone(tz).isoformat()} / {at.astimezone(UTC).isoformat()}"
 
 
-def _where(pipeline: Pipeline, list_name: str, run: Run) -> str:
-    """Where a run's messages went: the backend, and the outbox folder for the outbox."""
-    backend = pipeline.settings.delivery.backend
-    if backend != "outbox" or run.issue_number is None:
-        return f" via {backend}"
-    list_id = pipeline.store.subscribers.list_id(list_name)
-    key = pipeline.store.issues.by_number(list_id, run.issue_number).key
-    folder = Path(pipeline.settings.delivery.options().path) / list_name / key
-    return f" via outbox at {folder}"
-
-
 @main.command()
 @click.argument("list_name")
 @click.pass_context
@@ -188,6 +176,16 @@ def approve(ctx: click.Context, list_name: str) -> None:
     """Approve LIST's coming issue as it is now; it goes out when due."""
     issue = pipeline_of(ctx).approve(list_name, _actor())
     click.echo(f"{list_name}: issue {issue.number} approved; it is sent at {issue.window.end}")
+
+
+@main.command()
+@click.argument("list_name")
+@click.pass_context
+@handled
+def unapprove(ctx: click.Context, list_name: str) -> None:
+    """Take back the approval of LIST's issue before it is sent; it can be edited again."""
+    issue = pipeline_of(ctx).unapprove(list_name, _actor())
+    click.echo(f"{list_name}: issue {issue.number} is a draft again; approve it to send it")
 
 
 @main.command()
@@ -209,6 +207,7 @@ def runs(ctx: click.Context, list_name: str | None, as_json: bool, limit: int) -
             "detail": r.detail,
             "issue": r.issue_number,
             "counts": r.counts,
+            "destination": r.destination,
             "started_at": r.started_at.isoformat(),
             "finished_at": r.finished_at.isoformat() if r.finished_at else None,
         }
@@ -218,7 +217,8 @@ def runs(ctx: click.Context, list_name: str | None, as_json: bool, limit: int) -
         click.echo(json.dumps(rows, indent=2))
         return
     table = Table(title="Runs")
-    for col in ("list", "period end (local / UTC)", "trigger", "outcome", "issue", "detail"):
+    cols = ("list", "period end (local / UTC)", "trigger", "outcome", "issue", "destination")
+    for col in (*cols, "detail"):
         table.add_column(col)
     zones = {lst.name: lst.tz for lst in pipeline.settings.lists}
     for r in history:
@@ -231,6 +231,7 @@ def runs(ctx: click.Context, list_name: str | None, as_json: bool, limit: int) -
             r.trigger,
             outcome,
             str(r.issue_number or ""),
+            r.destination or "",
             r.detail or "",
         )
     out.print(table)

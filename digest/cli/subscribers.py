@@ -14,9 +14,10 @@ from ..config import Settings
 from ..errors import ConfigError, NotFoundError
 from ..models import Subscriber
 from ..pipeline import Pipeline
+from ..private_files import private_opener
 from ..roster import normalize_email
 from ..store.suppressions import SuppressionRepo
-from .app import err, handled, main, out, pipeline_of
+from .app import err, handled, main, out, pipeline_of, warn_rows
 
 LIST_OPTION = click.option("--list", "list_name", help="The list (needed when there are several).")
 
@@ -36,8 +37,7 @@ def synced(ctx: click.Context, name: str | None) -> tuple[Pipeline, str, int]:
     pipeline = pipeline_of(ctx)
     list_name = one_list(pipeline.settings, name)
     result = membership.sync_list(pipeline.settings, pipeline.store, list_name, pipeline.clock())
-    for problem in result.problems:
-        err.print(f"[yellow]skipped row[/] {problem}", highlight=False)
+    warn_rows(result.problems)
     return pipeline, list_name, result.list_id
 
 
@@ -121,7 +121,10 @@ def add(
         subscribed_at=now.date().isoformat(),
         source=source,
     )
-    what = membership.add(pipeline.settings, pipeline.store, lst, sub, now, resubscribe=resubscribe)
+    what, problems = membership.add(
+        pipeline.settings, pipeline.store, lst, sub, now, resubscribe=resubscribe
+    )
+    warn_rows(problems)
     click.echo(f"{sub.email}: {what} ({lst})")
 
 
@@ -155,15 +158,15 @@ def import_(ctx: click.Context, file: Path, list_name: str | None, resubscribe: 
     report = membership.import_file(
         pipeline.settings, pipeline.store, name, file, pipeline.clock(), resubscribe=resubscribe
     )
-    for problem in report.problems:
-        err.print(f"[yellow]skipped row[/] {problem}", highlight=False)
+    warn_rows(report.problems)
+    warn_rows(report.roster_problems)
     for email, was in report.resubscribed:
         err.print(f"[yellow]resubscribed[/] {email} (was {was})", highlight=False)
     for email, status in report.kept_suppressed:
         err.print(f"kept {status}: {email} (use --resubscribe)", highlight=False)
     click.echo(
         f"{name}: {len(report.appended)} added, {report.already} already listed, "
-        f"{len(report.resubscribed)} resubscribed, {len(report.problems)} rows skipped"
+        f"{len(report.resubscribed)} resubscribed, {report.skipped} rows skipped"
     )
 
 
@@ -179,7 +182,7 @@ def export(ctx: click.Context, list_name: str | None, out_file: Path | None) -> 
     if out_file is None:
         membership.export_csv(rows, sys.stdout)
         return
-    with out_file.open("w", encoding="utf-8-sig", newline="") as f:
+    with open(out_file, "w", encoding="utf-8-sig", newline="", opener=private_opener) as f:
         count = membership.export_csv(rows, f)
     err.print(f"{name}: {count} subscribers written to {out_file}", highlight=False)
 

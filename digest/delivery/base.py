@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from ..errors import DeliveryError
+from ..errors import ConfigError
 from ..models import DeliveryResult, Envelope, Recipient
 
 
@@ -15,7 +15,9 @@ class DeliveryBackend(Protocol):
 
     A backend may also have ``workers`` (chunks in flight at once, default 1), ``max_per_second``
     (a cap on messages per second, default none) and ``retry_rounds`` (passes over recipients it
-    sent back with ``retry``); the sender reads them with ``getattr``.
+    sent back with ``retry``); the sender reads them with ``getattr``. One that sends a message
+    at a time has ``deliver_each(envelope, recipients, step)``, and calls ``step(done, next_id)``
+    before each message so each outcome is recorded as it comes (see ``LedgerRepo.step``).
     """
 
     name: str
@@ -36,9 +38,18 @@ class DeliveryBackend(Protocol):
         ...
 
 
-class SendAborted(DeliveryError):
-    """A chunk failed in a way every later chunk would too (a bad key): stop the send."""
+class SendAborted(ConfigError):
+    """The backend refused us as it would refuse every later chunk (a bad key, credentials,
+    TLS): a configuration error that stops the send. ``results`` hold what happened before;
+    recipients not yet sent come back as ``retry`` (planned again), never ``failed``."""
 
-    def __init__(self, message: str, results: list[DeliveryResult], *, hint: str | None = None):
-        super().__init__(message, hint=hint)
+    def __init__(
+        self,
+        message: str,
+        results: list[DeliveryResult],
+        *,
+        subject: str | None = None,
+        hint: str | None = None,
+    ):
+        super().__init__(message, subject=subject, hint=hint)
         self.results = results

@@ -3,37 +3,27 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate
-from html import escape
+from email.utils import format_datetime
 
 from ..models import Envelope, Recipient
-from ..render import PLACEHOLDERS, fill
+from ..placeholders import fill
+from .headers import POLICY
 
-VALUES: dict[str, Callable[[Recipient], str]] = {
-    PLACEHOLDERS.email_html: lambda r: escape(r.email),
-    PLACEHOLDERS.email: lambda r: r.email,
-    PLACEHOLDERS.name_html: lambda r: escape(r.name),
-    PLACEHOLDERS.name: lambda r: r.name,
-    PLACEHOLDERS.unsubscribe_url: lambda r: r.unsubscribe_url,
-    PLACEHOLDERS.preferences_url: lambda r: r.preferences_url,
-}
-"""How each placeholder's value comes from a recipient, HTML-escaped where it lands in HTML."""
 ONE_CLICK = "List-Unsubscribe=One-Click"
 """The ``List-Unsubscribe-Post`` value (RFC 8058) every message carries."""
 
 
-def substitutions(recipient: Recipient) -> dict[str, str]:
-    """Placeholder → value for one recipient."""
-    return {token: value(recipient) for token, value in VALUES.items()}
-
-
-def substituter(used: Iterable[str]) -> Callable[[Recipient], dict[str, str]]:
-    """A function giving a recipient's values of just the placeholders in ``used``."""
-    pairs = [(token, VALUES[token]) for token in used]
-    return lambda recipient: {token: value(recipient) for token, value in pairs}
+def recipient_values(recipient: Recipient) -> dict[str, str]:
+    """The raw values a recipient's placeholders stand for (escaped when filled)."""
+    return {
+        "email": recipient.email,
+        "name": recipient.name,
+        "unsubscribe_url": recipient.unsubscribe_url,
+        "preferences_url": recipient.preferences_url,
+    }
 
 
 def mailto_suffix(envelope: Envelope) -> str:
@@ -61,15 +51,16 @@ def build_message(
     envelope: Envelope, recipient: Recipient, date: str | None = None
 ) -> EmailMessage:
     """The full multipart/alternative message (text, then HTML) for one recipient."""
-    values = substitutions(recipient)
+    values = recipient_values(recipient)
     email = envelope.email
-    msg = EmailMessage()
+    tokens = email.placeholders
+    msg = EmailMessage(policy=POLICY)
     msg["From"] = Address(display_name=envelope.from_name, addr_spec=envelope.from_address)
     msg["To"] = Address(display_name=recipient.name, addr_spec=recipient.email)
     if envelope.reply_to:
         msg["Reply-To"] = envelope.reply_to
-    msg["Subject"] = fill(email.subject, values)
-    msg["Date"] = date or formatdate(localtime=False)
+    msg["Subject"] = fill(email.subject, tokens, "header", values)
+    msg["Date"] = date or format_datetime(datetime.now(UTC))  # +0000: UTC, not "-0000"
     msg["Message-ID"] = message_id(envelope, recipient)
     domain = envelope.from_address.rpartition("@")[2]
     msg["List-Id"] = f"<{envelope.list_name}.{domain}>"
@@ -77,9 +68,15 @@ def build_message(
     msg["List-Unsubscribe-Post"] = ONE_CLICK
     msg["X-Digest-Issue"] = envelope.issue_key
     msg.set_content(
-        fill(email.text, values), subtype="plain", charset="utf-8", cte="quoted-printable"
+        fill(email.text, tokens, "text", values),
+        subtype="plain",
+        charset="utf-8",
+        cte="quoted-printable",
     )
     msg.add_alternative(
-        fill(email.html, values), subtype="html", charset="utf-8", cte="quoted-printable"
+        fill(email.html, tokens, "html", values),
+        subtype="html",
+        charset="utf-8",
+        cte="quoted-printable",
     )
     return msg

@@ -1,4 +1,7 @@
-"""The ``outbox`` backend: one ``.eml`` file per recipient under ``<path>/<list>/<issue>/``."""
+"""The ``outbox`` backend: one ``.eml`` file per recipient under ``<path>/<list>/<issue>/``.
+
+Test sends go to ``<path>/<list>/tests/<issue>/``, apart from the issue's real messages.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,9 @@ from typing import TYPE_CHECKING
 
 from ..errors import DeliveryError
 from ..models import DeliveryResult, Envelope, Recipient
+from ..private_files import private_dir, write_private
 from .message import build_message, message_id
+from .reasons import INVALID
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -37,12 +42,15 @@ class OutboxBackend:
         self.path = path
 
     def folder(self, envelope: Envelope) -> Path:
+        """Where ``envelope``'s messages go (test sends have a folder of their own)."""
+        if envelope.is_test:
+            return self.path / envelope.list_name / "tests" / envelope.issue_key
         return self.path / envelope.list_name / envelope.issue_key
 
     def deliver(self, envelope: Envelope, recipients: Sequence[Recipient]) -> list[DeliveryResult]:
         folder = self.folder(envelope)
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            private_dir(folder)  # messages carry addresses and live unsubscribe tokens
         except OSError as exc:
             raise DeliveryError(
                 f"cannot create outbox: {exc.strerror}", subject=str(folder)
@@ -52,7 +60,13 @@ class OutboxBackend:
             target = folder / f"{rcpt.subscriber_id:07d}-{_UNSAFE.sub('_', rcpt.email)}.eml"
             tmp = target.with_suffix(".tmp")
             try:
-                tmp.write_bytes(build_message(envelope, rcpt).as_bytes())
+                data = build_message(envelope, rcpt).as_bytes()
+            except (ValueError, TypeError, UnicodeError) as exc:  # a bad row fails alone
+                error = f"{INVALID}: {exc}"
+                results.append(DeliveryResult(rcpt.subscriber_id, "failed", error=error))
+                continue
+            try:
+                write_private(tmp, data)
                 os.replace(tmp, target)
             except OSError as exc:
                 results.append(DeliveryResult(rcpt.subscriber_id, "failed", error=str(exc)))

@@ -17,8 +17,9 @@ from sendgrid import SendGridAPIClient
 
 from ..errors import ConfigError
 from ..models import DeliveryResult, Envelope, Recipient
+from ..placeholders import ESCAPE, FIELDS, respell, used
 from .base import SendAborted
-from .message import ONE_CLICK, VALUES, mailto_suffix, substituter
+from .message import ONE_CLICK, mailto_suffix, recipient_values
 from .options import SendGridOptions
 from .pacing import PacedBackend, backoff
 
@@ -32,7 +33,7 @@ logging.getLogger("python_http_client").setLevel(logging.INFO)
 MAX_PERSONALIZATION = 10_000
 """SendGrid's limit on one personalization's substitutions and custom args, in bytes."""
 FATAL = (401, 403)
-"""Answers that every later chunk would get too: fail the chunk and stop the send."""
+"""Answers that every later chunk would get too: stop the send, the chunk planned again."""
 
 
 def _to(email: str, name: str) -> dict[str, str]:
@@ -47,10 +48,34 @@ def _to(email: str, name: str) -> dict[str, str]:
     return {"email": email, "name": f'"{name}"' if ("," in name or ";" in name) else name}
 
 
-def used_placeholders(envelope: Envelope) -> tuple[str, ...]:
-    """The placeholders the rendering actually holds: only those need substituting."""
-    email = envelope.email
-    return tuple(k for k in VALUES if k in email.subject or k in email.html or k in email.text)
+def used_placeholders(envelope: Envelope) -> dict[str, set[str]]:
+    """By part (subject, text, HTML): the placeholder fields the rendering holds there."""
+    email, tokens = envelope.email, envelope.email.placeholders
+    return {
+        "header": used(email.subject, tokens),
+        "text": used(email.text, tokens),
+        "html": used(email.html, tokens),
+    }
+
+
+def substituter(envelope: Envelope) -> Callable[[Recipient], dict[str, str]]:
+    """A recipient's substitutions: one key per field and part, its value escaped for the part.
+
+    SendGrid substitutes the same key in subject and bodies alike, so each part's tokens are
+    spelled apart (``respell``) and the HTML ones get HTML-escaped values.
+    """
+    tokens = envelope.email.placeholders
+    pairs = [
+        (tokens.token(field, part), FIELDS[field], ESCAPE[part])
+        for part, fields in used_placeholders(envelope).items()
+        for field in sorted(fields)
+    ]
+
+    def values(rcpt: Recipient) -> dict[str, str]:
+        raw = recipient_values(rcpt)
+        return {key: escape(raw[source]) for key, source, escape in pairs}
+
+    return values
 
 
 def custom_args(envelope: Envelope) -> dict[str, str]:
@@ -70,7 +95,7 @@ def request_body(
     left_out: list[DeliveryResult] = []
     seen: set[str] = set()
     args = custom_args(envelope)
-    values = substituter(used_placeholders(envelope))
+    values = substituter(envelope)
     mailto = mailto_suffix(envelope)
     for rcpt in recipients:  # the hot loop of a send: one pass per recipient, kept lean
         address, name = rcpt.email, rcpt.name
@@ -97,14 +122,14 @@ def request_body(
         seen.add(key)
         personalizations.append(item)
         included.append(rcpt)
-    email = envelope.email
+    email, tokens = envelope.email, envelope.email.placeholders
     body: dict[str, Any] = {
         "personalizations": personalizations,
         "from": {"email": envelope.from_address, "name": envelope.from_name},
-        "subject": email.subject,
+        "subject": respell(email.subject, tokens, "header"),
         "content": [
-            {"type": "text/plain", "value": email.text},
-            {"type": "text/html", "value": email.html},
+            {"type": "text/plain", "value": respell(email.text, tokens, "text")},
+            {"type": "text/html", "value": respell(email.html, tokens, "html")},
         ],
         "categories": list(dict.fromkeys(c[:255] for c in envelope.categories))[:10],
         "headers": {"X-Digest-Issue": envelope.issue_key},
@@ -184,11 +209,16 @@ class SendGridBackend(PacedBackend):
                     why = f"SendGrid {status}"
                 else:
                     error = sendgrid_errors(exc)
-                    log.error("chunk of %d failed: %s", len(ids), error)
-                    failed = [DeliveryResult(i, "failed", error=error) for i in ids]
                     if status in FATAL:
-                        raise SendAborted(error, failed, hint="check the key") from None
-                    return failed
+                        raise SendAborted(
+                            f"the sendgrid backend was refused: {error}",
+                            [DeliveryResult(i, "retry", error=error) for i in ids],
+                            subject="delivery.sendgrid",
+                            hint=f"check the API key in ${o.api_key_env} (it needs the Mail "
+                            "Send permission); nothing was marked failed: send again to resume",
+                        ) from None
+                    log.error("chunk of %d failed: %s", len(ids), error)
+                    return [DeliveryResult(i, "failed", error=error) for i in ids]
             except URLError as exc:
                 # urllib raises URLError only while connecting or sending the request: the
                 # whole body never reached SendGrid, so it cannot have been accepted. Retrying

@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import smtplib
+import socket
 import ssl
 import threading
 import time
@@ -21,6 +22,7 @@ from .base import SendAborted
 from .message import build_message, message_id
 from .options import SMTPOptions
 from .pacing import PacedBackend, backoff
+from .reasons import INVALID
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -88,6 +90,8 @@ class SMTPBackend(PacedBackend):
             conn = smtplib.SMTP(o.host, o.port, timeout=o.timeout)
             if o.security == "starttls":
                 conn.starttls(context=self._context())
+        if conn.sock is not None:  # each message ends in a small write: don't let Nagle hold it
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn.ehlo_or_helo_if_needed()
         if self.username:
             conn.login(self.username, self.password or "")
@@ -114,24 +118,43 @@ class SMTPBackend(PacedBackend):
         return conn
 
     def deliver(self, envelope: Envelope, recipients: Sequence[Recipient]) -> list[DeliveryResult]:
-        results = []
+        return self.deliver_each(envelope, recipients, None)
+
+    def deliver_each(
+        self,
+        envelope: Envelope,
+        recipients: Sequence[Recipient],
+        step: Callable[[DeliveryResult | None, int | None], None] | None,
+    ) -> list[DeliveryResult]:
+        """Send each message; before each, ``step`` records the previous outcome and submits it."""
+        results: list[DeliveryResult] = []
         for index, rcpt in enumerate(recipients):
+            if step is not None:
+                step(results[-1] if results else None, rcpt.subscriber_id)
             try:
                 results.append(self._one(envelope, rcpt))
             except Unsent as exc:  # could not reach the relay: the rest wait for a later round
                 results.extend(_later(recipients[index:], str(exc)))
                 break
             except (smtplib.SMTPAuthenticationError, ssl.SSLCertVerificationError) as exc:
+                o = self.options
                 why = f"SMTP relay refused us: {exc}"
                 raise SendAborted(
-                    why, results + _later(recipients[index:], why), hint="check credentials and TLS"
+                    f"the smtp backend was refused: {exc}",
+                    results + _later(recipients[index:], why),
+                    subject="delivery.smtp",
+                    hint=f"check the credentials in ${o.username_env} and ${o.password_env}, "
+                    "and the relay's TLS certificate; send again to resume",
                 ) from None
         return results
 
     def _one(self, envelope: Envelope, rcpt: Recipient) -> DeliveryResult:
         """Send one message, reconnecting when the connection drops before it was sent."""
         o = self.options
-        data = wire_bytes(envelope, rcpt)
+        try:
+            data = wire_bytes(envelope, rcpt)
+        except (ValueError, TypeError, UnicodeError) as exc:  # a bad row fails alone
+            return DeliveryResult(rcpt.subscriber_id, "failed", error=f"{INVALID}: {exc}")
         for attempt in range(o.max_retries + 1):
             conn = None
             try:

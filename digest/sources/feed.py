@@ -17,8 +17,9 @@ from ..taxonomy import Taxonomy, area_key
 from .base import Problem, SourceReport
 from .entries import EntryContext, is_excerpt, sanitize, to_post
 from .feedparse import FeedFormatError, Item, parse_feed
-from .fetch import FetchError, Gone, Limits, fetch, user_agent
+from .fetch import FetchError, Gone, Limits, Refused, fetch, user_agent
 from .fulltext import full_text
+from .netguard import Network, parse_networks
 
 if TYPE_CHECKING:
     from ..config import Settings, SourceSettings
@@ -54,8 +55,16 @@ class FeedOptions:
     max_retry_after: float = _LIMITS.max_retry_after
     user_agent: str = ""
     """Default: ``digest/<version> (+<newsletter.base_url>)``."""
+    allow_networks: tuple[str, ...] = ()
+    """Non-public networks (CIDR) the feed's own links may reach, e.g. an intranet blog's."""
 
     def validate(self) -> None:
+        try:
+            parse_networks(self.allow_networks)
+        except ValueError as exc:
+            raise ValueError(
+                f"allow_networks: expected CIDR networks like '10.1.0.0/16': {exc}"
+            ) from None
         if urlsplit(self.url).scheme not in ("http", "https") or not urlsplit(self.url).hostname:
             raise ValueError(f"url: expected an http(s) URL, got {self.url!r}")
         try:
@@ -73,6 +82,11 @@ class FeedOptions:
                 raise ValueError(f"{key}: expected 0 to 100")
         if self.backoff < 0 or self.max_retry_after < 0:
             raise ValueError("backoff and max_retry_after: expected 0 or more seconds")
+
+    @property
+    def allowed(self) -> tuple[Network, ...]:
+        """``allow_networks`` parsed: where URLs from this feed's content may lead besides."""
+        return parse_networks(self.allow_networks)
 
     @property
     def limits(self) -> Limits:
@@ -103,7 +117,11 @@ class FeedSource:
         opts = self.options
         validators = {k: state[k] for k in ("etag", "last_modified") if state.get(k)}
         try:
-            resp = fetch(opts.url, opts.limits, self.agent, validators=validators, sleep=self.sleep)
+            # the operator's own URL: trusted wherever it points
+            resp = fetch(
+                opts.url, opts.limits, self.agent, validators=validators, sleep=self.sleep,
+                allow=None,
+            )  # fmt: skip
         except Gone as exc:
             log.warning("%s: %s from %s: disabling the source", self.name, exc.message, opts.url)
             return SourceReport(
@@ -164,7 +182,7 @@ class FeedSource:
             seen[post.guid] = item.where
             if budget > 0 and post.url and self._wants_full_text(item, post):
                 budget -= 1
-                post = self._with_full_text(post)
+                post = self._with_full_text(post, problems)
             posts.append(post)
         return posts
 
@@ -172,10 +190,22 @@ class FeedSource:
         mode = self.options.full_text
         return mode is True or (mode == "auto" and is_excerpt(item, post.text))
 
-    def _with_full_text(self, post: Post) -> Post:
-        """The post with its article's text, or unchanged when extraction fails or is poorer."""
+    def _with_full_text(self, post: Post, problems: list[Problem]) -> Post:
+        """The post with its article's text, or unchanged when extraction fails or is poorer.
+
+        A link that leads to a non-public address is not fetched, and is reported.
+        """
         assert post.url is not None
-        found = full_text(post.url, self.options.limits, self.agent, sleep=self.sleep)
+        opts = self.options
+        try:
+            found = full_text(
+                post.url, opts.limits, self.agent, sleep=self.sleep, allow=opts.allowed
+            )
+        except Refused as exc:
+            log.warning("%s: article %s not fetched: %s", self.name, post.url, exc.message)
+            message = f"full text not fetched, kept the excerpt: {exc.message}"
+            problems.append(Problem(self.name, post.url, message))
+            return post
         if found is None or len(found[1].split()) <= len(post.text.split()):
             log.info("%s: kept the feed's excerpt of %s", self.name, post.url)
             return post

@@ -8,14 +8,17 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from .. import __version__
 from ..errors import SourceError
+from .netguard import AddressRefused, DeadlineExceeded, GuardedBackend, Network, deadline, time_left
 
 log = logging.getLogger(__name__)
 if logging.getLogger("httpx").level == logging.NOTSET:
@@ -83,25 +86,57 @@ class Gone(FetchError):
     """HTTP 410: the resource is gone for good."""
 
 
-class _Deadline(Exception):
-    pass
+class Refused(FetchError):
+    """A URL from feed content leads to an address it may not reach (loopback, private, …)."""
 
 
-_client: httpx.Client | None = None
+Allow = tuple[Network, ...] | None
+"""Addresses a fetch may reach: None for any (the operator's own URLs); a tuple for URLs from
+feed content, which reach public addresses and those networks only."""
+
+_clients: dict[Allow, httpx.Client] = {}
 _client_lock = threading.Lock()
 _hosts: dict[str, threading.BoundedSemaphore] = {}
+_budget: ContextVar[float | None] = ContextVar("digest_collect_budget", default=None)
 
 
-def shared_client() -> httpx.Client:
-    """One connection pool for every source in this process (httpx clients are thread-safe)."""
-    global _client
+class _Transport(httpx.HTTPTransport):
+    """httpx's transport over a pool whose connections go through a GuardedBackend."""
+
+    def __init__(self, allow: Allow):
+        super().__init__(trust_env=False)
+        # httpx has no switch for the network backend; its pool is rebuilt with ours
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=32,
+            max_keepalive_connections=16,
+            network_backend=GuardedBackend(allow),
+        )
+
+
+def shared_client(allow: Allow = None) -> httpx.Client:
+    """One connection pool per address policy in this process (httpx clients are thread-safe).
+
+    Pools are kept apart so that a connection opened to a trusted feed host is never reused
+    for a content URL that would have been refused.
+    """
     with _client_lock:
-        if _client is None:
-            _client = httpx.Client(
-                limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
-                follow_redirects=False,
+        client = _clients.get(allow)
+        if client is None:
+            client = _clients[allow] = httpx.Client(
+                transport=_Transport(allow), follow_redirects=False
             )
-        return _client
+        return client
+
+
+@contextmanager
+def collect_budget(at: float | None) -> Iterator[None]:
+    """Fetches made inside end by ``time.monotonic()`` = ``at``, whatever their own limits."""
+    token = _budget.set(at)
+    try:
+        yield
+    finally:
+        _budget.reset(token)
 
 
 @contextmanager
@@ -109,8 +144,12 @@ def _host_slot(url: str) -> Iterator[None]:
     host = (urlsplit(url).hostname or "").lower()
     with _client_lock:
         slot = _hosts.setdefault(host, threading.BoundedSemaphore(PER_HOST))
-    with slot:
+    if not slot.acquire(timeout=time_left(None)):
+        raise DeadlineExceeded()
+    try:
         yield
+    finally:
+        slot.release()
 
 
 def fetch(
@@ -121,12 +160,17 @@ def fetch(
     validators: Mapping[str, str] | None = None,
     accept: str = FEED_ACCEPT,
     sleep: Callable[[float], None] = time.sleep,
+    allow: Allow,
 ) -> Response:
-    """GET ``url``; retry timeouts, 5xx and 429 with backoff and jitter, honouring Retry-After."""
+    """GET ``url``; retry timeouts, 5xx and 429 with backoff and jitter, honouring Retry-After.
+
+    Each try must be over within ``limits.total_timeout`` from connect to last byte, and within
+    the collect budget when one is set. ``allow`` says which addresses may be reached (see Allow).
+    """
     attempt = 0
     while True:
         try:
-            return _fetch_once(url, limits, agent, validators or {}, accept)
+            return _fetch_once(url, limits, agent, validators or {}, accept, allow)
         except FetchError as exc:
             if not exc.retryable or attempt >= limits.retries:
                 raise
@@ -138,13 +182,55 @@ def fetch(
                     ) from None
             else:
                 delay = limits.backoff * 2**attempt * (0.5 + random.random())
+            budget = _budget.get()
+            if budget is not None and time.monotonic() + delay >= budget:
+                message = f"{exc.message}; no retry: over the collect budget"
+                raise FetchError(message, url=url) from None
             attempt += 1
             log.info("%s: %s; retry %d in %.2fs", url, exc.message, attempt, delay)
             sleep(delay)
 
 
 def _fetch_once(
-    url: str, limits: Limits, agent: str, validators: Mapping[str, str], accept: str
+    url: str, limits: Limits, agent: str, validators: Mapping[str, str], accept: str, allow: Allow
+) -> Response:
+    budget = _budget.get()
+    own = time.monotonic() + limits.total_timeout
+    if budget is not None and budget <= own:
+        at, why = budget, "stopped: over the collect budget"
+        if budget <= time.monotonic():
+            raise FetchError("not fetched: over the collect budget", url=url)
+    else:
+        at, why = own, f"timed out: no complete response after {limits.total_timeout:g}s"
+    state = {"headers": False}
+    try:
+        with deadline(at):
+            return _request(url, limits, agent, validators, accept, allow, state)
+    except AddressRefused as exc:
+        what = "is" if exc.host.strip("[]") == str(exc.address) else f"is {exc.address},"
+        raise Refused(
+            f"refused: {exc.host} {what} a {exc.kind} address "
+            "(links in feeds may reach only public addresses; see allow_networks)",
+            url=url,
+        ) from None
+    except (DeadlineExceeded, httpx.TimeoutException) as exc:
+        if not isinstance(exc, DeadlineExceeded) and time.monotonic() < at:
+            raise _explain(exc, url, limits) from None
+        if state["headers"] and why.startswith("timed out"):
+            why = f"timed out: still downloading after {limits.total_timeout:g}s"
+        raise FetchError(why, url=url) from None  # not retried: the time is used up
+    except httpx.HTTPError as exc:
+        raise _explain(exc, url, limits) from None
+
+
+def _request(
+    url: str,
+    limits: Limits,
+    agent: str,
+    validators: Mapping[str, str],
+    accept: str,
+    allow: Allow,
+    state: dict[str, bool],
 ) -> Response:
     headers = {"User-Agent": agent, "Accept": accept}
     if validators.get("etag"):
@@ -162,29 +248,22 @@ def _fetch_once(
     for _ in range(limits.max_redirects + 1):
         if urlsplit(current).scheme not in ("http", "https"):
             raise FetchError(f"not an http(s) URL: {current}", url=url)
-        try:
-            with (
-                _host_slot(current),
-                shared_client().stream("GET", current, headers=headers, timeout=timeout) as resp,
-            ):
-                if resp.status_code in _REDIRECTS and "location" in resp.headers:
-                    target = urljoin(current, resp.headers["location"])
-                    if target in seen:
-                        raise FetchError(f"redirect loop at {target}", url=url)
-                    seen.add(target)
-                    current = target
-                    continue
-                _check_status(resp, url)
-                body = b"" if resp.status_code == 304 else _read(resp, limits, url)
-                return Response(str(resp.url), resp.status_code, resp.headers, body)
-        except httpx.HTTPError as exc:
-            raise _explain(exc, url, limits) from None
-        except _Deadline:
-            raise FetchError(
-                f"timed out: still downloading after {limits.total_timeout:g}s",
-                url=url,
-                retryable=True,
-            ) from None
+        state["headers"] = False
+        with (
+            _host_slot(current),
+            shared_client(allow).stream("GET", current, headers=headers, timeout=timeout) as resp,
+        ):
+            state["headers"] = True
+            if resp.status_code in _REDIRECTS and "location" in resp.headers:
+                target = urljoin(current, resp.headers["location"])
+                if target in seen:
+                    raise FetchError(f"redirect loop at {target}", url=url)
+                seen.add(target)
+                current = target  # the next hop is resolved and checked afresh
+                continue
+            _check_status(resp, url)
+            body = b"" if resp.status_code == 304 else _read(resp, limits, url)
+            return Response(str(resp.url), resp.status_code, resp.headers, body)
     raise FetchError(f"too many redirects (more than {limits.max_redirects})", url=url)
 
 
@@ -222,7 +301,6 @@ def _read(resp: httpx.Response, limits: Limits, url: str) -> bytes:
     declared = resp.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limits.max_bytes:
         raise FetchError(_too_big(limits, f"{int(declared):,} bytes declared"), url=url)
-    deadline = time.monotonic() + limits.total_timeout
     chunks: list[bytes] = []
     size = 0
     for chunk in resp.iter_bytes():
@@ -230,8 +308,7 @@ def _read(resp: httpx.Response, limits: Limits, url: str) -> bytes:
         if size > limits.max_bytes:
             raise FetchError(_too_big(limits, "stopped reading"), url=url)
         chunks.append(chunk)
-        if time.monotonic() > deadline:
-            raise _Deadline()
+        time_left(None)  # raises past the deadline, also for data already buffered
     return b"".join(chunks)
 
 

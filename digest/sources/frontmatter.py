@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from email.utils import parsedate_to_datetime
@@ -15,6 +16,39 @@ from ..text import html_to_text, sanitize_html
 
 _md = MarkdownIt("commonmark", {"html": True})  # raw HTML is allowed, then sanitized
 _FIELDS = {"title", "author", "date", "areas", "url", "guid", "bio", "tags", "categories"}
+MAX_FRONT_MATTER = 64 * 1024
+"""Characters of YAML a post may carry; a title, dates and a few lists need far fewer."""
+MAX_DEPTH = 20
+"""Nesting of YAML lists and mappings; front matter needs two levels."""
+_short = reprlib.Repr()
+_short.maxstring = _short.maxother = 80
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """SafeLoader that refuses aliases and deep nesting.
+
+    A post file is written by strangers: ``*alias`` lets a few hundred bytes stand for a
+    structure of billions of nodes (a "billion laughs"), which anything that walks or prints
+    it expands. Front matter never needs one.
+    """
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in front matter", event.start_mark
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                problem = f"nested deeper than {MAX_DEPTH} levels"
+                raise yaml.composer.ComposerError(None, None, problem, mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +82,12 @@ def parse_date(value: Any, tz: tzinfo, where: str) -> datetime | None:
                 parsed = parsedate_to_datetime(value)
             except (TypeError, ValueError):
                 raise PostParseError(
-                    f"date: cannot read {value!r}",
+                    f"date: cannot read {_short.repr(value)}",
                     subject=where,
                     hint="use ISO 8601, e.g. 2026-11-23T09:30:00-05:00",
                 ) from None
     else:
-        raise PostParseError(f"date: expected a date, got {value!r}", subject=where)
+        raise PostParseError(f"date: expected a date, got {_short.repr(value)}", subject=where)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
 
 
@@ -65,7 +99,8 @@ def _areas(value: Any, where: str) -> tuple[str, ...]:
     if isinstance(value, list) and all(isinstance(a, str) for a in value):
         return tuple(a.strip() for a in value if a.strip())
     raise PostParseError(
-        f"areas: expected a list of strings or a ';'-separated string, got {value!r}", subject=where
+        f"areas: expected a list of strings or a ';'-separated string, got {_short.repr(value)}",
+        subject=where,
     )
 
 
@@ -77,8 +112,15 @@ def _split(text: str, origin: str) -> tuple[dict[str, Any], str, int]:
         )
     for i in range(1, len(lines)):
         if lines[i].strip() in ("---", "..."):
+            block = "".join(lines[1:i])
+            if len(block) > MAX_FRONT_MATTER:
+                raise PostParseError(
+                    f"front matter is {len(block):,} characters; at most {MAX_FRONT_MATTER:,}",
+                    subject=f"{origin}:2",
+                    hint="keep the body below the closing '---'",
+                )
             try:
-                meta = yaml.safe_load("".join(lines[1:i])) or {}
+                meta = yaml.load(block, Loader=_FrontMatterLoader) or {}
             except yaml.YAMLError as exc:
                 mark = getattr(exc, "problem_mark", None)
                 line = 2 + mark.line if mark is not None else 1

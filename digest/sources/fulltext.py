@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from .cleanup import clean_html
-from .fetch import PAGE_ACCEPT, FetchError, Limits, fetch
+from .fetch import PAGE_ACCEPT, Allow, FetchError, Limits, Refused, fetch
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +41,18 @@ def full_text(
     limits: Limits,
     agent: str,
     *,
+    allow: Allow,
     sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[str, str] | None:
     """Fetch ``url`` under ``limits`` and return its article as (unsanitized HTML, clean text).
 
-    None when the page cannot be fetched, is not HTML, or holds no recognizable article.
+    None when the page cannot be fetched, is not HTML, or holds no recognizable article;
+    ``Refused`` is raised when the URL leads to an address ``allow`` does not let it reach.
     """
     try:
-        page = fetch(url, limits, agent, accept=PAGE_ACCEPT, sleep=sleep)
+        page = fetch(url, limits, agent, accept=PAGE_ACCEPT, sleep=sleep, allow=allow)
+    except Refused:
+        raise
     except FetchError as exc:
         log.info("%s: cannot fetch the article: %s", url, exc.message)
         return None

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import StoreError
+from ..private_files import create_private
 from . import schema
 from .issues import IssueRepo
 from .posts import PostRepo
@@ -26,6 +28,31 @@ def _sqlite_pragmas(dbapi_conn: object, _: object) -> None:
     cur.close()
 
 
+def _create_owner_only(engine: Engine) -> None:
+    """Create a new SQLite file 0600: it holds every address and token. SQLite gives its
+    -wal and -shm files the database file's mode."""
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.parent.is_dir():
+        try:
+            create_private(path)
+        except OSError as exc:
+            raise StoreError(f"cannot create database: {exc.strerror}", subject=str(path)) from None
+
+
+def _add_columns(conn: Connection) -> None:
+    """Add the nullable columns an older database lacks (a new column needs no version bump)."""
+    inspector = inspect(conn)
+    for table in schema.metadata.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in have and column.nullable and column.server_default is None:
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
+
+
 class Store:
     """The database behind digest; every write is a short transaction."""
 
@@ -36,6 +63,7 @@ class Store:
         except (SQLAlchemyError, ValueError) as exc:
             raise StoreError(f"cannot open database: {exc}", subject=url) from None
         if self.engine.dialect.name == "sqlite":
+            _create_owner_only(self.engine)
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._migrate()
         self.sources = SourceRepo(self.engine)
@@ -72,6 +100,7 @@ class Store:
                 # New tables of the same schema version are created in place; a change to
                 # an existing table bumps SCHEMA_VERSION and gets a migration step here.
                 schema.metadata.create_all(conn)
+                _add_columns(conn)
                 conn.execute(schema.meta.delete().where(schema.meta.c.key == "schema_version"))
                 conn.execute(
                     schema.meta.insert().values(

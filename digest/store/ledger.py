@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple, TypeVar
 
@@ -14,8 +13,9 @@ from sqlalchemy.sql import exists
 from ..models import DeliveryResult, Subscriber
 from .schema import UTCDateTime, deliveries, subscribers
 
-PLANNED, SUBMITTED, ACCEPTED, FAILED, UNKNOWN, SUPPRESSED, SKIPPED = (
+PLANNED, CLAIMED, SUBMITTED, ACCEPTED, FAILED, UNKNOWN, SUPPRESSED, SKIPPED = (
     "planned",
+    "claimed",
     "submitted",
     "accepted",
     "failed",
@@ -24,8 +24,10 @@ PLANNED, SUBMITTED, ACCEPTED, FAILED, UNKNOWN, SUPPRESSED, SKIPPED = (
     "skipped",
 )
 T = TypeVar("T")
-PENDING = (PLANNED, SUBMITTED, UNKNOWN)
+PENDING = (PLANNED, CLAIMED, SUBMITTED, UNKNOWN)
 """Statuses that keep an issue from being finished."""
+IN_HAND = (CLAIMED, SUBMITTED)
+"""A chunk's rows between claim and outcome: ``claimed`` ones were never attempted."""
 
 
 class LedgerRow(NamedTuple):
@@ -41,15 +43,6 @@ class LedgerRow(NamedTuple):
 
 Outcome = DeliveryResult
 """What a delivery attempt did to one subscriber, as written to the ledger."""
-
-
-@dataclass(frozen=True, slots=True)
-class UnknownChunk:
-    """A chunk whose fate is unknown: its id, how many recipients, and a few of them."""
-
-    chunk: str
-    count: int
-    sample: tuple[str, ...]
 
 
 def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -93,7 +86,7 @@ _SUBMIT = (
     deliveries.update()
     .where(_MINE)
     .values(
-        status=SUBMITTED,
+        status=bindparam("b_claim"),
         chunk=bindparam("b_chunk"),
         updated_at=bindparam("b_now", type_=UTCDateTime()),
         attempts=deliveries.c.attempts + 1,
@@ -106,7 +99,7 @@ _SUBMIT = (
         .scalar_subquery(),
     )
 )
-"""The rest of a chunk's planned rows: submitted, returning (subscriber, email, name)."""
+"""The rest of a chunk's planned rows: submitted (or claimed), returning (id, email, name)."""
 
 
 _RECORD = (
@@ -115,7 +108,7 @@ _RECORD = (
         deliveries.c.issue_id == bindparam("b_issue"),
         deliveries.c.subscriber_id.between(bindparam("b_first"), bindparam("b_last")),
         deliveries.c.chunk == bindparam("b_chunk"),
-        deliveries.c.status == SUBMITTED,
+        deliveries.c.status.in_(IN_HAND),
     )
     .values(
         status=bindparam("b_status"),
@@ -124,7 +117,23 @@ _RECORD = (
         updated_at=bindparam("b_now", type_=UTCDateTime()),
     )
 )
-"""A chunk's submitted rows (narrowed further by the caller): their outcome."""
+"""A chunk's rows in hand (narrowed further by the caller): their outcome."""
+_STEP = (
+    deliveries.update()
+    .where(
+        deliveries.c.issue_id == bindparam("b_issue"),
+        deliveries.c.subscriber_id == bindparam("b_id"),
+        deliveries.c.chunk == bindparam("b_chunk"),
+        deliveries.c.status.in_(IN_HAND),
+    )
+    .values(
+        status=bindparam("b_status"),
+        message_id=bindparam("b_message_id"),
+        error=bindparam("b_error"),
+        updated_at=bindparam("b_now", type_=UTCDateTime()),
+    )
+)
+"""One row of a chunk in hand: submitted just before its message goes out, or its outcome."""
 _PENDING = (
     select(deliveries.c.subscriber_id)
     .where(
@@ -266,14 +275,23 @@ class LedgerRepo:
             last = int(end)
 
     def claim(
-        self, issue_id: int, segment: str, first: int, last: int, chunk: str, now: datetime
+        self,
+        issue_id: int,
+        segment: str,
+        first: int,
+        last: int,
+        chunk: str,
+        now: datetime,
+        status: str = SUBMITTED,
     ) -> tuple[list[LedgerRow], int]:
         """Claim the segment's planned rows with subscriber ids in ``[first, last]`` as ``chunk``.
 
         In one transaction: rows whose subscriber has left are suppressed, the rest marked
-        submitted; returns the submitted rows and how many were suppressed.
+        ``status``: ``submitted`` when the chunk goes out as one request, ``claimed`` when each
+        row is submitted on its own (``step``); returns those rows and how many were suppressed.
         """
         values = {
+            "b_claim": status,
             "b_issue": issue_id,
             "b_segment": segment,
             "b_first": first,
@@ -284,8 +302,39 @@ class LedgerRepo:
         with self.engine.begin() as conn:
             suppressed = conn.execute(_SUPPRESS, values).rowcount
             rows = sorted(conn.execute(_SUBMIT, values).all(), key=lambda r: int(r[0]))
-        claimed = [LedgerRow(r[0], r[1], r[2] or "", SUBMITTED, "active", True) for r in rows]
+        claimed = [LedgerRow(r[0], r[1], r[2] or "", status, "active", True) for r in rows]
         return claimed, max(suppressed, 0)
+
+    def step(
+        self,
+        issue_id: int,
+        chunk: str,
+        done: Outcome | None,
+        upcoming: int | None,
+        now: datetime,
+    ) -> None:
+        """In one transaction: record one message's outcome, and submit the next row.
+
+        A backend that sends one message at a time calls this between messages, so a crash
+        leaves at most the message in flight ``submitted`` (unknown), never the whole chunk.
+        """
+        values = {"b_issue": issue_id, "b_chunk": chunk, "b_now": now}
+        with self.engine.begin() as conn:
+            if done is not None:
+                status = PLANNED if done.status == "retry" else done.status
+                conn.execute(
+                    _STEP,
+                    values
+                    | {"b_id": done.subscriber_id, "b_status": status}
+                    | {"b_message_id": done.message_id, "b_error": done.error},
+                )
+            if upcoming is not None:
+                conn.execute(
+                    _STEP,
+                    values
+                    | {"b_id": upcoming, "b_status": SUBMITTED}
+                    | {"b_message_id": None, "b_error": None},
+                )
 
     def record(self, issue_id: int, chunk: str, outcomes: Sequence[Outcome], now: datetime) -> None:
         """Write a chunk's outcomes (``retry`` goes back to planned) in one transaction."""
@@ -321,47 +370,27 @@ class LedgerRepo:
             conn.execute(_RECORD, values(*common))  # the rest of the chunk, in one statement
 
     def interrupted(self, issue_id: int, resend: bool, now: datetime) -> int:
-        """Rows a crash left ``submitted``: planned again if resending is safe, else unknown."""
+        """Rows a crash left ``submitted``: planned again if resending is safe, else unknown.
+
+        Rows left ``claimed`` were never attempted: planned again, and not counted.
+        """
         values = (
             {"status": PLANNED}
             if resend
             else {"status": UNKNOWN, "error": "interrupted after submit: may have been sent"}
         )
+        mine = deliveries.c.issue_id == issue_id
         with self.engine.begin() as conn:
+            conn.execute(
+                deliveries.update()
+                .where(mine, deliveries.c.status == CLAIMED)
+                .values(updated_at=now, status=PLANNED)
+            )
             return max(
                 conn.execute(
                     deliveries.update()
-                    .where(deliveries.c.issue_id == issue_id, deliveries.c.status == SUBMITTED)
+                    .where(mine, deliveries.c.status == SUBMITTED)
                     .values(updated_at=now, **values)
-                ).rowcount,
-                0,
-            )
-
-    def unknown(self, issue_id: int, sample: int = 5) -> list[UnknownChunk]:
-        """The issue's unknown rows, by chunk, with a few addresses of each."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(deliveries.c.chunk, deliveries.c.email)
-                .where(deliveries.c.issue_id == issue_id, deliveries.c.status == UNKNOWN)
-                .order_by(deliveries.c.chunk, deliveries.c.subscriber_id)
-            ).all()
-        by_chunk: dict[str, list[str]] = defaultdict(list)
-        for chunk, email in rows:
-            by_chunk[chunk or "-"].append(email)
-        return [UnknownChunk(c, len(e), tuple(e[:sample])) for c, e in by_chunk.items()]
-
-    def resolve(
-        self, issue_id: int, resend: bool, now: datetime, chunks: Sequence[str] = ()
-    ) -> int:
-        """Ops' decision on unknown rows: plan them again, or mark them skipped."""
-        where = [deliveries.c.issue_id == issue_id, deliveries.c.status == UNKNOWN]
-        if chunks:
-            where.append(deliveries.c.chunk.in_(list(chunks)))
-        values = {"status": PLANNED} if resend else {"status": SKIPPED}
-        with self.engine.begin() as conn:
-            return max(
-                conn.execute(
-                    deliveries.update().where(*where).values(updated_at=now, **values)
                 ).rowcount,
                 0,
             )

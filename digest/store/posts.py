@@ -11,7 +11,8 @@ from sqlalchemy import Connection, Engine, RowMapping, and_, exists, or_, select
 from ..errors import NotFoundError
 from ..models import Post, StoredPost, Window
 from ..simhash import Fingerprints
-from .schema import issue_posts, post_edits, posts
+from .issues import frozen
+from .schema import issue_posts, issues, lists, post_edits, posts
 from .upsert import UpsertCounts, upsert_posts
 
 __all__ = ["PostRepo", "UpsertCounts"]
@@ -110,7 +111,10 @@ class PostRepo:
             return [_stored(r) for r in conn.execute(query).mappings()]
 
     def edit(self, post_id: int, action: str, value: str | None, actor: str, at: datetime) -> None:
-        """Apply one editor control to a post, and record who did it and when."""
+        """Apply one editor control to a post, and record who did it and when.
+
+        Refused (FrozenError) while the post is in an approved or sent issue of any list.
+        """
         self.get(post_id)
         edits: dict[str, dict[str, Any]] = {
             "set-summary": {"summary_override": value},
@@ -122,8 +126,19 @@ class PostRepo:
             "set-area": {"area_override": value},
         }
         changes = edits[action]
+        holder = (
+            select(lists.c.name, issues.c.number, issues.c.status)
+            .select_from(issue_posts.join(issues).join(lists, lists.c.id == issues.c.list_id))
+            .where(issue_posts.c.post_id == post_id, issues.c.status != "draft")
+        )
         with self.engine.begin() as conn:
-            conn.execute(posts.update().where(posts.c.id == post_id).values(**changes))
+            # one statement checks and writes, so an approval cannot slip in between
+            changed = conn.execute(
+                posts.update().where(posts.c.id == post_id, ~holder.exists()).values(**changes)
+            ).rowcount
+            if not changed:
+                name, number, status = conn.execute(holder.limit(1)).one()
+                raise frozen(name, number, status, f"post {post_id} can no longer change")
             conn.execute(
                 post_edits.insert().values(
                     post_id=post_id, action=action, value=value, actor=actor, at=at

@@ -2,7 +2,8 @@
 
 The claim is a row with a unique (list, period) key: whoever inserts it runs the period;
 anyone else sees the claim and stands down. A claim whose lease has expired (its owner died
-mid-run) may be taken over, and the send ledger makes the takeover resume, not repeat.
+mid-run, on this host or another) may be taken over, and the send ledger makes the takeover
+resume, not repeat. Only the lease decides: no process id is ever looked at.
 """
 
 from __future__ import annotations
@@ -36,6 +37,20 @@ class Run:
     counts: dict[str, int]
     started_at: datetime
     finished_at: datetime | None
+    destination: str | None = None
+    """Where the run's messages went: the backend and its outbox folder or host."""
+    owner: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """Who holds a (list, period) claim, how the claim stands, and until when."""
+
+    outcome: str
+    owner: str | None
+    lease_until: datetime | None
+    trigger: str
+    started_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +77,8 @@ def _run(row: RowMapping) -> Run:
         counts=dict(row["counts"] or {}),
         started_at=row["started_at"],
         finished_at=row["finished_at"],
+        destination=row["destination"],
+        owner=row["owner"],
     )
 
 
@@ -156,19 +173,24 @@ class RunRepo:
             ).all()
         return [(r[0], Window(r[1], r[2]), r[3], r[4]) for r in rows]
 
-    def expire(self, list_name: str, window: Window, owner: str, now: datetime) -> None:
-        """End the lease of a claim whose owner is known to be dead."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                period_claims.update()
+    def holder(self, list_name: str, window: Window) -> Holder | None:
+        """The period's claim and the run holding it, or None if nobody has claimed it."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(
+                    period_claims.c.outcome,
+                    period_claims.c.owner,
+                    period_claims.c.lease_until,
+                    runs.c.trigger,
+                    runs.c.started_at,
+                )
+                .join(runs, runs.c.id == period_claims.c.run_id)
                 .where(
                     period_claims.c.list_name == list_name,
                     period_claims.c.period_start == window.start,
-                    period_claims.c.owner == owner,
-                    period_claims.c.outcome == "running",
                 )
-                .values(lease_until=now)
-            )
+            ).first()
+        return Holder(*row) if row else None
 
     def renew(self, run_id: int, owner: str, until: datetime) -> bool:
         """Extend the lease of a running claim; False if the claim is no longer ours."""
@@ -190,6 +212,7 @@ class RunRepo:
         detail: str | None = None,
         issue_number: int | None = None,
         counts: dict[str, int] | None = None,
+        destination: str | None = None,
     ) -> None:
         """Record how the run ended, on the run and on its period's claim."""
         with self.engine.begin() as conn:
@@ -201,6 +224,7 @@ class RunRepo:
                     detail=detail,
                     issue_number=issue_number,
                     counts=counts or {},
+                    destination=destination,
                     finished_at=now,
                     lease_until=None,
                 )

@@ -23,7 +23,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: ``runs.destination`` (where a run's messages went)."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -147,6 +148,7 @@ issues = Table(
     Column("finished_at", UTCDateTime),
     Column("approved_by", String(200)),
     Column("approved_at", UTCDateTime),
+    Column("placeholders", String(64)),
     UniqueConstraint("list_id", "period_start", name="uq_issue_period"),
     UniqueConstraint("list_id", "number", name="uq_issue_number"),
 )
@@ -161,6 +163,7 @@ issue_segments = Table(
     Column("html", Text, nullable=False),
     Column("text", Text, nullable=False),
     Column("mjml", Text, nullable=False),
+    Column("placeholders", String(64)),
     UniqueConstraint("issue_id", "key", name="uq_issue_segment"),
 )
 
@@ -203,6 +206,7 @@ runs = Table(
     Column("detail", Text),
     Column("issue_number", Integer),
     Column("counts", JSON),
+    Column("destination", Text),
     Column("owner", String(200)),
     Column("started_at", UTCDateTime, nullable=False),
     Column("lease_until", UTCDateTime),

@@ -52,6 +52,7 @@ PREVIEW_HEADERS = {
 """Previews hold feed content: no script runs, nothing submits, only the desk may frame them."""
 NOTICES = {
     "approved": "The issue is approved.",
+    "unapproved": "The approval is taken back; the issue is a draft again.",
     "test-sent": "The test is sent.",
     "saved": "Saved.",
 }
@@ -164,6 +165,7 @@ def create_desk_app(pipeline: Pipeline, *, host: str | None = None) -> Starlette
         Route("/lists/{list}/issues/{number:int}", past_issue, methods=["GET"]),
         Route("/lists/{list}/posts/{post_id:int}", desk_actions.post_action, methods=["POST"]),
         Route("/lists/{list}/approve", desk_actions.approve, methods=["POST"]),
+        Route("/lists/{list}/unapprove", desk_actions.unapprove, methods=["POST"]),
         Route("/lists/{list}/test", desk_actions.send_test, methods=["POST"]),
         Mount("/assets", StaticFiles(directory=STATIC), name="assets"),
     ]

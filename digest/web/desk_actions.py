@@ -1,4 +1,4 @@
-"""The desk's POST actions: post controls, approve, send a test, log in and out.
+"""The desk's POST actions: post controls, approve, unapprove, send a test, log in and out.
 
 Each checks the CSRF token first, takes the desk's lock, logs who did what, and answers JSON
 to the page's script (``Accept: application/json``) or a 303 back to the page for a plain form.
@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from ..errors import DigestError
 from ..store.desk import DeskRepo
+from ..store.issues import frozen
 from .desk_auth import actor_of, checked_form, new_session, set_session, token_matches
 from .desk_state import Desk, desk_of
 
@@ -73,13 +74,16 @@ async def post_action(request: Request) -> Response:
         with desk.lock:
             built = pipeline.build(name)
             if built.stored is not None:
-                raise HTTPException(
-                    409, f"Issue #{built.digest.number} is {built.stored.status}; it is frozen."
-                )
+                change = "its posts can no longer change"
+                error = frozen(name, built.stored.number, built.stored.status, change)
+                raise HTTPException(409, str(error))
             post = next((p for p in pipeline.candidates(name) if p.id == post_id), None)
             if post is None:
                 raise HTTPException(404, f"Post {post_id} is not in the coming issue of {name}.")
-            pipeline.store.posts.edit(post_id, action, value, actor, pipeline.clock())
+            try:
+                pipeline.store.posts.edit(post_id, action, value, actor, pipeline.clock())
+            except DigestError as exc:  # the post is in another list's frozen issue
+                raise HTTPException(409, str(exc)) from None
         log.info("desk: %s did %s on post %d (%s) of %s", actor, action, post_id, post.title, name)
         return f"{post.title}: {action.replace('-', ' ')}" + (f" → {value}" if value else "")
 
@@ -104,13 +108,29 @@ async def approve(request: Request) -> Response:
                 pipeline.approve(name, actor)
             except DigestError as exc:
                 raise HTTPException(409, str(exc)) from None
-            DeskRepo(pipeline.store.engine).record(
-                name, number, "approve", "", actor, pipeline.clock()
-            )
         log.info("desk: %s approved %s issue #%d", actor, name, number)
         return f"Issue #{number} is approved."
 
     return _done(request, await run_in_threadpool(run), "approved")
+
+
+async def unapprove(request: Request) -> Response:
+    """Take back the coming issue's approval, before its send begins; it is editable again."""
+    desk = _desk(request)
+    await checked_form(request, desk.access)
+    name = desk.list_name(request)
+    actor = actor_of(request)
+
+    def run() -> str:
+        with desk.lock:
+            try:
+                number = desk.pipeline.unapprove(name, actor).number
+            except DigestError as exc:
+                raise HTTPException(409, str(exc)) from None
+        log.info("desk: %s unapproved %s issue #%d", actor, name, number)
+        return f"Issue #{number} is a draft again."
+
+    return _done(request, await run_in_threadpool(run), "unapproved")
 
 
 async def send_test(request: Request) -> Response:
@@ -154,11 +174,24 @@ async def login(request: Request) -> Response:
         return desk.page(request, "desk_login.html", error=None, name="")
     form = await checked_form(request, desk.access)
     name = " ".join(_first(form, "name").split())[:100]
-    if not name or not token_matches(desk.access, _first(form, "token")):
-        client = request.client.host if request.client else "?"
-        log.warning("desk: failed login as %r from %s", name, client)
-        error = "Give your name and the desk token." if not name else "That token is not right."
+    client = request.client.host if request.client else "?"
+    wait = desk.throttle.wait(client)
+    if wait:
+        log.warning("desk: login as %r from %s refused: too many failed logins", name, client)
+        minutes = -(-wait // 60)
+        error = f"Too many failed logins. Try again in {minutes} minute{'s' * (minutes != 1)}."
+        answer = desk.page(request, "desk_login.html", 429, error=error, name=name)
+        answer.headers["retry-after"] = str(wait)
+        return answer
+    if not name:
+        error = "Give your name and the desk token."
         return desk.page(request, "desk_login.html", 401, error=error, name=name)
+    if not token_matches(desk.access, _first(form, "token")):
+        desk.throttle.failed(client)
+        log.warning("desk: failed login as %r from %s", name, client)
+        error = "That token is not right."
+        return desk.page(request, "desk_login.html", 401, error=error, name=name)
+    desk.throttle.succeeded(client)
     set_session(request, new_session(name, desk.pipeline.clock()))
     log.info("desk: %s logged in", name)
     return RedirectResponse(f"{root}/", 303)

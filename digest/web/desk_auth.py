@@ -1,9 +1,10 @@
 """Who may use the editors' desk: loopback only, or a login with the token from the environment.
 
 Without ``$DIGEST_DESK_TOKEN`` (``[desk] token_env``) the desk answers only requests made on
-the machine itself (loopback client, loopback Host header, no proxy headers), and it refuses
-to be created for any other bind address. With the token set, every editor logs in with their
-name and the token. Sessions live in an HMAC-signed cookie; every POST must carry the
+the machine itself (loopback client, a Host header of 127.0.0.1, localhost or [::1], no proxy
+headers), and it refuses to be created for any other bind address. With the token set (strong:
+see ``digest.strength``), every editor logs in with their name and the token; failed logins are
+throttled (``throttle``). Sessions live in an HMAC-signed cookie; every POST must carry the
 session's CSRF token (a form field or the ``X-CSRF-Token`` header) and a same-origin Origin.
 """
 
@@ -16,6 +17,7 @@ import hmac
 import ipaddress
 import json
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,11 +32,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Settings
 from ..errors import ConfigError
+from ..strength import require_strong
 from .context import TooLarge, read_form
 
 COOKIE = "digest_desk"
 SESSION_SECONDS = 12 * 3600
-MIN_TOKEN = 16
 OPEN_PATHS = ("/login", "/assets/")
 """Paths that answer before login (the token mode's login page and its stylesheet)."""
 HEADERS = {
@@ -49,6 +51,12 @@ HEADERS = {
     b"cache-control": b"no-store",
 }
 Clock = Callable[[], datetime]
+LOOPBACK_HOST = re.compile(r"(localhost|127(?:\.[0-9]{1,3}){3}|\[::1\])(?::[0-9]{1,5})?")
+"""A Host header naming this machine; a name such as ``x.localhost`` or a public one is not."""
+LOCAL_ONLY = (
+    "The desk answers on this machine only (http://127.0.0.1, http://localhost or http://[::1]); "
+    "to reach it through a proxy or another name, set ${variable} so that editors log in."
+)
 
 
 def is_loopback(host: str) -> bool:
@@ -77,6 +85,7 @@ class DeskAccess:
     token: str | None
     secret: bytes
     local_user: str
+    token_env: str = "DIGEST_DESK_TOKEN"
 
     @property
     def login_required(self) -> bool:
@@ -90,19 +99,15 @@ def desk_access(
     env = os.environ if environ is None else environ
     name = settings.desk.token_env
     token = env.get(name) or None
-    if token is not None and len(token) < MIN_TOKEN:
-        raise ConfigError(
-            f"${name} is too short for the editors' desk login",
-            subject=name,
-            hint=f"use at least {MIN_TOKEN} random characters, e.g. `openssl rand -hex 24`",
-        )
+    if token is not None:
+        require_strong(token, name, "the editors' desk login")
     if token is None and not is_loopback(host):
         raise ConfigError(
             f"refusing to serve the editors' desk open on {host}",
             subject=f"{settings.path}: web.host",
             hint=f"bind 127.0.0.1, or set ${name} so that editors must log in",
         )
-    return DeskAccess(host, token, secrets.token_bytes(32), _local_user())
+    return DeskAccess(host, token, secrets.token_bytes(32), _local_user(), name)
 
 
 @dataclass(frozen=True)
@@ -159,14 +164,19 @@ def _cookie(access: DeskAccess, session: Session | None, scope: Scope) -> bytes:
     ).encode()
 
 
+def loopback_host(value: str) -> bool:
+    """Whether a Host header is 127.x.x.x, ``localhost`` or ``[::1]``, with an optional port."""
+    found = LOOPBACK_HOST.fullmatch(value.lower())
+    return found is not None and is_loopback(found.group(1))
+
+
 def _local_request(scope: Scope, headers: Headers) -> bool:
     """Made on this machine: loopback peer and Host, and not relayed by a proxy."""
     client = scope.get("client") or ("", 0)
-    host = headers.get("host", "")
-    hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    if "forwarded" in headers or "x-forwarded-for" in headers:
+    hosts = headers.getlist("host")
+    if "forwarded" in headers or "x-forwarded-for" in headers or len(hosts) != 1:
         return False
-    return is_loopback(str(client[0])) and is_loopback(hostname)
+    return is_loopback(str(client[0])) and loopback_host(hosts[0])
 
 
 class DeskGuard:
@@ -185,9 +195,8 @@ class DeskGuard:
         root = scope.get("root_path", "")
         path = scope["path"][len(root) :] if scope["path"].startswith(root) else scope["path"]
         if not self.access.login_required and not _local_request(scope, headers):
-            await _secured(PlainTextResponse("The desk answers on this machine only.", 403))(
-                scope, receive, send
-            )
+            refusal = LOCAL_ONLY.format(variable=self.access.token_env)
+            await _secured(PlainTextResponse(refusal, 403))(scope, receive, send)
             return
         cookies = SimpleCookie(headers.get("cookie", ""))
         morsel = cookies.get(COOKIE)
@@ -272,6 +281,8 @@ async def checked_form(request: Request, access: DeskAccess) -> dict[str, list[s
 
 
 def token_matches(access: DeskAccess, given: str) -> bool:
+    """Whether ``given`` is the token, in time that depends on neither its content nor length."""
     if access.token is None:
         return False
-    return hmac.compare_digest(given.encode(), access.token.encode())
+    mine = hashlib.sha256(access.token.encode()).digest()
+    return hmac.compare_digest(hashlib.sha256(given.encode("utf-8", "replace")).digest(), mine)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
@@ -19,6 +19,7 @@ from ..segments import ALL
 from . import desk_view
 from .desk_auth import DeskAccess, csrf_token, session_of
 from .desk_live import LiveHub
+from .throttle import LoginThrottle
 
 
 @dataclass
@@ -30,6 +31,8 @@ class Desk:
     pages: jinja2.Environment
     live: LiveHub
     lock: threading.Lock
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    """Failed logins; one per ``digest serve`` process."""
 
     @property
     def settings(self) -> Settings:

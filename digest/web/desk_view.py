@@ -9,18 +9,16 @@ from datetime import datetime
 from ..build import BuiltIssue
 from ..models import RenderedEmail, StoredPost
 from ..pipeline import Pipeline
-from ..render import PLACEHOLDERS, fill
+from ..placeholders import fill
 from ..segments import ALL, Audience, SegmentEmail, segment_key
 from ..store.desk import DeskAction, DeskRepo
 from ..store.events import EventRepo
 
 SAMPLE = {
-    PLACEHOLDERS.email_html: "reader@example.org",
-    PLACEHOLDERS.email: "reader@example.org",
-    PLACEHOLDERS.name_html: "Sample Reader",
-    PLACEHOLDERS.name: "Sample Reader",
-    PLACEHOLDERS.unsubscribe_url: "#unsubscribe-preview",
-    PLACEHOLDERS.preferences_url: "#preferences-preview",
+    "email": "reader@example.org",
+    "name": "Sample Reader",
+    "unsubscribe_url": "#unsubscribe-preview",
+    "preferences_url": "#preferences-preview",
 }
 """The recipient every preview is shown to."""
 REPORT = ("accepted", "failed", "unknown", "suppressed")
@@ -167,11 +165,11 @@ def post_views(pipeline: Pipeline, list_name: str) -> list[PostView]:
 
 def preview_html(email: RenderedEmail) -> str:
     """The email's HTML as the sample recipient sees it."""
-    return fill(email.html, SAMPLE)
+    return fill(email.html, email.placeholders, "html", SAMPLE)
 
 
 def preview_text(email: RenderedEmail) -> str:
-    return fill(email.text, SAMPLE)
+    return fill(email.text, email.placeholders, "text", SAMPLE)
 
 
 def archive_rows(pipeline: Pipeline, list_name: str, limit: int = 50) -> list[ArchiveRow]:

@@ -1,4 +1,8 @@
-"""``/preferences/<token>``: choose areas of focus, or unsubscribe."""
+"""``/preferences/<token>``: choose areas of focus, or unsubscribe.
+
+Every POST names its ``action``: ``save`` with at least one area, ``all`` for every area, or
+``unsubscribe``. Anything else, an empty body included, is refused and changes nothing.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +15,23 @@ from .links import Link, LinkError, check_link
 from .unsubscribe import done_page, unsubscribe
 
 
-def _form_page(web: Web, link: Link, chosen: tuple[str, ...], saved: bool = False) -> Response:
+def _form_page(
+    web: Web, link: Link, chosen: tuple[str, ...], saved: bool = False, error: str | None = None
+) -> Response:
     areas = web.taxonomy.names
     return web.page(
         "preferences.html",
+        400 if error else 200,
+        error=error,
         list_name=link.list_name,
         email=link.subscriber.email,
         areas=[(i, name, name in chosen) for i, name in enumerate(areas)],
         saved=saved,
     )
+
+
+def _not_understood(web: Web, message: str) -> Response:
+    return web.page("error.html", 400, title="Not understood", message=message)
 
 
 def _current(web: Web, link: Link) -> tuple[str, ...]:
@@ -42,17 +54,18 @@ async def handle(request: Request) -> Response:
         form = await read_form(request)
     except TooLarge:
         return web.page("error.html", 413, title="Too large", message="The request is too large.")
-    action = form.get("action", ["save"])[-1]
+    action = (form.get("action") or [""])[-1]
     if action == "unsubscribe":
         await run_in_threadpool(unsubscribe, web, link, "preferences page")
         return done_page(web, link)
     chosen = form.get("areas", [])
     names = web.taxonomy.names
-    if action != "save" or any(a not in names for a in chosen):
-        return web.page(
-            "error.html", 400, title="Not understood", message="Please choose from the list shown."
-        )
-    ordered = tuple(n for n in names if n in chosen)
+    if action not in ("save", "all") or any(a not in names for a in chosen):
+        return _not_understood(web, "Please choose from the list shown.")
+    if action == "save" and not chosen:
+        error = "Check at least one area, or choose “Every area”."
+        return _form_page(web, link, _current(web, link), error=error)
+    ordered = tuple(n for n in names if n in chosen) if action == "save" else ()
     await run_in_threadpool(
         web.store.subscribers.set_areas, link.subscriber.id, ordered, web.clock()
     )

@@ -1,10 +1,16 @@
-"""``POST /webhooks/sendgrid``: the signed Event Webhook, turned into suppressions and stats."""
+"""``POST /webhooks/sendgrid``: the signed Event Webhook, turned into suppressions and stats.
+
+Nothing in a request is parsed before it is bounded: the headers by format and length before
+the signature check, the body by size, and its JSON by nesting depth before ``json.loads``.
+Whatever is sent, the answer is 2xx, 400, 403, 413 or 503, never a server error.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +38,15 @@ DROPPED = {
     "unsubscribed address": "unsubscribed",
 }
 """``dropped`` reasons that mean the address itself must get no more mail."""
+TIMESTAMP_FORMAT = re.compile(r"[0-9]{1,12}")
+SIGNATURE_FORMAT = re.compile(r"[A-Za-z0-9+/]{1,200}={0,2}")
+"""Base64 of a DER ECDSA P-256 signature is at most 96 characters; 200 leaves room."""
+MAX_DEPTH = 16
+"""SendGrid's events are objects in one array, with lists and objects of custom args inside."""
+MAX_UNIX_TIME = 253_402_300_799  # 9999-12-31T23:59:59Z
+MAX_ISSUE_ID = 2**63 - 1
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_BRACKET = re.compile(r"[\[\]{}]")
 
 
 def public_key(settings: Settings) -> Any:
@@ -60,6 +75,19 @@ def _text(item: dict[str, Any], key: str, where: str, required: bool = False) ->
     return value
 
 
+def _whole(value: Any, most: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= most
+
+
+def nesting(text: str) -> int:
+    """How deeply arrays and objects nest in JSON ``text`` (brackets in strings not counted)."""
+    depth = deepest = 0
+    for bracket in _BRACKET.finditer(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket.group() in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
 def classify(item: Any, where: str, now: datetime) -> ProviderEvent:
     """One webhook event checked and classified; ValueError if it is malformed."""
     if not isinstance(item, dict):
@@ -73,13 +101,12 @@ def classify(item: Any, where: str, now: datetime) -> ProviderEvent:
     except ValueError:
         email = raw_email.strip().lower()
     stamp = item.get("timestamp")
-    if stamp is not None and (not isinstance(stamp, int) or isinstance(stamp, bool) or stamp < 0):
+    if stamp is not None and not _whole(stamp, MAX_UNIX_TIME):
         raise ValueError(f"{where}: 'timestamp' must be a Unix time")
     issue = item.get("issue_id")
-    if issue is not None and not (
-        (isinstance(issue, int) and not isinstance(issue, bool))
-        or (isinstance(issue, str) and issue.isdigit())
-    ):
+    if isinstance(issue, str) and issue.isascii() and issue.isdigit() and len(issue) <= 19:
+        issue = int(issue)
+    if issue is not None and not _whole(issue, MAX_ISSUE_ID):
         raise ValueError(f"{where}: 'issue_id' must be an issue number")
     reason = (_text(item, "reason", where) or _text(item, "status", where) or "").strip()
     suppress = None
@@ -103,10 +130,14 @@ def classify(item: Any, where: str, now: datetime) -> ProviderEvent:
 
 def parse_events(text: str, now: datetime) -> list[ProviderEvent]:
     """The events of a webhook body; ValueError naming the first problem."""
+    if nesting(text) > MAX_DEPTH:
+        raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON: {exc}") from None
+    except (ValueError, RecursionError):  # e.g. a number of more than 4,300 digits
+        raise ValueError("not JSON that can be read") from None
     if not isinstance(data, list):
         raise ValueError("expected a JSON array of events")
     return [classify(item, f"event {i}", now) for i, item in enumerate(data)]
@@ -122,8 +153,12 @@ async def sendgrid(request: Request) -> Response:
         return _refuse(503, "webhook verification key not configured")
     signature = request.headers.get(SIGNATURE, "")
     timestamp = request.headers.get(TIMESTAMP, "")
-    if not signature or not timestamp.isdigit():
+    if not signature or not timestamp:
         return _refuse(403, "missing signature")
+    if not TIMESTAMP_FORMAT.fullmatch(timestamp):
+        return _refuse(400, f"{TIMESTAMP} must be a Unix time of at most 12 digits")
+    if not SIGNATURE_FORMAT.fullmatch(signature):
+        return _refuse(400, f"{SIGNATURE} must be base64 of at most 200 characters")
     now = web.clock()
     if abs(now.timestamp() - int(timestamp)) > web.settings.web.max_age_seconds:
         log.warning("rejected a SendGrid webhook with a stale timestamp %s", timestamp)
@@ -141,7 +176,7 @@ async def sendgrid(request: Request) -> Response:
         log.warning("rejected a SendGrid webhook with a bad signature")
         return _refuse(403, "bad signature")
     try:
-        events = parse_events(text, now)
+        events = await run_in_threadpool(parse_events, text, now)
     except ValueError as exc:
         return _refuse(400, str(exc))
     counts = await run_in_threadpool(web.events.apply, events, "sendgrid", now)
