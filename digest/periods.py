@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from apscheduler.triggers.base import BaseTrigger
 
@@ -19,7 +20,7 @@ from .schedule import parse_crontab, period_at
 from .store.runs import RunRepo
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Effective:
     """A list's schedule as it applies now: config, overridden by ops."""
 
@@ -29,9 +30,13 @@ class Effective:
     paused: bool
     since: datetime | None
 
-    @property
+    @cached_property
     def trigger(self) -> BaseTrigger:
         return parse_crontab(self.cron, self.timezone)
+
+    def period(self, at: datetime) -> Window:
+        """The period holding ``at``: after one fire time, up to and including the next."""
+        return period_at(self.trigger, at)
 
 
 def effective(settings: Settings, runs: RunRepo, list_name: str) -> Effective:
@@ -47,4 +52,4 @@ def effective(settings: Settings, runs: RunRepo, list_name: str) -> Effective:
 
 def period_of(settings: Settings, runs: RunRepo, list_name: str, at: datetime) -> Window:
     """The list's period holding ``at``: after one fire time, up to and including the next."""
-    return period_at(effective(settings, runs, list_name).trigger, at)
+    return effective(settings, runs, list_name).period(at)

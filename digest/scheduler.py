@@ -121,7 +121,7 @@ class Scheduler:
         if now - fired > parse_duration(self.settings.grace):
             return  # catch_up records it
         self.record_skipped(list_name, sched, fired)
-        _scheduled(self.pipeline, list_name, self.pipeline.period(list_name, fired), "schedule")
+        _scheduled(self.pipeline, list_name, sched.period(fired), "schedule")
 
     def record_skipped(self, list_name: str, sched: Effective, fired: datetime) -> list[datetime]:
         """Record as missed the periods nobody ran since the last claimed one.
@@ -135,7 +135,7 @@ class Scheduler:
             return []
         recorded = []
         for fire_time in _fires_between(sched.trigger, since, fired)[:-2][-MAX_MISSED_RECORDS:]:
-            window = self.pipeline.period(list_name, fire_time)
+            window = sched.period(fire_time)
             detail = f"fire at {fire_time.isoformat()} skipped while an earlier run was going"
             if self.pipeline.store.runs.record_missed(list_name, window, self.clock(), detail):
                 log.error(
@@ -172,7 +172,7 @@ class Scheduler:
                 continue
             missed = _fires_between(sched.trigger, since, now)
             for fire_time in missed[-MAX_MISSED_RECORDS:]:
-                window = self.pipeline.period(lst.name, fire_time)
+                window = sched.period(fire_time)
                 if fire_time == missed[-1] and now - fire_time <= grace:
                     log.warning("%s: catching up the run missed at %s", lst.name, fire_time)
                     run = _scheduled(self.pipeline, lst.name, window, "catch-up")
@@ -271,7 +271,7 @@ class Scheduler:
             if lst.approval != "required" or sched.paused:
                 continue
             (due,) = next_fires(sched.trigger, now, 1)
-            window = self.pipeline.period(lst.name, due)
+            window = sched.period(due)
             runs = self.pipeline.store.runs
             if due - now > parse_duration(lst.build_ahead) or runs.noted(
                 lst.name, window, "build-ahead"
