@@ -32,6 +32,8 @@ SCHEDULED = ("held", "failed", "interrupted")
 """Run outcomes the scheduler may take a period over from (``skipped``/``missed`` are final)."""
 MANUAL = ("held", "failed", "interrupted", "skipped", "missed")
 """Run outcomes a send started by hand may take a period over from: all but ``sent``."""
+RETRY = (*MANUAL, "sent")
+"""``send --retry-failed`` takes a sent period again: only the rows it re-plans are sent."""
 WAIT_POLL = 0.5
 """Seconds between looks at a held claim while waiting for it."""
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from . import registry
 from .archive import Archive
 from .build import Builder, BuiltIssue, store_issue
-from .claims import MANUAL, acquire, kept, run_outcome
+from .claims import MANUAL, RETRY, acquire, kept, run_outcome
 from .collect import CollectReport, collect
 from .config import Settings
 from .delivery.base import DeliveryBackend
@@ -309,16 +309,29 @@ class Pipeline:
     def retry_failed(
         self, list_name: str, progress: ProgressFn | None = None, wait: timedelta = timedelta(0)
     ) -> list[SendReport]:
-        """Send once more to the list's failed recipients whose reason can change."""
+        """Send once more to the list's failed recipients whose reason can change.
+
+        Under the period's claim, like every send: a period already recorded as sent is taken
+        again for this, and the rows are re-planned only once the claim is held.
+        """
         list_id = self.store.subscribers.list_id(self.settings.list(list_name).name)
         issue = self.store.issues.latest(list_id)
         while issue is not None and issue.status not in ("sending", "sent") and issue.number > 1:
             issue = self.store.issues.by_number(list_id, issue.number - 1)  # the last one sent
         if issue is None or issue.status not in ("sending", "sent"):
             return []
-        if self.store.issues.retry_failed(issue.id, self.clock(), transient):
-            self.store.issues.set_status(issue.id, "sending")
-        return self.resume(list_name, progress, wait)
+        sync_roster(self.settings, self.store, list_name, self.clock())
+        found = issue
+        with self.claimed(list_name, found.window, "retry-failed", wait, RETRY) as run:
+            if run is None:
+                return []
+
+            def retry() -> SendReport:
+                if self.store.issues.retry_failed(found.id, self.clock(), transient):
+                    self.store.issues.set_status(found.id, "sending")
+                return self._resume(found, list_name, progress)
+
+            return [self.recorded(run, retry)]
 
     def send_test(
         self, list_name: str, addresses: Sequence[str], at: datetime | None = None

@@ -89,6 +89,9 @@ def test_killed_at_20_points_of_an_smtp_send_unknowns_stay_per_message(
         project, "smtp", host="127.0.0.1", port=relay.port, security="none",  # type: ignore[attr-defined]
         batch_size=50, workers=WORKERS, timeout=10.0, backoff=0.001, backoff_max=0.01,
     )  # fmt: skip
+    # a killed sender's claim is taken over once its lease runs out (no pid checks): keep the
+    # lease short and let each resume wait for it
+    config.write_text(config.read_text() + '\n[scheduler]\nlease = "2s"\n', encoding="utf-8")
     p = Pipeline(load_settings(config))
     p.collect()
     blind: Counter[str] = Counter()  # readers resent while unknown, received or not
@@ -99,7 +102,8 @@ def test_killed_at_20_points_of_an_smtp_send_unknowns_stay_per_message(
         before = Counter(relay.received)
         relay.mode = ("data", "rcpt")[kill % 2]
         relay.kill_at = relay.total + step - 7 + (kill * 5) % 15
-        proc = cli(project, "send", "--list", "weekly", *(["--resume"] if kill else []))
+        resume = ["--resume", "--wait", "1m"] if kill else []
+        proc = cli(project, "send", "--list", "weekly", *resume)
         relay.victim = proc.pid
         code = proc.wait(120)
         out, err = proc.communicate()
@@ -144,7 +148,7 @@ def test_killed_at_20_points_of_an_smtp_send_unknowns_stay_per_message(
             p.resolve_unknown("weekly", True, emails=tuple(resend))
         assert not p.store.issues.unknown_recipients(issue.id)
     relay.kill_at = None
-    final = cli(project, "send", "--list", "weekly", "--resume")
+    final = cli(project, "send", "--list", "weekly", "--resume", "--wait", "1m")
     out, err = final.communicate(timeout=120)
     assert final.returncode == 0, out + err
     assert p.unfinished("weekly") == []
