@@ -14,7 +14,6 @@ import contextlib
 import json
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -36,6 +35,7 @@ from digest.store.schema import deliveries, issues, runs
 
 from .cli_helpers import cli_env, run_digest
 from .delivery_helpers import SIGNING_KEY, use_backend, write_roster
+from .test_smtp import free_port
 
 DEADLINE = 600.0
 MESSAGE_ID = re.compile(rb"^Message-ID:\s*(\S+)", re.M | re.I)
@@ -62,12 +62,6 @@ class GatedRelay:
                 self.received[rcpt] += 1
                 self.copies[(rcpt, found.group(1) if found else b"")] += 1
         return "250 Message accepted"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

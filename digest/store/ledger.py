@@ -102,6 +102,13 @@ _SUBMIT = (
 """The rest of a chunk's planned rows: submitted (or claimed), returning (id, email, name)."""
 
 
+_OUTCOME = {
+    "status": bindparam("b_status"),
+    "message_id": bindparam("b_message_id"),
+    "error": bindparam("b_error"),
+    "updated_at": bindparam("b_now", type_=UTCDateTime()),
+}
+"""What recording an outcome writes, for a chunk's rows or one row alike."""
 _RECORD = (
     deliveries.update()
     .where(
@@ -110,12 +117,7 @@ _RECORD = (
         deliveries.c.chunk == bindparam("b_chunk"),
         deliveries.c.status.in_(IN_HAND),
     )
-    .values(
-        status=bindparam("b_status"),
-        message_id=bindparam("b_message_id"),
-        error=bindparam("b_error"),
-        updated_at=bindparam("b_now", type_=UTCDateTime()),
-    )
+    .values(**_OUTCOME)
 )
 """A chunk's rows in hand (narrowed further by the caller): their outcome."""
 _STEP = (
@@ -126,12 +128,7 @@ _STEP = (
         deliveries.c.chunk == bindparam("b_chunk"),
         deliveries.c.status.in_(IN_HAND),
     )
-    .values(
-        status=bindparam("b_status"),
-        message_id=bindparam("b_message_id"),
-        error=bindparam("b_error"),
-        updated_at=bindparam("b_now", type_=UTCDateTime()),
-    )
+    .values(**_OUTCOME)
 )
 """One row of a chunk in hand: submitted just before its message goes out, or its outcome."""
 _PENDING = (
