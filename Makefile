@@ -17,13 +17,18 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test,bench]'
 	touch $@ $(VENV)/.installed
 
+# axe-core for the accessibility checks in the browser tests; skipped (tests skip) without npm.
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --silent && touch $@; \
+	else echo "npm not found: the axe-core accessibility checks will skip"; fi
+
 install: $(VENV)/.installed
 
 ## Run the main job on the embedded defaults: collect, build, send to the outbox.
 run: $(VENV)/.installed
 	$(BIN)/digest run
 
-lint: $(VENV)/.installed-test
+lint: $(VENV)/.installed-test node_modules/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy digest
