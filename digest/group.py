@@ -80,6 +80,7 @@ def group(
             area_source=source,
             confidence=round(confidence, 3),
             pinned=post.pinned,
+            rank=post.rank,
         )
         by_area.setdefault(areas[0] if areas else taxonomy.catch_all, []).append(item)
     return tuple(
@@ -88,8 +89,10 @@ def group(
     )
 
 
-def _post_order(post: DigestPost) -> tuple[bool, float, int]:
-    return (not post.pinned, -post.published.timestamp(), post.id)
+def _post_order(post: DigestPost) -> tuple[bool, bool, int, float, int]:
+    """Pinned first; then as editors ordered the section; then newest first."""
+    rank = post.rank if post.rank is not None else 0
+    return (not post.pinned, post.rank is None, rank, -post.published.timestamp(), post.id)
 
 
 def _section_order(

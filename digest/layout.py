@@ -87,19 +87,42 @@ class IssueRender:
         """Tokens for this issue's renderings; their key appears nowhere in its content."""
         ctx = renderer.context(digest, self.placeholders)
         nl = renderer.settings.newsletter
-        ctx["subject"] = renderer.string("subject", nl.subject, ctx)
-        ctx["preheader"] = renderer.string("preheader", nl.preheader, ctx)
+        self._automatic = (
+            renderer.string("subject", nl.subject, ctx),
+            renderer.string("preheader", nl.preheader, ctx),
+        )
+        issue = digest.headlines.issue
+        ctx["subject"] = issue.subject or self._automatic[0]
+        ctx["preheader"] = issue.preheader or self._automatic[1]
+        self._ctx = ctx
         self.base = {**ctx, "titles": self._titles, "in_full": self._in_full}
         self.text_base = {**ctx, "ref": ref, "titles": self._title_lines, "in_full": self._texts}
         self._parts: dict[str, dict[Hashable, Any]] = {}
         self.rendered = 0
         """How many partial outputs have been rendered (each is rendered once)."""
-        with template_errors(EMAIL_TEMPLATE):
-            layout = renderer.template(EMAIL_TEMPLATE).render(ctx, slot=_slot)
-        self.mjml_skeleton = _skeleton(layout)
-        with template_errors(TEXT_TEMPLATE):
-            layout = renderer.template(TEXT_TEMPLATE).render(ctx, slot=_slot)
-        self.text_skeleton = _skeleton(tidy(layout))
+        self._layouts: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
+        self.mjml_skeleton, self.text_skeleton = self._skeletons((ctx["subject"], ctx["preheader"]))
+
+    def automatic(self, key: str) -> tuple[str, str]:
+        """The subject and preheader segment ``key`` gets unless editors set their own."""
+        return self._automatic
+
+    def headline(self, key: str) -> tuple[str, str]:
+        """The subject and preheader segment ``key`` gets: the editors', else automatic."""
+        return self.digest.headlines.chosen(key, *self.automatic(key))
+
+    def _skeletons(self, headline: tuple[str, str]) -> tuple[list[str], list[str]]:
+        """The MJML and text layouts with slots, for one subject and preheader."""
+        done = self._layouts.get(headline)
+        if done is None:
+            ctx = {**self._ctx, "subject": headline[0], "preheader": headline[1]}
+            with template_errors(EMAIL_TEMPLATE):
+                layout = self.renderer.template(EMAIL_TEMPLATE).render(ctx, slot=_slot)
+            mjml = _skeleton(layout)
+            with template_errors(TEXT_TEMPLATE):
+                layout = self.renderer.template(TEXT_TEMPLATE).render(ctx, slot=_slot)
+            done = self._layouts[headline] = (mjml, _skeleton(tidy(layout)))
+        return done
 
     def _rendered(
         self, name: str, var: str, items: Iterable[tuple[Hashable, Any]], **ctx: Any
@@ -192,7 +215,13 @@ class IssueRender:
             return [s.posts for s in others]
         return [layout.also]
 
-    def mjml(self, toc: Toc, layout: Layout, others: Sequence[Section] = ()) -> str:
+    def mjml(
+        self,
+        toc: Toc,
+        layout: Layout,
+        others: Sequence[Section] = (),
+        headline: tuple[str, str] | None = None,
+    ) -> str:
         """The segment's MJML at one collapse level (``others``: the sections "also" lists)."""
         try:
             sections = self._parts[SECTION]
@@ -201,14 +230,21 @@ class IssueRender:
             toc_part = self._parts[TOC][toc]
         except KeyError:
             self.prepare([(toc, layout)])
-            return self.mjml(toc, layout, others)
+            return self.mjml(toc, layout, others, headline)
         if more is not None:
             groups = self._also_groups(layout, others)
             titles = "".join([self._group(TITLE, posts) for posts in groups])
             body.append(more.replace(_ALSO, titles))
-        return _fill(self.mjml_skeleton, {"toc": toc_part, "body": "".join(body)})
+        skeleton = self._skeletons(headline)[0] if headline else self.mjml_skeleton
+        return _fill(skeleton, {"toc": toc_part, "body": "".join(body)})
 
-    def text(self, toc: Toc, layout: Layout, others: Sequence[Section] = ()) -> str:
+    def text(
+        self,
+        toc: Toc,
+        layout: Layout,
+        others: Sequence[Section] = (),
+        headline: tuple[str, str] | None = None,
+    ) -> str:
         """The segment's plain-text part at one collapse level, links numbered."""
         try:
             sections = self._parts[TEXT_SECTION]
@@ -220,11 +256,12 @@ class IssueRender:
                 parts.append(more.fill(_ALSO, [self._title_block(posts) for posts in groups]))
         except KeyError:
             self.prepare([(toc, layout)])
-            return self.text(toc, layout, others)
+            return self.text(toc, layout, others, headline)
         texts, refs = number(parts)
         links_text = self._links_shell().replace(_REFS, refs) if refs else ""
         body = "\n\n\n".join(texts[1:])
-        text = _fill(self.text_skeleton, {"toc": texts[0], "body": body, "links": links_text})
+        skeleton = self._skeletons(headline)[1] if headline else self.text_skeleton
+        text = _fill(skeleton, {"toc": texts[0], "body": body, "links": links_text})
         if text[:1].isspace() or text[-2:-1].isspace() or text[-1:] != "\n":
             text = text.strip() + "\n"
         return text
@@ -249,18 +286,27 @@ class IssueRender:
         views = [view(self.digest, audience) for audience in audiences]
         tocs = [self.toc(v) for v in views]
         plans = [(toc, Collapser(v).layout(0)) for toc, v in zip(tocs, views, strict=True)]
+        heads = [self.headline(audience.key) for audience in audiences]
         self.prepare(plans)
         mjmls = [
-            self.mjml(toc, layout, v.others) for (toc, layout), v in zip(plans, views, strict=True)
+            self.mjml(toc, layout, v.others, head)
+            for (toc, layout), v, head in zip(plans, views, heads, strict=True)
         ]
         htmls = [compile_mjml(mjml) for mjml in mjmls]
         fitted = [
-            fit(v, partial(self.mjml, toc, others=v.others), compile_mjml, first=(lay, m, h))
-            for v, (toc, lay), m, h in zip(views, plans, mjmls, htmls, strict=True)
+            fit(
+                v,
+                partial(self.mjml, toc, others=v.others, headline=hd),
+                compile_mjml,
+                first=(lay, m, h),
+            )
+            for v, (toc, lay), m, h, hd in zip(views, plans, mjmls, htmls, heads, strict=True)
         ]
         return [
-            self._email(audience, toc, v.others, *fit_)
-            for audience, v, toc, fit_ in zip(audiences, views, tocs, fitted, strict=True)
+            self._email(audience, toc, v.others, head, *fit_)
+            for audience, v, toc, head, fit_ in zip(
+                audiences, views, tocs, heads, fitted, strict=True
+            )
         ]
 
     def _email(
@@ -268,15 +314,16 @@ class IssueRender:
         audience: Audience,
         toc: Toc,
         others: Sequence[Section],
+        headline: tuple[str, str],
         layout: Layout,
         mjml: str,
         html: str,
     ) -> SegmentEmail:
         email = RenderedEmail(
-            subject=self.base["subject"],
-            preheader=self.base["preheader"],
+            subject=headline[0],
+            preheader=headline[1],
             html=html,
-            text=self.text(toc, layout, others),
+            text=self.text(toc, layout, others, headline),
             mjml=mjml,
             placeholders=self.placeholders,
         )
