@@ -1,7 +1,7 @@
 // The editors' desk: post forms through fetch (with the CSRF token), live regions swapped in
 // place, previews reloaded on Server-Sent Events. No framework, nothing from elsewhere.
-// Each form names (data-msg) the live region beside it where its answer is shown; those
-// regions survive the swaps, so screen readers hear the answer where the action happened.
+// Each form names (data-answer) the live region (data-msg) beside it that shows its answer;
+// those regions survive the swaps, so screen readers hear the answer where it happened.
 "use strict";
 (() => {
   const desk = document.querySelector("[data-desk]");
@@ -20,6 +20,7 @@
     if (where !== announce) announce.textContent = "";
     where.textContent = message || "";
     where.classList.toggle("is-error", Boolean(failed));
+    if (message) where.scrollIntoView({ block: "nearest" });
   };
 
   const dirty = (region) =>
@@ -93,7 +94,7 @@
       buttons.forEach((b) => { b.disabled = false; });
     }
     await refresh(focused);
-    say(form.dataset.msg, message, failed);
+    say(form.dataset.answer, message, failed);
   });
 
   desk.addEventListener("change", (event) => {
