@@ -111,7 +111,8 @@ async def post_action(request: Request) -> Response:
             except DigestError as exc:  # the post is in another list's frozen issue
                 raise HTTPException(409, str(exc)) from None
         log.info("desk: %s did %s on post %d (%s) of %s", actor, action, post_id, post.title, name)
-        return f"{post.title}: {action.replace('-', ' ')}" + (f" → {value}" if value else "")
+        shown = f" → {value}" if value and action == "set-area" else ""  # a summary is in view
+        return f"{post.title}: {action.replace('-', ' ')}{shown}"
 
     message = await run_in_threadpool(apply)
     return _done(request, message, "saved", f"#post-{post_id}")
