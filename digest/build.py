@@ -14,7 +14,6 @@ from .periods import period_of
 from .render import Renderer
 from .segments import ALL, SegmentEmail, audiences, segment_key
 from .store import Store
-from .store.headlines import HeadlineRepo
 from .store.issues import IssueRow
 from .summarize import ExtractiveSummarizer, Summarizer
 from .taxonomy import Taxonomy, area_key
@@ -157,7 +156,7 @@ class Builder:
         late_since = previous.created_at if previous else None
         posts = store.posts.for_issue(list_id, window, late_since)
         number = store.issues.next_number(list_id)
-        headlines = HeadlineRepo(store.engine).for_period(lst.name, window.start)
+        headlines = store.headlines.for_period(lst.name, window.start)
         classify = self.classifier(store, posts)
         digest = self.digest(lst.name, number, window, posts, now, classify, headlines)
         segments = self.segments(store, list_id, digest)

@@ -17,7 +17,6 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from digest.store.desk import DeskRepo
-from digest.store.headlines import HeadlineRepo
 from tests.delivery_helpers import SIGNING_KEY, use_backend
 from tests.desk_setup import EDITORS, NOW, DeskSite, open_desk
 from tests.test_smtp import Relay, free_port
@@ -98,7 +97,7 @@ def test_subject_and_preheader_from_the_desk_to_the_raw_sent_bytes(
     assert late.status_code == 409 and "approved" in late.json()["message"]
     stored = site.pipeline.build("weekly").stored
     assert stored is not None and stored.email.subject == subject  # the frozen issue has it
-    saved = HeadlineRepo(site.store.engine).changed("weekly", stored.window.start)
+    saved = site.store.headlines.changed("weekly", stored.window.start)
     assert saved[""][1] == NOW and saved[""][0]  # who and when
     report = site.pipeline.send("weekly")
     assert report.outcome == "sent", report

@@ -13,7 +13,7 @@ from ..config import Settings
 from ..errors import DigestError
 from ..models import Headline
 from ..pipeline import Pipeline
-from ..store.headlines import ISSUE, HeadlineRepo
+from ..store.headlines import ISSUE
 from ..text import printable
 
 MAX_SUMMARY = 2000
@@ -43,7 +43,7 @@ def set_headline(
     if segment != ISSUE and pipeline.segment(built, segment) is None:
         raise HTTPException(404, f"No segment {segment!r}.")
     try:
-        HeadlineRepo(pipeline.store.engine).set(
+        pipeline.store.headlines.set(
             built.list_name, built.window.start, segment, headline, actor, pipeline.clock()
         )
     except DigestError as exc:

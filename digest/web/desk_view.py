@@ -14,7 +14,7 @@ from ..placeholders import fill
 from ..segments import ALL, SegmentEmail, segment_key
 from ..store.desk import DeskAction, DeskRepo
 from ..store.events import EventRepo
-from ..store.headlines import ISSUE, HeadlineRepo
+from ..store.headlines import ISSUE
 
 SAMPLE = {
     "email": "reader@example.org",
@@ -151,7 +151,7 @@ def headline_view(
 ) -> HeadlineView:
     """What the subject and preheader editor of segment ``key`` shows."""
     subject, preheader = IssueRender(pipeline.builder.renderer, built.digest).automatic(key)
-    repo = HeadlineRepo(pipeline.store.engine)
+    repo = pipeline.store.headlines
     headlines = repo.for_period(built.list_name, built.window.start)
     changed = repo.changed(built.list_name, built.window.start)
     return HeadlineView(
