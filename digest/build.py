@@ -12,7 +12,7 @@ from .group import AuthorProfile, Classify, group, place
 from .models import Digest, Headlines, RenderedEmail, StoredPost, Window
 from .periods import period_of
 from .render import Renderer
-from .segments import ALL, SegmentEmail, audiences, segment_key
+from .segments import ALL, Audience, SegmentEmail, audiences, segment_key
 from .store import Store
 from .store.issues import IssueRow
 from .summarize import ExtractiveSummarizer, Summarizer
@@ -173,6 +173,18 @@ class Builder:
         """
         frozen = store.issues.segments_of(stored.id)
         return tuple(replace(s, email=frozen.get(s.key, stored.email)) for s in segments)
+
+    def segment(self, built: BuiltIssue, key: str) -> SegmentEmail | None:
+        """The rendering segment ``key`` gets: one of the list's, or an "only area X" one."""
+        for segment in built.segments:
+            if segment.key == key:
+                return segment
+        if key == ALL:
+            return SegmentEmail(ALL, (), built.email)
+        for area in self.taxonomy.names:
+            if segment_key((area,), self.taxonomy) == key:
+                return self.renderer.render_segments(built.digest, [Audience(key, (area,))])[0]
+        return None
 
     def segment_key(self, areas: Iterable[str]) -> str:
         """The key of the segment a subscriber with these area preferences gets."""

@@ -22,7 +22,7 @@ from .errors import ClaimHeldError, DigestError, FrozenError, NotFoundError
 from .models import TEST_CHUNK, StoredPost, Window
 from .periods import period_of
 from .schedule import parse_duration
-from .segments import ALL, Audience, SegmentEmail, segment_key
+from .segments import ALL
 from .send import ProgressFn, Sender, SendReport, ledger_report, outcome_of, sync_roster
 from .store import Store
 from .store.desk import DeskRepo
@@ -334,20 +334,6 @@ class Pipeline:
 
             return [self.recorded(run, retry)]
 
-    def segment(self, built: BuiltIssue, key: str) -> SegmentEmail | None:
-        """The rendering segment ``key`` gets: one of the list's, or an "only area X" one."""
-        for segment in built.segments:
-            if segment.key == key:
-                return segment
-        if key == ALL:
-            return SegmentEmail(ALL, (), built.email)
-        taxonomy = self.builder.taxonomy
-        for area in taxonomy.names:
-            if segment_key((area,), taxonomy) == key:
-                audience = Audience(key, (area,))
-                return self.builder.renderer.render_segments(built.digest, [audience])[0]
-        return None
-
     def send_test(
         self,
         list_name: str,
@@ -358,7 +344,7 @@ class Pipeline:
         """Send the period's issue as ``segment`` gets it, marked [TEST], to ``addresses`` only,
         outside the ledger."""
         built = self.build(list_name, at)
-        chosen = self.segment(built, segment)
+        chosen = self.builder.segment(built, segment)
         if chosen is None:
             raise NotFoundError(f"no segment {segment!r}", subject=f"list {built.list_name}")
         issue = replace(built.stored, email=chosen.email) if built.stored else IssueRow(

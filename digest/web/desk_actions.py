@@ -175,7 +175,7 @@ async def send_test(request: Request) -> Response:
         with desk.lock:
             built = pipeline.build(name)
             number = built.digest.number
-            if pipeline.segment(built, segment) is None:
+            if pipeline.builder.segment(built, segment) is None:
                 raise HTTPException(404, f"No segment {segment!r}.")
             label = segment_label(pipeline, built, segment)
             try:

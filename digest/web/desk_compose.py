@@ -40,7 +40,7 @@ def set_headline(
     Returns the issue's number; 404 for an unknown segment, 409 once the issue is frozen.
     """
     built = pipeline.build(list_name)
-    if segment != ISSUE and pipeline.segment(built, segment) is None:
+    if segment != ISSUE and pipeline.builder.segment(built, segment) is None:
         raise HTTPException(404, f"No segment {segment!r}.")
     try:
         pipeline.store.headlines.set(

@@ -135,7 +135,7 @@ def _segment_label(key: str, areas: tuple[str, ...]) -> str:
 
 def segment_of(pipeline: Pipeline, built: BuiltIssue, key: str) -> SegmentEmail | None:
     """The rendering ``key`` subscribers get: a stored segment or an "only area X" one."""
-    return pipeline.segment(built, key)
+    return pipeline.builder.segment(built, key)
 
 
 def segment_label(pipeline: Pipeline, built: BuiltIssue, key: str) -> str:
