@@ -34,6 +34,7 @@ from sklearn.model_selection import train_test_split
 from digest.classify import AreaClassifier
 from digest.summarize import ExtractiveSummarizer
 from digest.summarize.standalone import (
+    COMMA_ONLY,
     CONNECTIVES,
     PRONOUNS,
     QUANTIFIERS,
@@ -106,7 +107,8 @@ def bench_dangling(records: list[dict[str, Any]], summaries: list[str]) -> None:
         kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(counts.items()))
         print(f"dangling openers, {name}: {100 * counts.total() / n:.2f}% "
               f"({counts.total()} of {n}{'; ' + kinds if kinds else ''})")  # fmt: skip
-    print("  counted: an opening connective: " + ", ".join(CONNECTIVES))
+    print("  counted: an opening connective: " + ", ".join(CONNECTIVES)
+          + f" ({', '.join(COMMA_ONLY)} only before a comma)")  # fmt: skip
     print("  an opening pronoun (also after a fronted adverb or phrase): " + ", ".join(PRONOUNS)
           + "; " + ", ".join(QUANTIFIERS) + " before a verb or 'of them'")  # fmt: skip
     print("  a reporting clause outside quotes (', he/she/they/it VERB'): "

@@ -23,6 +23,7 @@ from tests.conftest import SAMPLE_PAGE
         ("And Alan Greenspan highlighted the deficit.", "connective", "And"),
         ("Meanwhile, events at sea keep outpacing diplomacy.", "connective", "Meanwhile"),
         ("Still, the talks go on.", "connective", "Still"),
+        ("Otherwise the next default will repeat the delays.", "connective", "Otherwise"),
         ("In addition, the firm cut 200 jobs.", "connective", "In addition"),
         ("On the other hand, prices fell.", "connective", "On the other hand"),
         ("They were arrested on Tuesday.", "pronoun", "They"),
@@ -80,6 +81,8 @@ def test_detector_leaves_standalone_sentences_alone(sentence: str) -> None:
         ('And "green" tariffs are coming soon.', '"Green" tariffs are coming soon.'),
         ("In addition, 200 jobs will go.", "200 jobs will go."),
         ("Nor did the bank explain why.", "Nor did the bank explain why."),  # would invert
+        ("Otherwise the talks fail.", "Otherwise the talks fail."),  # a condition, not a link
+        ("Instead the bank cut rates.", "The bank cut rates."),
         ("Still more banks raised rates.", "Still more banks raised rates."),  # an adverb
         ("But why?", "But why?"),  # nothing left to stand
         ("The bank raised rates.", "The bank raised rates."),

@@ -19,6 +19,7 @@ from typing import Literal
 from digest.summarize.splitter import split_sentences
 
 __all__ = [
+    "COMMA_ONLY",
     "CONNECTIVES",
     "PRONOUNS",
     "QUANTIFIERS",
@@ -50,8 +51,10 @@ CONNECTIVES = tuple(
         "for_her_part for_its_part as_such to_be_sure still then now"
     )
 )
-_COMMA_ONLY = frozenset(_words("still then now regardless otherwise indeed instead"))
-_UNSTRIPPABLE = frozenset(_words("nor"))  # "Nor did he …" inverts: no sentence without it
+COMMA_ONLY = _words("still then now regardless")
+_COMMA_ONLY = frozenset(COMMA_ONLY)
+# "Nor did he …" inverts, "Otherwise the talks fail" is a condition: dropping them misleads.
+_UNSTRIPPABLE = frozenset(_words("nor otherwise"))
 _CONNECTIVE = re.compile(
     r"^(?P<word>"
     + "|".join(re.escape(c) for c in sorted(CONNECTIVES, key=len, reverse=True))
