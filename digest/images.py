@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+from typing import Any
 from urllib.parse import urlsplit
 
 from .models import Image
@@ -42,9 +43,9 @@ def _host_is_private(host: str) -> bool:
     return non_public_kind(address) is not None
 
 
-def safe_image_url(url: str | None) -> str | None:
+def safe_image_url(url: object) -> str | None:
     """``url`` if it is an https URL to a public host, without credentials; else None."""
-    if not url:
+    if not url or not isinstance(url, str):
         return None
     url = url.strip()
     if len(url) > MAX_URL or any(ch.isspace() or ord(ch) < 32 for ch in url):
@@ -70,7 +71,7 @@ def _side(value: object) -> int | None:
 
 
 def image_of(
-    url: str | None, width: object = None, height: object = None, alt: str = ""
+    url: object, width: object = None, height: object = None, alt: str = ""
 ) -> Image | None:
     """An ``Image`` of untrusted values, or None when the URL is not a safe https one."""
     safe = safe_image_url(url)
@@ -81,6 +82,21 @@ def image_of(
         w = h = None  # one side alone says nothing of the shape
     alt = " ".join("".join(ch for ch in alt if ch.isprintable()).split())[:MAX_ALT]
     return Image(safe, w, h, alt)
+
+
+def image_json(image: Image | None) -> dict[str, Any] | None:
+    """``image`` as the store keeps it (a JSON object), or None."""
+    if image is None:
+        return None
+    return {"url": image.url, "width": image.width, "height": image.height, "alt": image.alt}
+
+
+def image_from_json(value: object) -> Image | None:
+    """A stored picture, checked again: the row may predate a stricter check."""
+    if not isinstance(value, dict):
+        return None
+    alt = value.get("alt")
+    return image_of(value.get("url"), value.get("width"), value.get("height"), str(alt or ""))
 
 
 COLUMN = 552

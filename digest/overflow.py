@@ -34,7 +34,14 @@ class SectionLayout:
     posts: tuple[DigestPost, ...]
     lines: tuple[DigestPost, ...] = ()
     lead: DigestPost | None = None
-    """The segment's lead, when this section holds it in full (shown first, set apart)."""
+    """The segment's lead, when this section holds it in full (it is also in ``posts``)."""
+
+    @property
+    def rest(self) -> tuple[DigestPost, ...]:
+        """The posts in full other than the lead (shown after it)."""
+        if self.lead is None:
+            return self.posts
+        return tuple(p for p in self.posts if p is not self.lead)
 
 
 def section_layout(
@@ -44,10 +51,9 @@ def section_layout(
     lines: tuple[DigestPost, ...] = (),
     lead: DigestPost | None = None,
 ) -> SectionLayout:
-    """A section's layout, with ``lead`` taken out of ``posts`` when it is one of them."""
-    if lead is not None and any(p is lead for p in posts):
-        return SectionLayout(area, total, tuple(p for p in posts if p is not lead), lines, lead)
-    return SectionLayout(area, total, posts, lines)
+    """A section's layout; ``lead`` is kept only when it is one of ``posts``."""
+    held = lead is not None and any(p is lead for p in posts)
+    return SectionLayout(area, total, posts, lines, lead if held else None)
 
 
 @dataclass(frozen=True, slots=True)

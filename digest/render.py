@@ -20,7 +20,7 @@ from mjml import mjml2html
 
 from .config import Settings
 from .errors import TemplateError
-from .images import display_size
+from .images import display_size, safe_image_url
 from .jinja_env import RenderEnvironment
 from .models import Digest, DigestPost, Image, RenderedEmail
 from .placeholders import Placeholders, fill
@@ -182,6 +182,7 @@ class Renderer:
         self.env.filters["ref"] = ref
         self.env.filters["wordwrap"] = wordwrap
         self.env.filters["slug"] = slug
+        self.env.filters["image_url"] = safe_image_url
         self.strings = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
         self._strings: dict[str, jinja2.Template] = {}
 

@@ -145,6 +145,6 @@ def test_outlook_dark_mode_attributes_switch_to_the_dark_palette(
     surface = page.evaluate(
         "() => getComputedStyle(document.querySelector('.dm-surface')).backgroundColor"
     )
-    text = page.evaluate("() => getComputedStyle(document.querySelector('.post p')).color")
+    text = page.evaluate("() => getComputedStyle(document.querySelector('.post h3 a')).color")
     assert (surface, text) == (rgb(theme.dark_surface_color), rgb(theme.dark_text_color))
     assert [t for t in page.evaluate(CONTRAST_JS, CANVAS["dark"]) if t["ratio"] < 4.5] == []

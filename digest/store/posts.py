@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, RowMapping, and_, exists, or_, select
 
 from ..errors import NotFoundError
+from ..images import image_from_json
 from ..models import Post, StoredPost, Window
 from ..simhash import Fingerprints
 from .issues import frozen
@@ -36,6 +37,7 @@ def _stored(row: RowMapping) -> StoredPost:
         excluded=row["excluded"],
         pinned=row["pinned"],
         published_given=row["published_given"],
+        image=image_from_json(row["image"]),
     )
 
 
