@@ -225,8 +225,11 @@ class IssueRender:
         tocs = [(toc, toc) for toc, _ in plans]
         sections = [(_section_key(s), s) for _, layout in plans for s in layout.sections]
         mores = [(_more_key(lay), _more_key(lay)) for _, lay in plans if lay.also or lay.more]
+        leads = {id(s.lead): s.lead for _, lay in plans for s in lay.sections if s.lead is not None}
         for name in (TOC, TEXT_TOC):
             self._rendered(name, "toc", tocs)
+        for name in (LEAD, TEXT_LEAD):  # in one batch, before the sections that show them
+            self._rendered(name, "post", leads.items())
         for name in (SECTION, TEXT_SECTION):
             self._rendered(name, "section", sections)
         for name in (MORE, TEXT_MORE):

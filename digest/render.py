@@ -10,7 +10,8 @@ import re
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, tzinfo
+from datetime import UTC, datetime, tzinfo
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -102,6 +103,7 @@ def wordwrap(text: str, width: int = 72) -> str:
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
+@lru_cache(maxsize=1024)
 def slug(text: str) -> str:
     """An HTML id for a section title: lower-case letters and digits joined by hyphens."""
     return "s-" + _NOT_SLUG.sub("-", str(text).lower()).strip("-")
@@ -185,15 +187,24 @@ class Renderer:
         self.env.filters["image_url"] = safe_image_url
         self.strings = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
         self._strings: dict[str, jinja2.Template] = {}
+        self._days: dict[tuple[datetime, tzinfo], str] = {}
+        """Publication days as shown, by time and zone (strftime is slow)."""
 
     def context(self, digest: Digest, placeholders: Placeholders) -> dict[str, Any]:
         """What every template of an issue sees (subject and preheader are added after)."""
         posts = digest.posts
         zone = self.zone(digest)
+        days = self._days
 
         def day(post: DigestPost) -> str:
             """The day ``post`` was published, in the list's zone; "" when it carried no date."""
-            return post.published.astimezone(zone).strftime("%B %-d") if post.dated else ""
+            if not post.dated:
+                return ""
+            key = (post.published, zone)
+            shown = days.get(key)
+            if shown is None:
+                shown = days[key] = post.published.astimezone(zone).strftime("%B %-d")
+            return shown
 
         return {
             "newsletter": self.settings.newsletter,
