@@ -11,7 +11,7 @@ from .placeholders import Placeholders
 
 @dataclass(frozen=True, slots=True)
 class Image:
-    """A post's picture: an https URL (checked by ``digest.images``), its size and alt text."""
+    """A post's picture: an https URL (see ``digest.sources.images``), its size, alt text."""
 
     url: str
     width: int | None = None

@@ -21,12 +21,12 @@ from mjml import mjml2html
 
 from .config import Settings
 from .errors import TemplateError
-from .images import display_size, safe_image_url
 from .jinja_env import RenderEnvironment
 from .models import Digest, DigestPost, Image, RenderedEmail
 from .placeholders import Placeholders, fill
 from .reflinks import ref
 from .segments import ALL, Audience, SegmentEmail, lead_of
+from .sources.images import display_size, safe_image_url
 from .text import safe_url
 
 if TYPE_CHECKING:

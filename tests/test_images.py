@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from digest.images import display_size, image_of, safe_image_url
 from digest.models import Image
+from digest.sources.images import display_size, image_of, safe_image_url
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ from urllib.parse import urljoin
 import feedparser
 
 from ..errors import SourceError
-from ..images import image_of
 from ..models import Image
 from ..text import html_to_text, squash
+from .images import image_of
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
 _SINGLE_BYTE = {"iso-8859-1", "latin-1", "latin1", "l1", "windows-1252", "cp1252", "us-ascii"}

@@ -9,10 +9,10 @@ from html.parser import HTMLParser
 from typing import NamedTuple
 from urllib.parse import urljoin
 
-from ..images import image_of
 from ..models import Image
 from .cleanup import clean_html
 from .fetch import PAGE_ACCEPT, Allow, FetchError, Limits, Refused, fetch
+from .images import image_of
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, RowMapping, and_, exists, or_, select
 
 from ..errors import NotFoundError
-from ..images import image_from_json
 from ..models import Post, StoredPost, Window
 from ..simhash import Fingerprints
+from ..sources.images import image_from_json
 from .issues import frozen
 from .schema import issue_posts, issues, lists, post_edits, posts
 from .upsert import UpsertCounts, upsert_posts

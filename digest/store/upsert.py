@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import Connection, or_, select
 
-from ..images import image_json
 from ..models import Post
 from ..simhash import MAX_DISTANCE, Fingerprints, distance, simhash
+from ..sources.images import image_json
 from ..urls import normalize_url
 from .schema import posts
 

@@ -12,8 +12,8 @@ import socket
 from typing import Any
 from urllib.parse import urlsplit
 
-from .models import Image
-from .sources.netguard import non_public_kind
+from ..models import Image
+from .netguard import non_public_kind
 
 MAX_URL = 2000
 MAX_ALT = 300
