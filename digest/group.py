@@ -81,6 +81,8 @@ def group(
             confidence=round(confidence, 3),
             pinned=post.pinned,
             rank=post.rank,
+            image=post.image,
+            dated=post.published_given,
         )
         by_area.setdefault(areas[0] if areas else taxonomy.catch_all, []).append(item)
     return tuple(

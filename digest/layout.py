@@ -12,7 +12,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from .models import Digest, DigestPost, RenderedEmail, Section
 from .overflow import Collapser, Layout, SectionLayout, fit
@@ -27,11 +27,12 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _SLOT = "\x01"
-TOC, SECTION, MORE, POST, TITLE = (
-    f"partials/{name}.mjml.j2" for name in ("toc", "section", "more", "post", "title")
+TOC, SECTION, MORE, POST, TITLE, LEAD = (
+    f"partials/{name}.mjml.j2" for name in ("toc", "section", "more", "post", "title", "lead")
 )
-TEXT_TOC, TEXT_SECTION, TEXT_MORE, TEXT_POST, TEXT_TITLE, TEXT_LINKS = (
-    f"partials/{name}.txt.j2" for name in ("toc", "section", "more", "post", "title", "links")
+TEXT_TOC, TEXT_SECTION, TEXT_MORE, TEXT_POST, TEXT_TITLE, TEXT_LINKS, TEXT_LEAD = (
+    f"partials/{name}.txt.j2"
+    for name in ("toc", "section", "more", "post", "title", "links", "lead")
 )
 
 
@@ -70,7 +71,14 @@ def _fill(skeleton: list[str], parts: dict[str, str]) -> str:
 
 
 def _section_key(section: SectionLayout) -> tuple[Any, ...]:
-    return (section.area, section.total, *map(id, section.posts), 0, *map(id, section.lines))
+    return (
+        section.area,
+        section.total,
+        id(section.lead),
+        *map(id, section.posts),
+        0,
+        *map(id, section.lines),
+    )
 
 
 def _more_key(layout: Layout) -> tuple[int, int]:
@@ -86,43 +94,57 @@ class IssueRender:
         self.placeholders = Placeholders.fresh(repr(digest))
         """Tokens for this issue's renderings; their key appears nowhere in its content."""
         ctx = renderer.context(digest, self.placeholders)
-        nl = renderer.settings.newsletter
-        self._automatic = (
-            renderer.string("subject", nl.subject, ctx),
-            renderer.string("preheader", nl.preheader, ctx),
-        )
-        issue = digest.headlines.issue
-        ctx["subject"] = issue.subject or self._automatic[0]
-        ctx["preheader"] = issue.preheader or self._automatic[1]
         self._ctx = ctx
-        self.base = {**ctx, "titles": self._titles, "in_full": self._in_full}
-        self.text_base = {**ctx, "ref": ref, "titles": self._title_lines, "in_full": self._texts}
+        self._heads: dict[int, tuple[str, str]] = {}
+        ctx["subject"], ctx["preheader"] = digest.headlines.issue_or(*self.head(ctx["lead"]))
+        self.base = {
+            **ctx,
+            "titles": self._titles,
+            "in_full": self._in_full,
+            "lead_story": self._lead_story,
+        }
+        self.text_base = {
+            **ctx,
+            "ref": ref,
+            "titles": self._title_lines,
+            "in_full": self._texts,
+            "lead_story": self._lead_text,
+        }
         self._parts: dict[str, dict[Hashable, Any]] = {}
         self.rendered = 0
         """How many partial outputs have been rendered (each is rendered once)."""
-        self._layouts: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
-        self.mjml_skeleton, self.text_skeleton = self._skeletons((ctx["subject"], ctx["preheader"]))
+        with template_errors(EMAIL_TEMPLATE):
+            layout = renderer.template(EMAIL_TEMPLATE).render(ctx, slot=_slot)
+        self.mjml_skeleton = _skeleton(layout)
+        with template_errors(TEXT_TEMPLATE):
+            layout = renderer.template(TEXT_TEMPLATE).render(ctx, slot=_slot)
+        self.text_skeleton = _skeleton(tidy(layout))
 
-    def automatic(self, key: str) -> tuple[str, str]:
-        """The subject and preheader segment ``key`` gets unless editors set their own."""
-        return self._automatic
+    def head(self, lead: DigestPost | None) -> tuple[str, str]:
+        """The subject and preheader of an email led by ``lead`` (``[newsletter]`` strings)."""
+        key = id(lead)
+        out = self._heads.get(key)
+        if out is None:
+            nl, ctx = self.renderer.settings.newsletter, {**self._ctx, "lead": lead}
+            out = (
+                self.renderer.string("subject", nl.subject, ctx),
+                self.renderer.string("preheader", nl.preheader, ctx),
+            )
+            self._heads[key] = out
+        return out
 
-    def headline(self, key: str) -> tuple[str, str]:
+    def automatic(self, audience: Audience) -> tuple[str, str]:
+        """The subject and preheader ``audience`` gets unless editors set their own."""
+        return self.head(self.segment_lead(view(self.digest, audience)))
+
+    def headline(self, key: str, lead: DigestPost | None) -> tuple[str, str]:
         """The subject and preheader segment ``key`` gets: the editors', else automatic."""
-        return self.digest.headlines.chosen(key, *self.automatic(key))
+        return self.digest.headlines.chosen(key, *self.head(lead))
 
-    def _skeletons(self, headline: tuple[str, str]) -> tuple[list[str], list[str]]:
-        """The MJML and text layouts with slots, for one subject and preheader."""
-        done = self._layouts.get(headline)
-        if done is None:
-            ctx = {**self._ctx, "subject": headline[0], "preheader": headline[1]}
-            with template_errors(EMAIL_TEMPLATE):
-                layout = self.renderer.template(EMAIL_TEMPLATE).render(ctx, slot=_slot)
-            mjml = _skeleton(layout)
-            with template_errors(TEXT_TEMPLATE):
-                layout = self.renderer.template(TEXT_TEMPLATE).render(ctx, slot=_slot)
-            done = self._layouts[headline] = (mjml, _skeleton(tidy(layout)))
-        return done
+    def segment_lead(self, segment: SegmentView) -> DigestPost | None:
+        """The post a segment's subject names: its own lead, else the issue's."""
+        lead: DigestPost | None = segment.lead or self._ctx["lead"]
+        return lead
 
     def _rendered(
         self, name: str, var: str, items: Iterable[tuple[Hashable, Any]], **ctx: Any
@@ -139,7 +161,7 @@ class IssueRender:
             is_text = name.endswith(".txt.j2")
             base = self.text_base if is_text else self.base
             out = self.renderer.batch(name, var, list(missing.values()), {**base, **ctx})
-            if is_text and name in (TEXT_POST, TEXT_TITLE):
+            if is_text and name in (TEXT_POST, TEXT_TITLE, TEXT_LEAD):
                 out = [tidy(text) for text in out]
             elif is_text:
                 out = [Linked.parse(tidy(text).strip("\n")) for text in out]  # type: ignore[misc]
@@ -165,6 +187,15 @@ class IssueRender:
     def _in_full(self, posts: Sequence[DigestPost]) -> Markup:
         """Each post's ``partials/post.mjml.j2``, joined (for ``in_full(posts)``)."""
         return Markup("".join(self._each(POST, posts)))
+
+    def _lead_story(self, post: DigestPost) -> Markup:
+        """``partials/lead.mjml.j2`` of ``post`` (for ``lead_story(post)``)."""
+        return Markup(self._rendered(LEAD, "post", [(id(post), post)])[id(post)])
+
+    def _lead_text(self, post: DigestPost) -> str:
+        """``partials/lead.txt.j2`` of ``post`` (for ``lead_story(post)``)."""
+        text: str = self._rendered(TEXT_LEAD, "post", [(id(post), post)])[id(post)]
+        return text
 
     def _title_lines(self, posts: Sequence[DigestPost]) -> str:
         """Each post's ``partials/title.txt.j2``, one per line (for ``titles(posts)``)."""
@@ -202,8 +233,11 @@ class IssueRender:
         tocs = [(toc, toc) for toc, _ in plans]
         sections = [(_section_key(s), s) for _, layout in plans for s in layout.sections]
         mores = [(_more_key(lay), _more_key(lay)) for _, lay in plans if lay.also or lay.more]
+        leads = {id(s.lead): s.lead for _, lay in plans for s in lay.sections if s.lead is not None}
         for name in (TOC, TEXT_TOC):
             self._rendered(name, "toc", tocs)
+        for name in (LEAD, TEXT_LEAD):  # in one batch, before the sections that show them
+            self._rendered(name, "post", leads.items())
         for name in (SECTION, TEXT_SECTION):
             self._rendered(name, "section", sections)
         for name in (MORE, TEXT_MORE):
@@ -220,9 +254,12 @@ class IssueRender:
         toc: Toc,
         layout: Layout,
         others: Sequence[Section] = (),
+        lead: DigestPost | None = None,
         headline: tuple[str, str] | None = None,
     ) -> str:
-        """The segment's MJML at one collapse level (``others``: the sections "also" lists)."""
+        """The segment's MJML at one collapse level (``others``: the sections "also" lists;
+        ``lead``: the post its automatic subject and preheader name; ``headline``: the subject
+        and preheader, when not those)."""
         try:
             sections = self._parts[SECTION]
             body = [sections[_section_key(s)] for s in layout.sections]
@@ -230,21 +267,21 @@ class IssueRender:
             toc_part = self._parts[TOC][toc]
         except KeyError:
             self.prepare([(toc, layout)])
-            return self.mjml(toc, layout, others, headline)
+            return self.mjml(toc, layout, others, lead, headline)
         if more is not None:
             groups = self._also_groups(layout, others)
             titles = "".join([self._group(TITLE, posts) for posts in groups])
             body.append(more.replace(_ALSO, titles))
-        skeleton = self._skeletons(headline)[0] if headline else self.mjml_skeleton
-        return _fill(skeleton, {"toc": toc_part, "body": "".join(body)})
+        subject, preheader = headline or self.head(lead if lead is not None else self._ctx["lead"])
+        parts = {
+            "toc": toc_part,
+            "body": "".join(body),
+            "subject": escape(subject),
+            "preheader": escape(preheader),
+        }
+        return _fill(self.mjml_skeleton, parts)
 
-    def text(
-        self,
-        toc: Toc,
-        layout: Layout,
-        others: Sequence[Section] = (),
-        headline: tuple[str, str] | None = None,
-    ) -> str:
+    def text(self, toc: Toc, layout: Layout, others: Sequence[Section] = ()) -> str:
         """The segment's plain-text part at one collapse level, links numbered."""
         try:
             sections = self._parts[TEXT_SECTION]
@@ -256,12 +293,11 @@ class IssueRender:
                 parts.append(more.fill(_ALSO, [self._title_block(posts) for posts in groups]))
         except KeyError:
             self.prepare([(toc, layout)])
-            return self.text(toc, layout, others, headline)
+            return self.text(toc, layout, others)
         texts, refs = number(parts)
         links_text = self._links_shell().replace(_REFS, refs) if refs else ""
         body = "\n\n\n".join(texts[1:])
-        skeleton = self._skeletons(headline)[1] if headline else self.text_skeleton
-        text = _fill(skeleton, {"toc": texts[0], "body": body, "links": links_text})
+        text = _fill(self.text_skeleton, {"toc": texts[0], "body": body, "links": links_text})
         if text[:1].isspace() or text[-2:-1].isspace() or text[-1:] != "\n":
             text = text.strip() + "\n"
         return text
@@ -286,21 +322,22 @@ class IssueRender:
         views = [view(self.digest, audience) for audience in audiences]
         tocs = [self.toc(v) for v in views]
         plans = [(toc, Collapser(v).layout(0)) for toc, v in zip(tocs, views, strict=True)]
-        heads = [self.headline(audience.key) for audience in audiences]
         self.prepare(plans)
+        leads = [self.segment_lead(v) for v in views]
+        heads = [self.headline(a.key, lead) for a, lead in zip(audiences, leads, strict=True)]
         mjmls = [
-            self.mjml(toc, layout, v.others, head)
+            self.mjml(toc, layout, v.others, headline=head)
             for (toc, layout), v, head in zip(plans, views, heads, strict=True)
         ]
         htmls = [compile_mjml(mjml) for mjml in mjmls]
         fitted = [
             fit(
                 v,
-                partial(self.mjml, toc, others=v.others, headline=hd),
+                partial(self.mjml, toc, others=v.others, headline=head),
                 compile_mjml,
                 first=(lay, m, h),
             )
-            for v, (toc, lay), m, h, hd in zip(views, plans, mjmls, htmls, heads, strict=True)
+            for v, (toc, lay), m, h, head in zip(views, plans, mjmls, htmls, heads, strict=True)
         ]
         return [
             self._email(audience, toc, v.others, head, *fit_)
@@ -319,11 +356,12 @@ class IssueRender:
         mjml: str,
         html: str,
     ) -> SegmentEmail:
+        subject, preheader = headline
         email = RenderedEmail(
-            subject=headline[0],
-            preheader=headline[1],
+            subject=subject,
+            preheader=preheader,
             html=html,
-            text=self.text(toc, layout, others, headline),
+            text=self.text(toc, layout, others),
             mjml=mjml,
             placeholders=self.placeholders,
         )

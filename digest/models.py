@@ -10,6 +10,16 @@ from .placeholders import Placeholders
 
 
 @dataclass(frozen=True, slots=True)
+class Image:
+    """A post's picture: an https URL (see ``digest.sources.images``), its size, alt text."""
+
+    url: str
+    width: int | None = None
+    height: int | None = None
+    alt: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Post:
     """A post as a source read it, before it is stored."""
 
@@ -24,6 +34,8 @@ class Post:
     published: datetime | None = None
     html: str | None = None
     caption: str | None = None
+    image: Image | None = None
+    """The feed's enclosure or media picture, or the article's ``og:image``."""
     origin: str = ""
     """Where the post came from (a file path or feed URL), for error messages."""
 
@@ -49,6 +61,7 @@ class StoredPost:
     pinned: bool = False
     rank: int | None = None
     """Its place in its section as editors ordered it (None: by pin and date)."""
+    image: Image | None = None
     published_given: bool = True
     """False when the post carried no date: ``published`` is then when it was first collected,
     good for windowing, never shown as its publication date (see ``shown_published``)."""
@@ -82,6 +95,9 @@ class DigestPost:
     confidence: float = 1.0
     pinned: bool = False
     rank: int | None = None
+    image: Image | None = None
+    dated: bool = True
+    """False when the post carried no date: ``published`` is then not shown."""
 
     @property
     def tags(self) -> str:
@@ -111,6 +127,10 @@ class Headlines:
 
     issue: Headline = Headline()
     segments: tuple[tuple[str, Headline], ...] = ()
+
+    def issue_or(self, subject: str, preheader: str) -> tuple[str, str]:
+        """The issue's subject and preheader if editors set them, else these."""
+        return self.issue.subject or subject, self.issue.preheader or preheader
 
     def chosen(self, key: str, subject: str, preheader: str) -> tuple[str, str]:
         """Segment ``key``'s subject and preheader: its own, else the issue's, else these."""

@@ -11,7 +11,7 @@ from ..layout import IssueRender
 from ..models import Headline, RenderedEmail, StoredPost
 from ..pipeline import Pipeline
 from ..placeholders import fill
-from ..segments import ALL, SegmentEmail, segment_key
+from ..segments import ALL, Audience, SegmentEmail, segment_key
 from ..store.desk import DeskAction, DeskRepo
 from ..store.events import EventRepo
 from ..store.headlines import ISSUE
@@ -147,10 +147,12 @@ def segment_label(pipeline: Pipeline, built: BuiltIssue, key: str) -> str:
 
 
 def headline_view(
-    pipeline: Pipeline, built: BuiltIssue, key: str, email: RenderedEmail
+    pipeline: Pipeline, built: BuiltIssue, segment: SegmentEmail, email: RenderedEmail
 ) -> HeadlineView:
-    """What the subject and preheader editor of segment ``key`` shows."""
-    subject, preheader = IssueRender(pipeline.builder.renderer, built.digest).automatic(key)
+    """What the subject and preheader editor of ``segment`` shows."""
+    key = segment.key
+    audience = Audience(key, segment.areas)
+    subject, preheader = IssueRender(pipeline.builder.renderer, built.digest).automatic(audience)
     repo = pipeline.store.headlines
     headlines = repo.for_period(built.list_name, built.window.start)
     changed = repo.changed(built.list_name, built.window.start)
@@ -190,7 +192,7 @@ def issue_view(pipeline: Pipeline, list_name: str, key: str) -> IssueView | None
         email=email,
         version=version,
         label=segment_label(pipeline, built, key),
-        headline=headline_view(pipeline, built, key, email),
+        headline=headline_view(pipeline, built, segment, email),
     )
 
 
