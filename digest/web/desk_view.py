@@ -60,6 +60,10 @@ class HeadlineView:
     preheader: str
     automatic_subject: str
     automatic_preheader: str
+    """The segment's own automatic ones (they name its lead)."""
+    issue_subject: str
+    issue_preheader: str
+    """The whole issue's automatic ones (those of readers without area preferences)."""
     issue: Headline
     own: Headline
     changed: tuple[str, datetime] | None
@@ -152,7 +156,9 @@ def headline_view(
     """What the subject and preheader editor of ``segment`` shows."""
     key = segment.key
     audience = Audience(key, segment.areas)
-    subject, preheader = IssueRender(pipeline.builder.renderer, built.digest).automatic(audience)
+    render = IssueRender(pipeline.builder.renderer, built.digest)
+    subject, preheader = render.automatic(audience)
+    issue_subject, issue_preheader = render.automatic(Audience(ALL, ()))
     repo = pipeline.store.headlines
     headlines = repo.for_period(built.list_name, built.window.start)
     changed = repo.changed(built.list_name, built.window.start)
@@ -161,6 +167,8 @@ def headline_view(
         preheader=email.preheader,
         automatic_subject=subject,
         automatic_preheader=preheader,
+        issue_subject=issue_subject,
+        issue_preheader=issue_preheader,
         issue=headlines.issue,
         own=dict(headlines.segments).get(key, Headline()),
         changed=changed.get(key),
