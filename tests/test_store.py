@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -16,8 +15,8 @@ EMAIL = RenderedEmail("s", "p", "<html></html>", "t", "<mjml></mjml>")
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(f"sqlite:///{tmp_path / 'digest.db'}")
+def store(database_url: str) -> Store:
+    return Store(database_url)
 
 
 def post(guid: str, url: str | None = None, published: datetime | None = None, **kw: str) -> Post:
@@ -31,15 +30,15 @@ def post(guid: str, url: str | None = None, published: datetime | None = None, *
     )
 
 
-def test_schema_version_recorded_and_reopen_is_idempotent(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'd.db'}"
+def test_schema_version_recorded_and_reopen_is_idempotent(database_url: str) -> None:
+    url = database_url
     assert Store(url).schema_version() == SCHEMA_VERSION
     assert Store(url).schema_version() == SCHEMA_VERSION
 
 
 def test_newer_schema_is_refused(store: Store) -> None:
     with store.begin() as conn:
-        conn.execute(text("UPDATE meta SET value = '999' WHERE key = 'schema_version'"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     with pytest.raises(StoreError, match="newer than this digest"):
         Store(store.url)
 

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, and_, bindparam, case, func, literal, not_, or_, 
 from sqlalchemy.sql import exists
 
 from ..models import DeliveryResult, Subscriber
-from .schema import UTCDateTime, deliveries, subscribers
+from .schema import UTCDateTime, chunk_leases, deliveries, subscribers
 
 PLANNED, CLAIMED, SUBMITTED, ACCEPTED, FAILED, UNKNOWN, SUPPRESSED, SKIPPED = (
     "planned",
@@ -280,12 +280,19 @@ class LedgerRepo:
         chunk: str,
         now: datetime,
         status: str = SUBMITTED,
+        *,
+        owner: str = "",
+        lease_until: datetime | None = None,
     ) -> tuple[list[LedgerRow], int]:
         """Claim the segment's planned rows with subscriber ids in ``[first, last]`` as ``chunk``.
 
         In one transaction: rows whose subscriber has left are suppressed, the rest marked
         ``status``: ``submitted`` when the chunk goes out as one request, ``claimed`` when each
         row is submitted on its own (``step``); returns those rows and how many were suppressed.
+        The chunk's lease names ``owner`` and runs to ``lease_until`` (None: for as long as
+        the owner holds the period's claim). The update only takes rows still ``planned``, so
+        two processes (or hosts) claiming the same range split it, never share a row: on
+        PostgreSQL the second waits on the first's row locks, then re-reads the status.
         """
         values = {
             "b_claim": status,
@@ -299,6 +306,16 @@ class LedgerRepo:
         with self.engine.begin() as conn:
             suppressed = conn.execute(_SUPPRESS, values).rowcount
             rows = sorted(conn.execute(_SUBMIT, values).all(), key=lambda r: int(r[0]))
+            if rows:
+                conn.execute(
+                    chunk_leases.insert().values(
+                        chunk=chunk,
+                        issue_id=issue_id,
+                        owner=owner,
+                        claimed_at=now,
+                        lease_until=lease_until,
+                    )
+                )
         claimed = [LedgerRow(r[0], r[1], r[2] or "", status, "active", True) for r in rows]
         return claimed, max(suppressed, 0)
 
@@ -369,14 +386,24 @@ class LedgerRepo:
     def interrupted(self, issue_id: int, resend: bool, now: datetime) -> int:
         """Rows a crash left ``submitted``: planned again if resending is safe, else unknown.
 
-        Rows left ``claimed`` were never attempted: planned again, and not counted.
+        Rows left ``claimed`` were never attempted: planned again, and not counted. Rows of a
+        chunk whose lease is still live at ``now`` are left alone: their owner (a worker on
+        another host, say) is sending them and will record their outcome.
         """
         values = (
             {"status": PLANNED}
             if resend
             else {"status": UNKNOWN, "error": "interrupted after submit: may have been sent"}
         )
-        mine = deliveries.c.issue_id == issue_id
+        mine = and_(
+            deliveries.c.issue_id == issue_id,
+            not_(
+                exists().where(
+                    chunk_leases.c.chunk == deliveries.c.chunk,
+                    chunk_leases.c.lease_until >= now,
+                )
+            ),
+        )
         with self.engine.begin() as conn:
             conn.execute(
                 deliveries.update()
