@@ -152,3 +152,28 @@ def postgres_url(_postgres_databases: Databases | str) -> Iterator[str]:
     url = _postgres_databases.create()
     yield url
     _postgres_databases.drop(url)
+
+
+def project_url(project: Path) -> str:
+    """The ``[database] url`` a project's config resolves to."""
+    from digest.config import load_settings
+
+    return load_settings(project / "config.toml").database.url
+
+
+def dump(url: str) -> list[str]:
+    """Every row of every table of the store, in a stable order, to compare before and after."""
+    from sqlalchemy import select
+
+    from digest.store.schema import metadata
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [
+                f"{table.name}: {tuple(row)!r}"
+                for table in metadata.sorted_tables
+                for row in conn.execute(select(table).order_by(*table.columns))
+            ]
+    finally:
+        engine.dispose()

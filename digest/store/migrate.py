@@ -132,9 +132,7 @@ def upgrade(conn: Connection, where: str) -> tuple[SchemaState, SchemaState]:
             raise StoreError(
                 f"database schema ({before.describe()}) is newer than this digest", subject=where
             )
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        cfg.attributes["connection"] = conn
+        cfg = alembic_config(conn)
         if before.empty:
             schema.metadata.create_all(conn)
             command.stamp(cfg, "head")
@@ -150,6 +148,14 @@ def upgrade(conn: Connection, where: str) -> tuple[SchemaState, SchemaState]:
         return before, state(conn)
 
 
+def alembic_config(conn: Connection) -> Config:
+    """Alembic's configuration for running the revisions on ``conn`` (see ``env.py``)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
 @contextmanager
 def _locked(conn: Connection) -> Iterator[None]:
     """Serialise schema changes between processes and hosts (PostgreSQL: advisory lock)."""
@@ -163,10 +169,7 @@ def _base_columns() -> dict[str, frozenset[str]]:
     """The tables and columns of revision 0001, read off a scratch in-memory database."""
     engine = create_engine("sqlite://")
     with engine.begin() as conn:
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, BASE)
+        command.upgrade(alembic_config(conn), BASE)
         inspector = inspect(conn)
         found = {
             t: frozenset(c["name"] for c in inspector.get_columns(t))
