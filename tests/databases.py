@@ -177,3 +177,12 @@ def dump(url: str) -> list[str]:
             ]
     finally:
         engine.dispose()
+
+
+if __name__ == "__main__":  # `python -m tests.databases URL`: exit 0 when PostgreSQL answers
+    import sys
+
+    problem = reachable(sys.argv[1] if len(sys.argv) > 1 else LOCAL_POSTGRES)
+    if problem:
+        print(problem, file=sys.stderr)
+    sys.exit(1 if problem else 0)
