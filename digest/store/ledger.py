@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import NamedTuple, TypeVar
 
 from sqlalchemy import Engine, and_, bindparam, case, func, literal, not_, or_, select
-from sqlalchemy.sql import exists
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.sql import Executable, exists
 
 from ..models import DeliveryResult, Subscriber
 from .schema import UTCDateTime, chunk_leases, deliveries, subscribers
@@ -176,7 +177,28 @@ class LedgerRepo:
             return 0
         added = 0
         columns = ["issue_id", "subscriber_id", "email", "status", "attempts", "segment"]
+        # PostgreSQL skips rows already planned by the unique (issue, subscriber) index: a
+        # NOT EXISTS there re-reads the statement's own new rows (quadratic: 130 s at 20k).
+        postgres = self.engine.dialect.name == "postgresql"
         for start in range(int(low), int(high) + 1, batch):
+            wanted = [
+                # "+ 0" keeps SQLite off the (list_id, email) index, which made it read the
+                # whole list for each batch, and on the id range: 2.3 times faster at 1M rows.
+                subscribers.c.list_id + 0 == list_id,
+                subscribers.c.status == "active",
+                subscribers.c.in_roster.is_(True),
+                subscribers.c.id >= start,
+                subscribers.c.id < start + batch,
+            ]
+            if not postgres:
+                wanted.append(
+                    not_(
+                        exists().where(
+                            deliveries.c.issue_id == issue_id,
+                            deliveries.c.subscriber_id == subscribers.c.id,
+                        )
+                    )
+                )
             chosen = select(
                 literal(issue_id),
                 subscribers.c.id,
@@ -185,25 +207,16 @@ class LedgerRepo:
                 literal(0),
                 literal(""),
                 literal(now, UTCDateTime()),
-            ).where(
-                # "+ 0" keeps SQLite off the (list_id, email) index, which made it read the
-                # whole list for each batch, and on the id range: 2.3 times faster at 1M rows.
-                subscribers.c.list_id + 0 == list_id,
-                subscribers.c.status == "active",
-                subscribers.c.in_roster.is_(True),
-                subscribers.c.id >= start,
-                subscribers.c.id < start + batch,
-                not_(
-                    exists().where(
-                        deliveries.c.issue_id == issue_id,
-                        deliveries.c.subscriber_id == subscribers.c.id,
-                    )
-                ),
-            )
-            with self.engine.begin() as conn:
-                result = conn.execute(
-                    deliveries.insert().from_select([*columns, "updated_at"], chosen)
+            ).where(*wanted)
+            insert: Executable = deliveries.insert().from_select([*columns, "updated_at"], chosen)
+            if postgres:
+                insert = (
+                    pg_insert(deliveries)
+                    .from_select([*columns, "updated_at"], chosen)
+                    .on_conflict_do_nothing(constraint="uq_delivery_once")
                 )
+            with self.engine.begin() as conn:
+                result = conn.execute(insert)
                 added += max(result.rowcount, 0)
         return added
 
