@@ -126,3 +126,22 @@ def test_an_undated_post_found_just_after_the_window_goes_into_its_issue(store: 
     store.posts.upsert([post("found-late-2")], week2.end + timedelta(minutes=1))
     got = [p.guid for p in store.posts.for_issue(list_id, week2, issue1.created_at)]
     assert sorted(got) == ["dated", "found-late-2", "next-week"]  # each post in one issue
+
+
+def test_over_long_feed_keys_fit_their_columns_and_stay_distinct(store: Store) -> None:
+    """A hostile feed's 3,000-character guid, link and author are stored on every database
+    (PostgreSQL refuses what its columns and indexes cannot hold; SQLite would not)."""
+    stem = "https://blog.example.org/" + "ü" * 1500
+    posts = [
+        Post(source="s", guid=stem + "/a", title="A", text="Body a.", url=stem + "/a",
+             author="Ö" * 3000, published=T0),
+        Post(source="s", guid=stem + "/b", title="B", text="Other body b.", url=stem + "/b",
+             published=T0),
+    ]  # fmt: skip
+    first = store.posts.upsert(posts, T0)
+    assert (first.new, first.duplicate) == (2, 0)  # cut keys keep a hash of the whole
+    again = store.posts.upsert(posts, T0 + timedelta(hours=1))
+    assert (again.new, again.unchanged) == (0, 2)
+    stored = store.posts.since()
+    assert all(len(p.guid.encode()) <= 2000 and len((p.url or "").encode()) <= 2000 for p in stored)
+    assert stored[0].author and len(stored[0].author.encode()) <= 500
