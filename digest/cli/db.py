@@ -40,7 +40,8 @@ def upgrade(ctx: click.Context) -> None:
     store = _store(ctx)
     before, after = store.upgrade()
     if before.up_to_date:
-        out.print(f"{store.where}: already at {after.current} (head)", highlight=False)
+        done = f"already at {after.current} (head)"
     else:
         was = "empty" if before.empty else before.current or f"meta version {before.legacy}"
-        out.print(f"{store.where}: upgraded {was} -> {after.current} (head)", highlight=False)
+        done = f"upgraded {was} -> {after.current} (head)"
+    out.print(f"{store.where}: {done}", highlight=False, markup=False)
