@@ -10,15 +10,18 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
 from digest.errors import StoreError
 from digest.store import Store
 from digest.store.migrate import BASE, alembic_config, head
-from digest.store.schema import SCHEMA_VERSION
+from digest.store.schema import SCHEMA_VERSION, metadata
 
 from .cli_helpers import run_digest
 
+HEAD = head()
 LEGACY = Path(__file__).parent / "data" / "legacy-meta-v2.db.gz"
 """A database written by ``digest run`` on the default project by the code of main before
 Alembic (``meta.schema_version`` 2): 13 posts, issue 1 of weekly sent to 6 readers."""
@@ -51,7 +54,7 @@ def use_database(project: Path, url: str) -> None:
 def test_a_new_database_is_created_at_head(database_url: str) -> None:
     store = Store(database_url)
     found = store.schema()
-    assert found.current == head() and found.up_to_date and found.head == "0002"
+    assert found.current == HEAD and found.up_to_date and found.head == "0003"
     assert store.schema_version() == SCHEMA_VERSION  # an older digest refuses it
     store.close()
     again = Store(database_url)
@@ -69,7 +72,7 @@ def test_a_database_from_before_alembic_is_taken_over_with_its_rows(
 
     shown = run_digest(project, "db", "current")
     assert shown.returncode == 0, shown.stderr
-    assert "meta version 2 (from before Alembic); head is 0002" in shown.stdout
+    assert f"meta version 2 (from before Alembic); head is {HEAD}" in shown.stdout
 
     store = Store(f"sqlite:///{legacy}")  # SQLite upgrades itself on open
     assert store.schema().current == head() and store.schema_version() == SCHEMA_VERSION
@@ -81,7 +84,7 @@ def test_a_database_from_before_alembic_is_taken_over_with_its_rows(
         assert conn.execute(text("SELECT count(*) FROM chunk_leases")).scalar() == 0
     store.close()
     shown = run_digest(project, "db", "current")
-    assert shown.stdout.strip().endswith(": 0002 (head)"), shown.stdout
+    assert shown.stdout.strip().endswith(f": {HEAD} (head)"), shown.stdout
     listed = run_digest(project, "runs")
     assert listed.returncode == 0 and "sent" in listed.stdout, listed.stderr
 
@@ -104,13 +107,13 @@ def test_postgres_refuses_an_old_schema_until_db_upgrade(project: Path, postgres
     assert Store(postgres_url, check_schema=False).schema().current == BASE  # left untouched
 
     shown = run_digest(project, "db", "current")
-    assert shown.returncode == 0 and "0001; head is 0002" in shown.stdout, shown.stdout
+    assert shown.returncode == 0 and f"0001; head is {HEAD}" in shown.stdout, shown.stdout
     assert "postgresql" in shown.stdout
     upgraded = run_digest(project, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "upgraded 0001 -> 0002 (head)" in upgraded.stdout
-    assert "already at 0002" in run_digest(project, "db", "upgrade").stdout
-    assert run_digest(project, "db", "current").stdout.strip().endswith(": 0002 (head)")
+    assert f"upgraded 0001 -> {HEAD} (head)" in upgraded.stdout
+    assert f"already at {HEAD}" in run_digest(project, "db", "upgrade").stdout
+    assert run_digest(project, "db", "current").stdout.strip().endswith(f": {HEAD} (head)")
     collected = run_digest(project, "collect")
     assert collected.returncode == 0, collected.stderr
 
@@ -124,7 +127,7 @@ def test_postgres_from_before_alembic_is_taken_over_by_db_upgrade(
     assert refused.returncode == 2 and "digest db upgrade" in refused.stderr, refused.stderr
     upgraded = run_digest(project, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "upgraded meta version 2 -> 0002 (head)" in upgraded.stdout
+    assert f"upgraded meta version 2 -> {HEAD} (head)" in upgraded.stdout
     store = Store(postgres_url)
     assert store.schema().current == head() and store.schema_version() == SCHEMA_VERSION
     store.close()
@@ -136,7 +139,7 @@ def test_an_empty_postgres_database_is_created_at_head_by_any_command(
     use_database(project, postgres_url)
     collected = run_digest(project, "collect")
     assert collected.returncode == 0, collected.stderr
-    assert run_digest(project, "db", "current").stdout.strip().endswith(": 0002 (head)")
+    assert run_digest(project, "db", "current").stdout.strip().endswith(f": {HEAD} (head)")
 
 
 def test_a_newer_schema_is_refused_by_db_upgrade_too(database_url: str) -> None:
@@ -150,3 +153,13 @@ def test_a_newer_schema_is_refused_by_db_upgrade_too(database_url: str) -> None:
     with pytest.raises(StoreError, match="newer than this digest"):
         store.upgrade()
     store.close()
+
+
+def test_the_revisions_build_the_schema_the_tables_declare(database_url: str) -> None:
+    """A change to ``schema.py`` without its Alembic revision fails here."""
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+    engine.dispose()
+    assert differences == []
