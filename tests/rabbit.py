@@ -43,9 +43,8 @@ def rabbitmqctl(*args: str) -> str:
     return done.stdout
 
 
-@pytest.fixture
-def vhost() -> Iterator[str]:
-    """A fresh vhost that guest may use; yields its name."""
+def fresh_vhost() -> Iterator[str]:
+    """A fresh vhost that guest may use, deleted afterwards; yields its name (for a fixture)."""
     needs_rabbitmq()
     name = f"digest-test-{secrets.token_hex(4)}"
     rabbitmqctl("add_vhost", name)

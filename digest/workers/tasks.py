@@ -28,7 +28,7 @@ from ..send import Sender
 from ..store.chunks import ChunkLedger
 from ..store.ledger import IdRange
 from .app import TASK, make_app
-from .faults import Fault, Faults, FaultyBackend
+from .faults import Faults, FaultyBackend
 
 LEASE_POLL = 0.2
 """Seconds between looks at rows an earlier delivery holds, at most (a tenth of the lease)."""
@@ -53,9 +53,9 @@ class ChunkRunner:
 
     def __init__(self, settings: Settings):
         self.pipeline = Pipeline(settings)
-        self.faults = Faults(Fault.from_env())
+        self.faults = Faults.from_env()
         backend = self.pipeline.backend()
-        self.backend = FaultyBackend(backend, self.faults) if self.faults.fault else backend
+        self.backend = FaultyBackend(backend, self.faults) if self.faults.faults else backend
         self.sender = Sender(
             settings,
             self.pipeline.store,
@@ -75,7 +75,7 @@ class ChunkRunner:
         issue = store.issues.by_number(list_id, job.issue_number)
         if issue.status != "sending":
             return {}
-        self.faults.start_chunk()
+        self.faults.first = job.first
         wait = min(LEASE_POLL, self.lease.total_seconds() / 10)
         while True:
             now = self.pipeline.clock()
