@@ -94,8 +94,9 @@ class ChunkLedger:
     ) -> RangeState:
         """Whether the chunk sent as ``prefix`` over ``ids`` is over, and its rows' outcomes.
 
-        Over: none of its rows is still planned from before (unclaimed) or in hand. Rows it
-        put back to planned (a retry) carry its prefix and count as ``retry``.
+        Over: none of its rows is still planned from before (unclaimed) or in hand, by it or
+        by another delivery (an earlier send's task still out). Rows it put back to planned (a
+        retry) carry its prefix and count as ``retry``.
         """
         first, last = ids[0][0], ids[-1][1]
         ours = deliveries.c.chunk.startswith(prefix, autoescape=True)
@@ -106,7 +107,11 @@ class ChunkLedger:
                     deliveries.c.issue_id == issue_id,
                     deliveries.c.segment == segment,
                     deliveries.c.subscriber_id.between(first, last),
-                    or_(ours, deliveries.c.status == PLANNED, deliveries.c.chunk.is_(None)),
+                    or_(
+                        ours,
+                        deliveries.c.status.in_((PLANNED, *IN_HAND)),
+                        deliveries.c.chunk.is_(None),
+                    ),
                 )
                 .group_by(deliveries.c.status, ours)
             ).all()
@@ -114,7 +119,7 @@ class ChunkLedger:
         for status, is_ours, n in rows:
             if status == PLANNED and not is_ours:
                 done = False  # not claimed yet
-            elif status in IN_HAND and is_ours:
+            elif status in IN_HAND:
                 done = False
             elif is_ours or status not in (PLANNED, *IN_HAND):
                 key = "retry" if status == PLANNED else str(status)

@@ -78,8 +78,12 @@ class WorkerSender(Sender):
 
     def _wait(self, issue: IssueRow, segment: str, out: deque[tuple[IdRange, str]]) -> int:
         retried = 0
-        moved = time.monotonic()
+        moved = swept = time.monotonic()
         while out and not self.halt.is_set():
+            if time.monotonic() - swept > self.lease.total_seconds():
+                # chunks whose task is gone with its message (a purged queue): settle them
+                swept = time.monotonic()
+                self.interrupted(issue)
             misses = 0
             for job in list(out)[:WINDOW]:
                 ids, prefix = job
