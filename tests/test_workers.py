@@ -156,7 +156,7 @@ def test_workers_killed_at_twenty_points_lose_nobody_and_send_nobody_twice(
     assert pipeline.unfinished("weekly") == []
 
 
-def test_a_cut_broker_connection_delays_the_send_but_it_finishes_exactly_once(
+def test_a_cut_broker_connection_delays_a_run_but_it_finishes_exactly_once(
     project: Path, fake: FakeSendGrid, vhost: str, workers: list[Worker]
 ) -> None:
     emails = write_roster(project, 3000)
@@ -166,7 +166,7 @@ def test_a_cut_broker_connection_delays_the_send_but_it_finishes_exactly_once(
     for w in workers:
         w.wait_ready()
     pipeline = Pipeline(load_settings(config))
-    send = digest(project, vhost, "send", "--list", "weekly")
+    send = digest(project, vhost, "run")  # the main job sends through the workers too
     wait_for(lambda: len(fake.received) >= 300, "the send to get going")
     rabbitmqctl("close_all_connections", "--vhost", vhost, "digest test: cut")
     out, errors = send.communicate(timeout=300)
@@ -179,3 +179,5 @@ def test_a_cut_broker_connection_delays_the_send_but_it_finishes_exactly_once(
     assert sorted(fake.received) == emails
     assert set(fake.received.values()) == {1}
     assert pipeline.store.issues.counts(the_issue(pipeline).id) == {"accepted": 3000}
+    (run,) = pipeline.store.runs.history("weekly")
+    assert (run.trigger, run.outcome, run.counts) == ("run", "sent", {"accepted": 3000})
