@@ -12,10 +12,10 @@ attempted) are planned again. No decision looks at a process id or a host.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import NamedTuple
+from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, func, not_, or_, select
 
 from .ledger import CLAIMED, IN_HAND, PLANNED, SUBMITTED, UNKNOWN
 from .schema import deliveries
@@ -51,43 +51,38 @@ class ChunkLedger:
 
         Returns how many rows are still held under a live lease (0: the range is free).
         """
-        mine = and_(
-            deliveries.c.issue_id == issue_id,
-            deliveries.c.segment == segment,
-            deliveries.c.subscriber_id.between(first, last),
-            deliveries.c.chunk.startswith(prefix, autoescape=True),
-            deliveries.c.status.in_(IN_HAND),
-        )
-        with self.engine.begin() as conn:
-            held, latest = conn.execute(
-                select(func.count(), func.max(deliveries.c.updated_at)).where(mine)
-            ).one()
-            if not held:
-                return 0
-            if latest is not None and _aware(latest) >= before:
-                return int(held)
-            _settle(conn, mine, resend, now)
-        return 0
+
+        def held(table: Any) -> ColumnElement[bool]:
+            return and_(
+                table.c.issue_id == issue_id,
+                table.c.segment == segment,
+                table.c.subscriber_id.between(first, last),
+                table.c.chunk.startswith(prefix, autoescape=True),
+                table.c.status.in_(IN_HAND),
+            )
+
+        other = deliveries.alias("live")
+        live = exists().where(held(other), other.c.updated_at >= before)
+        with self.engine.begin() as conn:  # writes first: no read lock to upgrade on SQLite
+            _settle(conn, and_(held(deliveries), not_(live)), resend, now)
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).where(held(deliveries))).scalar_one())
 
     def stale(self, issue_id: int, before: datetime, resend: bool, now: datetime) -> int:
         """Settle every chunk of the issue whose rows in hand all predate ``before``.
 
         Returns how many ``submitted`` rows that made ``unknown`` (or planned, with ``resend``).
         """
+        other = deliveries.alias("live")
+        live = exists().where(
+            other.c.issue_id == issue_id,
+            other.c.chunk == deliveries.c.chunk,
+            other.c.status.in_(IN_HAND),
+            other.c.updated_at >= before,
+        )
         in_hand = and_(deliveries.c.issue_id == issue_id, deliveries.c.status.in_(IN_HAND))
         with self.engine.begin() as conn:
-            chunks = [
-                str(c)
-                for c, latest in conn.execute(
-                    select(deliveries.c.chunk, func.max(deliveries.c.updated_at))
-                    .where(in_hand)
-                    .group_by(deliveries.c.chunk)
-                ).all()
-                if latest is None or _aware(latest) < before
-            ]
-            if not chunks:
-                return 0
-            return _settle(conn, and_(in_hand, deliveries.c.chunk.in_(chunks)), resend, now)
+            return _settle(conn, and_(in_hand, not_(live)), resend, now)
 
     def state(
         self, issue_id: int, segment: str, ids: Sequence[tuple[int, int]], prefix: str
@@ -128,20 +123,19 @@ class ChunkLedger:
 
 
 def _settle(conn: Connection, where: ColumnElement[bool], resend: bool, now: datetime) -> int:
-    """In-hand rows of a dead delivery: ``claimed`` planned again, ``submitted`` decided."""
-    conn.execute(
-        deliveries.update()
-        .where(where, deliveries.c.status == CLAIMED)
-        .values(status=PLANNED, updated_at=now)
-    )
+    """In-hand rows of a dead delivery: ``claimed`` planned again, ``submitted`` decided.
+
+    ``submitted`` first: once ``claimed`` rows are planned they no longer count as in hand.
+    """
     values = {"status": PLANNED} if resend else {"status": UNKNOWN, "error": LOST}
     result = conn.execute(
         deliveries.update()
         .where(where, deliveries.c.status == SUBMITTED)
         .values(updated_at=now, **values)
     )
+    conn.execute(
+        deliveries.update()
+        .where(where, deliveries.c.status == CLAIMED)
+        .values(status=PLANNED, updated_at=now)
+    )
     return max(result.rowcount, 0)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -12,10 +12,12 @@ import logging
 import secrets
 import time
 from collections import deque
+from contextlib import suppress
 from typing import Any
 
 from celery import Celery
 from kombu.exceptions import KombuError
+from sqlalchemy.exc import OperationalError
 
 from ..errors import DeliveryError
 from ..models import Envelope
@@ -83,11 +85,16 @@ class WorkerSender(Sender):
             if time.monotonic() - swept > self.lease.total_seconds():
                 # chunks whose task is gone with its message (a purged queue): settle them
                 swept = time.monotonic()
-                self.interrupted(issue)
+                with suppress(OperationalError):  # the database is away: next sweep
+                    self.interrupted(issue)
             misses = 0
             for job in list(out)[:WINDOW]:
                 ids, prefix = job
-                state = self.chunks.state(issue.id, segment, [(ids.first, ids.last)], prefix)
+                try:
+                    state = self.chunks.state(issue.id, segment, [(ids.first, ids.last)], prefix)
+                except OperationalError as exc:  # the database is away: look again, up to stall
+                    log.warning("cannot read the ledger (%s); trying again", exc.orig)
+                    break
                 if not state.done:
                     misses += 1
                     if misses >= MISSES:  # the rest are most likely not started yet

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from celery import Celery, Task
+from sqlalchemy.exc import OperationalError
 
 from ..config import Settings, load_settings
 from ..errors import NotFoundError
@@ -117,5 +118,10 @@ def send_chunk(task: Task[Any, Any], *args: Any) -> dict[str, int]:
 def worker_app(settings: Settings, queue: str | None = None) -> Celery:
     """The app ``digest worker`` runs: the configured broker and queue, and the chunk task."""
     app = make_app(settings, queue)
-    app.task(bind=True, name=TASK)(send_chunk)
+    # the database went away for a moment (a restart, a locked SQLite file): the task runs
+    # again later; its lease check makes that safe whatever point it had reached
+    app.task(
+        bind=True, name=TASK, autoretry_for=(OperationalError,), max_retries=None,
+        retry_backoff=1, retry_backoff_max=30,
+    )(send_chunk)  # fmt: skip
     return app
