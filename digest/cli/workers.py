@@ -7,7 +7,6 @@ import os
 import click
 
 from ..config import load_settings
-from ..store import Store
 from .app import handled, main
 
 
@@ -29,7 +28,6 @@ def worker(ctx: click.Context, concurrency: int | None, queues: str | None) -> N
     from ..workers.tasks import worker_app
 
     settings = load_settings(ctx.obj.get("config"))
-    Store(settings.database.url).close()  # the database opens (and is up to date) before forking
     app = worker_app(settings, (queues or settings.workers.queue).split(",")[0])
     argv = ["worker", "--loglevel=INFO", "--without-gossip", "--without-mingle"]
     argv.append(f"--hostname=digest-{os.getpid()}@%h")  # unique, for several on one host

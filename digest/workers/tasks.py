@@ -21,7 +21,7 @@ from celery import Celery, Task
 from sqlalchemy.exc import OperationalError
 
 from ..config import Settings, load_settings
-from ..errors import NotFoundError
+from ..errors import NotFoundError, StoreError
 from ..models import RenderedEmail
 from ..pipeline import Pipeline
 from ..schedule import parse_duration
@@ -121,7 +121,7 @@ def worker_app(settings: Settings, queue: str | None = None) -> Celery:
     # the database went away for a moment (a restart, a locked SQLite file): the task runs
     # again later; its lease check makes that safe whatever point it had reached
     app.task(
-        bind=True, name=TASK, autoretry_for=(OperationalError,), max_retries=None,
+        bind=True, name=TASK, autoretry_for=(OperationalError, StoreError), max_retries=None,
         retry_backoff=1, retry_backoff_max=30,
     )(send_chunk)  # fmt: skip
     return app
