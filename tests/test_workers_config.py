@@ -12,6 +12,7 @@ from digest.config import WorkersSettings, load_settings
 from digest.errors import ConfigError
 from digest.pipeline import Pipeline
 from digest.send import Sender
+from digest.workers.app import shown
 
 from .cli_helpers import cli_env, run_digest
 
@@ -95,3 +96,10 @@ def test_worker_and_every_workers_key_are_documented() -> None:
         "unknown",
     ):
         assert setting in deploy, setting
+
+
+def test_the_broker_password_is_masked_wherever_digest_names_the_broker() -> None:
+    assert shown(f"amqp://digest:{SECRET}@mq.internal:5672/digest") == (
+        "amqp://digest:***@mq.internal:5672/digest"
+    )
+    assert shown("amqp://mq.internal//") == "amqp://mq.internal//"
