@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import text
 
@@ -19,17 +18,17 @@ LEASE = timedelta(minutes=2)
 EMAIL = RenderedEmail("s", "p", "<p>h</p>", "t", "")
 
 
-def planned(tmp_path: Path, count: int = 10) -> tuple[Store, IssueRow]:
-    store = Store(f"sqlite:///{tmp_path}/digest.db")
+def planned(url: str, count: int = 10) -> tuple[Store, IssueRow]:
+    store = Store(url)
     list_id = store.subscribers.list_id("weekly")
     with store.begin() as conn:
         for i in range(1, count + 1):
             conn.execute(
                 text(
                     "INSERT INTO subscribers (list_id, email, name, areas, status, in_roster,"
-                    " updated_at) VALUES (:l, :e, '', '[]', 'active', 1, :now)"
+                    " updated_at) VALUES (:l, :e, '', '[]', 'active', :yes, :now)"
                 ),
-                {"l": list_id, "e": f"r{i}@example.org", "now": NOW.replace(tzinfo=None)},
+                {"l": list_id, "e": f"r{i}@example.org", "yes": True, "now": NOW},
             )
     issue = store.issues.create(list_id, 1, Window(NOW, NOW), [], EMAIL, NOW)
     assert issue is not None
@@ -42,9 +41,9 @@ def statuses(store: Store, issue: IssueRow) -> dict[str, int]:
 
 
 def test_a_redelivery_waits_out_a_live_lease_then_leaves_submitted_rows_unknown(
-    tmp_path: Path,
+    database_url: str,
 ) -> None:
-    store, issue = planned(tmp_path)
+    store, issue = planned(database_url)
     chunks = ChunkLedger(store.engine)
     rows, _ = store.issues.claim(issue.id, "", 1, 10, "aaaa0001", NOW)  # first delivery
     assert len(rows) == 10
@@ -62,8 +61,8 @@ def test_a_redelivery_waits_out_a_live_lease_then_leaves_submitted_rows_unknown(
     assert state.done and state.tally == {"unknown": 10}
 
 
-def test_another_chunks_rows_and_an_idempotent_backend(tmp_path: Path) -> None:
-    store, issue = planned(tmp_path)
+def test_another_chunks_rows_and_an_idempotent_backend(database_url: str) -> None:
+    store, issue = planned(database_url)
     chunks = ChunkLedger(store.engine)
     store.issues.claim(issue.id, "", 1, 5, "bbbb0001", NOW)
     expired = NOW + LEASE * 2
@@ -75,8 +74,8 @@ def test_another_chunks_rows_and_an_idempotent_backend(tmp_path: Path) -> None:
     assert statuses(store, issue) == {"planned": 10}
 
 
-def test_a_chunk_is_over_only_when_none_of_its_rows_waits(tmp_path: Path) -> None:
-    store, issue = planned(tmp_path)
+def test_a_chunk_is_over_only_when_none_of_its_rows_waits(database_url: str) -> None:
+    store, issue = planned(database_url)
     chunks = ChunkLedger(store.engine)
     assert not chunks.state(issue.id, "", [(1, 10)], "dddd").done  # not started
     store.issues.claim(issue.id, "", 1, 10, "dddd0001", NOW)
@@ -88,8 +87,8 @@ def test_a_chunk_is_over_only_when_none_of_its_rows_waits(tmp_path: Path) -> Non
     assert state.done and state.tally == {"accepted": 8, "retry": 1, "failed": 1}
 
 
-def test_the_sender_settles_only_chunks_whose_lease_is_out(tmp_path: Path) -> None:
-    store, issue = planned(tmp_path)
+def test_the_sender_settles_only_chunks_whose_lease_is_out(database_url: str) -> None:
+    store, issue = planned(database_url)
     chunks = ChunkLedger(store.engine)
     store.issues.claim(issue.id, "", 1, 5, "eeee0001", NOW)  # a dead worker's
     store.issues.claim(issue.id, "", 6, 10, "ffff0001", NOW + LEASE)  # a live one's
