@@ -9,15 +9,17 @@ from functools import cached_property
 
 from .config import Settings
 from .group import AuthorProfile, Classify, group, place
-from .models import Digest, RenderedEmail, StoredPost, Window
+from .models import Digest, Headlines, RenderedEmail, StoredPost, Window
 from .periods import period_of
 from .render import Renderer
-from .segments import ALL, SegmentEmail, audiences, segment_key
+from .segments import ALL, Audience, SegmentEmail, audiences, segment_key
 from .store import Store
 from .store.issues import IssueRow
 from .summarize import ExtractiveSummarizer, Summarizer
 from .taxonomy import Taxonomy, area_key
 
+NO_HEADLINES = Headlines()
+"""An issue whose subject and preheader editors left automatic."""
 TRAINING_POSTS = 2000
 """How many of the newest posts the area classifier learns from."""
 
@@ -97,6 +99,7 @@ class Builder:
         posts: list[StoredPost],
         now: datetime,
         classify: Classify | None = None,
+        headlines: Headlines = NO_HEADLINES,
     ) -> Digest:
         sections = group(
             posts,
@@ -106,7 +109,7 @@ class Builder:
             classify=classify,
             threshold=self.settings.taxonomy.classifier_threshold,
         )
-        return Digest(list_name, number, window, sections, built_at=now)
+        return Digest(list_name, number, window, sections, built_at=now, headlines=headlines)
 
     def classifier(self, store: Store, posts: list[StoredPost]) -> Classify | None:
         """A classifier trained on the store's tagged posts, if any of ``posts`` needs one."""
@@ -153,7 +156,9 @@ class Builder:
         late_since = previous.created_at if previous else None
         posts = store.posts.for_issue(list_id, window, late_since)
         number = store.issues.next_number(list_id)
-        digest = self.digest(lst.name, number, window, posts, now, self.classifier(store, posts))
+        headlines = store.headlines.for_period(lst.name, window.start)
+        classify = self.classifier(store, posts)
+        digest = self.digest(lst.name, number, window, posts, now, classify, headlines)
         segments = self.segments(store, list_id, digest)
         return BuiltIssue(lst.name, list_id, digest, segments[0].email, None, segments)
 
@@ -168,6 +173,18 @@ class Builder:
         """
         frozen = store.issues.segments_of(stored.id)
         return tuple(replace(s, email=frozen.get(s.key, stored.email)) for s in segments)
+
+    def segment(self, built: BuiltIssue, key: str) -> SegmentEmail | None:
+        """The rendering segment ``key`` gets: one of the list's, or an "only area X" one."""
+        for segment in built.segments:
+            if segment.key == key:
+                return segment
+        if key == ALL:
+            return SegmentEmail(ALL, (), built.email)
+        for area in self.taxonomy.names:
+            if segment_key((area,), self.taxonomy) == key:
+                return self.renderer.render_segments(built.digest, [Audience(key, (area,))])[0]
+        return None
 
     def segment_key(self, areas: Iterable[str]) -> str:
         """The key of the segment a subscriber with these area preferences gets."""

@@ -279,11 +279,16 @@ class DeskSettings:
     """Addresses "Send test to…" offers; tests go only to these."""
     token_env: str = "DIGEST_DESK_TOKEN"
     """The variable holding the editors' login token; required off 127.0.0.1."""
+    test_domains: tuple[str, ...] = ()
+    """Domains whose any address a test may go to, typed in at the desk (beside ``editors``)."""
 
     def validate(self) -> None:
         for address in self.editors:
             if "@" not in address or any(c.isspace() for c in address):
                 raise ValueError(f"editors: expected email addresses, got {address!r}")
+        for domain in self.test_domains:
+            if not domain or "@" in domain or "." not in domain or any(c.isspace() for c in domain):
+                raise ValueError(f"test_domains: expected domain names, got {domain!r}")
 
 
 @dataclass(frozen=True)

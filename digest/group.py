@@ -80,6 +80,7 @@ def group(
             area_source=source,
             confidence=round(confidence, 3),
             pinned=post.pinned,
+            rank=post.rank,
             image=post.image,
             dated=post.published_given,
         )
@@ -90,8 +91,10 @@ def group(
     )
 
 
-def _post_order(post: DigestPost) -> tuple[bool, float, int]:
-    return (not post.pinned, -post.published.timestamp(), post.id)
+def _post_order(post: DigestPost) -> tuple[bool, bool, int, float, int]:
+    """Pinned first; then as editors ordered the section; then newest first."""
+    rank = post.rank if post.rank is not None else 0
+    return (not post.pinned, post.rank is None, rank, -post.published.timestamp(), post.id)
 
 
 def _section_order(

@@ -96,7 +96,7 @@ class IssueRender:
         ctx = renderer.context(digest, self.placeholders)
         self._ctx = ctx
         self._heads: dict[int, tuple[str, str]] = {}
-        ctx["subject"], ctx["preheader"] = self.head(ctx["lead"])
+        ctx["subject"], ctx["preheader"] = digest.headlines.issue_or(*self.head(ctx["lead"]))
         self.base = {
             **ctx,
             "titles": self._titles,
@@ -132,6 +132,14 @@ class IssueRender:
             )
             self._heads[key] = out
         return out
+
+    def automatic(self, audience: Audience) -> tuple[str, str]:
+        """The subject and preheader ``audience`` gets unless editors set their own."""
+        return self.head(self.segment_lead(view(self.digest, audience)))
+
+    def headline(self, key: str, lead: DigestPost | None) -> tuple[str, str]:
+        """The subject and preheader segment ``key`` gets: the editors', else automatic."""
+        return self.digest.headlines.chosen(key, *self.head(lead))
 
     def segment_lead(self, segment: SegmentView) -> DigestPost | None:
         """The post a segment's subject names: its own lead, else the issue's."""
@@ -247,9 +255,11 @@ class IssueRender:
         layout: Layout,
         others: Sequence[Section] = (),
         lead: DigestPost | None = None,
+        headline: tuple[str, str] | None = None,
     ) -> str:
         """The segment's MJML at one collapse level (``others``: the sections "also" lists;
-        ``lead``: the post its subject and preheader name)."""
+        ``lead``: the post its automatic subject and preheader name; ``headline``: the subject
+        and preheader, when not those)."""
         try:
             sections = self._parts[SECTION]
             body = [sections[_section_key(s)] for s in layout.sections]
@@ -257,12 +267,12 @@ class IssueRender:
             toc_part = self._parts[TOC][toc]
         except KeyError:
             self.prepare([(toc, layout)])
-            return self.mjml(toc, layout, others, lead)
+            return self.mjml(toc, layout, others, lead, headline)
         if more is not None:
             groups = self._also_groups(layout, others)
             titles = "".join([self._group(TITLE, posts) for posts in groups])
             body.append(more.replace(_ALSO, titles))
-        subject, preheader = self.head(lead if lead is not None else self._ctx["lead"])
+        subject, preheader = headline or self.head(lead if lead is not None else self._ctx["lead"])
         parts = {
             "toc": toc_part,
             "body": "".join(body),
@@ -314,24 +324,25 @@ class IssueRender:
         plans = [(toc, Collapser(v).layout(0)) for toc, v in zip(tocs, views, strict=True)]
         self.prepare(plans)
         leads = [self.segment_lead(v) for v in views]
+        heads = [self.headline(a.key, lead) for a, lead in zip(audiences, leads, strict=True)]
         mjmls = [
-            self.mjml(toc, layout, v.others, lead)
-            for (toc, layout), v, lead in zip(plans, views, leads, strict=True)
+            self.mjml(toc, layout, v.others, headline=head)
+            for (toc, layout), v, head in zip(plans, views, heads, strict=True)
         ]
         htmls = [compile_mjml(mjml) for mjml in mjmls]
         fitted = [
             fit(
                 v,
-                partial(self.mjml, toc, others=v.others, lead=lead),
+                partial(self.mjml, toc, others=v.others, headline=head),
                 compile_mjml,
                 first=(lay, m, h),
             )
-            for v, (toc, lay), m, h, lead in zip(views, plans, mjmls, htmls, leads, strict=True)
+            for v, (toc, lay), m, h, head in zip(views, plans, mjmls, htmls, heads, strict=True)
         ]
         return [
-            self._email(audience, toc, v.others, lead, *fit_)
-            for audience, v, toc, lead, fit_ in zip(
-                audiences, views, tocs, leads, fitted, strict=True
+            self._email(audience, toc, v.others, head, *fit_)
+            for audience, v, toc, head, fit_ in zip(
+                audiences, views, tocs, heads, fitted, strict=True
             )
         ]
 
@@ -340,12 +351,12 @@ class IssueRender:
         audience: Audience,
         toc: Toc,
         others: Sequence[Section],
-        lead: DigestPost | None,
+        headline: tuple[str, str],
         layout: Layout,
         mjml: str,
         html: str,
     ) -> SegmentEmail:
-        subject, preheader = self.head(lead)
+        subject, preheader = headline
         email = RenderedEmail(
             subject=subject,
             preheader=preheader,

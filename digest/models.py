@@ -59,6 +59,8 @@ class StoredPost:
     area_override: str | None = None
     excluded: bool = False
     pinned: bool = False
+    rank: int | None = None
+    """Its place in its section as editors ordered it (None: by pin and date)."""
     image: Image | None = None
     published_given: bool = True
     """False when the post carried no date: ``published`` is then when it was first collected,
@@ -92,6 +94,7 @@ class DigestPost:
     area_source: str = "post"
     confidence: float = 1.0
     pinned: bool = False
+    rank: int | None = None
     image: Image | None = None
     dated: bool = True
     """False when the post carried no date: ``published`` is then not shown."""
@@ -111,6 +114,34 @@ class Section:
 
 
 @dataclass(frozen=True, slots=True)
+class Headline:
+    """An editor's subject and preheader; None keeps the automatic one."""
+
+    subject: str | None = None
+    preheader: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Headlines:
+    """The editors' subject and preheader of an issue, and of single segments (by key)."""
+
+    issue: Headline = Headline()
+    segments: tuple[tuple[str, Headline], ...] = ()
+
+    def issue_or(self, subject: str, preheader: str) -> tuple[str, str]:
+        """The issue's subject and preheader if editors set them, else these."""
+        return self.issue.subject or subject, self.issue.preheader or preheader
+
+    def chosen(self, key: str, subject: str, preheader: str) -> tuple[str, str]:
+        """Segment ``key``'s subject and preheader: its own, else the issue's, else these."""
+        own = dict(self.segments).get(key, Headline())
+        return (
+            own.subject or self.issue.subject or subject,
+            own.preheader or self.issue.preheader or preheader,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     """The content of one issue of one list, ready to render."""
 
@@ -119,6 +150,8 @@ class Digest:
     window: Window
     sections: tuple[Section, ...]
     built_at: datetime
+    headlines: Headlines = Headlines()
+    """What editors set at the desk in place of the automatic subject and preheader."""
 
     @property
     def posts(self) -> tuple[DigestPost, ...]:

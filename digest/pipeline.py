@@ -18,10 +18,11 @@ from .collect import CollectReport, collect
 from .config import Settings
 from .delivery.base import DeliveryBackend
 from .delivery.reasons import transient
-from .errors import ClaimHeldError, DigestError, FrozenError
+from .errors import ClaimHeldError, DigestError, FrozenError, NotFoundError
 from .models import TEST_CHUNK, StoredPost, Window
 from .periods import period_of
 from .schedule import parse_duration
+from .segments import ALL
 from .send import ProgressFn, Sender, SendReport, ledger_report, outcome_of, sync_roster
 from .store import Store
 from .store.desk import DeskRepo
@@ -340,12 +341,20 @@ class Pipeline:
             return [self.recorded(run, retry)]
 
     def send_test(
-        self, list_name: str, addresses: Sequence[str], at: datetime | None = None
+        self,
+        list_name: str,
+        addresses: Sequence[str],
+        at: datetime | None = None,
+        segment: str = ALL,
     ) -> SendReport:
-        """Send the period's issue, marked [TEST], to ``addresses`` only, outside the ledger."""
+        """Send the period's issue as ``segment`` gets it, marked [TEST], to ``addresses`` only,
+        outside the ledger."""
         built = self.build(list_name, at)
-        issue = built.stored or IssueRow(
-            0, built.list_id, built.digest.number, built.window, "draft", built.email,
+        chosen = self.builder.segment(built, segment)
+        if chosen is None:
+            raise NotFoundError(f"no segment {segment!r}", subject=f"list {built.list_name}")
+        issue = replace(built.stored, email=chosen.email) if built.stored else IssueRow(
+            0, built.list_id, built.digest.number, built.window, "draft", chosen.email,
             self.clock(), None,
         )  # fmt: skip
         backend = self.backend()

@@ -1,7 +1,9 @@
 """Save a screenshot of the editors' desk on the default project to docs/screenshots/desk.png.
 
 Run by ``make desk-screenshot``: copies the default project to a temporary folder, collects its
-posts, serves ``digest serve``'s app on a free loopback port and shoots it in headless Chromium.
+posts, serves ``digest serve``'s app on a free loopback port and shoots it in headless Chromium:
+a laptop-sized window scrolled to the posts, with the preview kept in view beside them, just
+after an editor saved a summary.
 """
 
 from __future__ import annotations
@@ -60,10 +62,23 @@ def main() -> int:
                 browser = playwright.chromium.launch(
                     executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
                 )
-                page = browser.new_page(viewport={"width": 1920, "height": 1200})
+                page = browser.new_page(viewport={"width": 1440, "height": 900})
                 page.goto(url)
                 frame = page.frame_locator("iframe[title^='Desktop']")
                 expect(frame.get_by_role("heading", name=post.title)).to_be_visible()
+                expect(page.locator("[data-desk]")).to_have_attribute("data-live-ready", "yes")
+                summary = page.locator(f"#summary-{post.id}")
+                shorter = " ".join((summary.input_value().split(". ")[0] + ".").split())
+                summary.fill(shorter)
+                page.locator(f"#b-{post.id}-save").click()
+                expect(page.locator(f"#msg-post-{post.id}")).to_contain_text("set summary")
+                expect(frame.get_by_text(shorter)).to_be_visible()
+                frame.get_by_text(shorter).evaluate(
+                    "(e) => scrollTo(0, e.getBoundingClientRect().top + scrollY - 200)"
+                )
+                page.locator(f"#post-{post.id}").evaluate(
+                    "(e) => window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 8)"
+                )
                 TARGET.parent.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(TARGET))
                 browser.close()

@@ -72,13 +72,14 @@ def open_desk(
     *,
     host: str | None = None,
     editors: tuple[str, ...] = EDITORS,
+    test_domains: tuple[str, ...] = (),
 ) -> DeskSite:
     """Collect the project's posts, sync its roster and serve the app (desk at ``/desk``)."""
     config = project / "config.toml"
     listed = ", ".join(f'"{a}"' for a in editors)
-    config.write_text(
-        config.read_text(encoding="utf-8") + f"\n[desk]\neditors = [{listed}]\n", encoding="utf-8"
-    )
+    domains = ", ".join(f'"{d}"' for d in test_domains)
+    desk = f"\n[desk]\neditors = [{listed}]\ntest_domains = [{domains}]\n"
+    config.write_text(config.read_text(encoding="utf-8") + desk, encoding="utf-8")
     settings = load_settings(config)
     store = Store(settings.database.url)
     pipeline = Pipeline(settings, store, clock=lambda: NOW)

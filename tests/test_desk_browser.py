@@ -55,12 +55,13 @@ def test_open_the_desk(site: DeskSite, browser_page: Any) -> None:
     expect(page.get_by_role("heading", name="weekly: the coming issue")).to_be_visible()
     lead = site.pipeline.build("weekly").digest.posts[0]
     expect(_desktop(page).get_by_role("heading", name=lead.title)).to_be_visible()
+    desktop = page.locator("iframe[title^='Desktop']").bounding_box()["width"]
+    page.get_by_role("tab", name="Mobile").click()
     mobile = page.frame_locator("iframe[title^='Mobile']")
     expect(mobile.get_by_role("heading", name=lead.title)).to_be_visible()
-    widths = [
-        page.locator(f"iframe[title^='{n}']").bounding_box()["width"] for n in ("Desktop", "Mobile")
-    ]
-    assert [round(w) for w in widths] == [800, 375]
+    expect(page.locator("#panel-html")).to_be_hidden()
+    narrow = page.locator("iframe[title^='Mobile']").bounding_box()["width"]
+    assert [round(desktop), round(narrow)] == [800, 375]
     page.get_by_role("tab", name="Plain text").click()
     expect(page.locator("#panel-text pre")).to_contain_text(lead.url or "")
     expect(page.locator("#panel-html")).to_be_hidden()
@@ -75,7 +76,7 @@ def test_edit_a_summary_and_see_it_in_the_preview(site: DeskSite, desk: Any) -> 
     expect(automatic).not_to_be_empty()
     desk.locator(f"#summary-{post}").fill(summary)
     desk.locator(f"#post-{post} button[value='set-summary']").click()
-    expect(desk.locator("#announce")).to_contain_text("set summary")
+    expect(desk.locator(f"#msg-post-{post}")).to_contain_text("set summary")
     expect(_desktop(desk).get_by_text(summary)).to_be_visible()
     expect(desk.locator(f"#post-{post} label[for='summary-{post}']")).to_have_text(
         "Summary (edited)"
@@ -128,7 +129,7 @@ def test_send_a_test_to_the_outbox(site: DeskSite, desk: Any) -> None:
     from playwright.sync_api import expect
 
     desk.get_by_role("button", name="Send test").click()
-    expect(desk.locator("#announce")).to_contain_text("Test of issue #1 sent")
+    expect(desk.locator("#msg-test")).to_contain_text("Test of issue #1 sent")
     expect(desk.locator("#activity-region")).to_contain_text("sent a test of issue #1")
     messages = site.outbox()
     assert sorted(m["To"] for m in messages) == sorted(EDITORS)

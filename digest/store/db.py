@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..errors import StoreError
 from ..private_files import create_private
 from . import migrate, schema
+from .headlines import HeadlineRepo
 from .issues import IssueRepo
 from .posts import PostRepo
 from .runs import RunRepo
@@ -63,6 +64,7 @@ class Store:
         self.subscribers = SubscriberRepo(self.engine)
         self.issues = IssueRepo(self.engine)
         self.runs = RunRepo(self.engine)
+        self.headlines = HeadlineRepo(self.engine)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:

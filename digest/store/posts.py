@@ -36,6 +36,7 @@ def _stored(row: RowMapping) -> StoredPost:
         area_override=row["area_override"],
         excluded=row["excluded"],
         pinned=row["pinned"],
+        rank=row["rank"],
         published_given=row["published_given"],
         image=image_from_json(row["image"]),
     )
@@ -144,6 +145,35 @@ class PostRepo:
             conn.execute(
                 post_edits.insert().values(
                     post_id=post_id, action=action, value=value, actor=actor, at=at
+                )
+            )
+
+    def reorder(
+        self, ordered: Sequence[int], moved: int, action: str, actor: str, at: datetime
+    ) -> None:
+        """Rank the posts of one section as ``ordered``; record ``action`` on post ``moved``.
+
+        Refused (FrozenError) while any of them is in an approved or sent issue of any list.
+        """
+        holder = (
+            select(lists.c.name, issues.c.number, issues.c.status)
+            .select_from(issue_posts.join(issues).join(lists, lists.c.id == issues.c.list_id))
+            .where(issue_posts.c.post_id.in_(ordered), issues.c.status != "draft")
+        )
+        with self.engine.begin() as conn:
+            for rank, post_id in enumerate(ordered):
+                # each statement checks and writes, so an approval cannot slip in between
+                changed = conn.execute(
+                    posts.update().where(posts.c.id == post_id, ~holder.exists()).values(rank=rank)
+                ).rowcount
+                if not changed:
+                    held = conn.execute(holder.limit(1)).first()
+                    if held is None:
+                        raise NotFoundError(f"no post with id {post_id}", subject=f"post {post_id}")
+                    raise frozen(held[0], held[1], held[2], f"post {moved} can no longer move")
+            conn.execute(
+                post_edits.insert().values(
+                    post_id=moved, action=action, value=None, actor=actor, at=at
                 )
             )
 

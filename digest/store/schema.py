@@ -95,6 +95,7 @@ posts = Table(
     Column("area_override", String(500)),
     Column("excluded", Boolean, nullable=False, default=False),
     Column("pinned", Boolean, nullable=False, default=False),
+    Column("rank", Integer),
     Column("simhash", BigInteger),
     Column("duplicate_of", ForeignKey("posts.id"), index=True),
 )
@@ -310,3 +311,18 @@ desk_actions = Table(
     Column("actor", String(200), nullable=False),
     Column("at", UTCDateTime, nullable=False),
 )
+
+headlines = Table(
+    "headlines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("list_name", String(200), nullable=False),
+    Column("period_start", UTCDateTime, nullable=False),
+    Column("segment", String(500), nullable=False),
+    Column("subject", Text),
+    Column("preheader", Text),
+    Column("actor", String(200), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    UniqueConstraint("list_name", "period_start", "segment", name="uq_headline"),
+)
+"""Editors' subject and preheader of a list's coming issue ("" segment: the whole issue)."""

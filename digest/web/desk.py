@@ -167,6 +167,7 @@ def create_desk_app(pipeline: Pipeline, *, host: str | None = None) -> Starlette
         Route("/lists/{list}/approve", desk_actions.approve, methods=["POST"]),
         Route("/lists/{list}/unapprove", desk_actions.unapprove, methods=["POST"]),
         Route("/lists/{list}/test", desk_actions.send_test, methods=["POST"]),
+        Route("/lists/{list}/headline", desk_actions.headline, methods=["POST"]),
         Mount("/assets", StaticFiles(directory=STATIC), name="assets"),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})

@@ -14,14 +14,30 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from ..errors import DigestError
+from ..models import Headline
+from ..segments import ALL
 from ..store.desk import DeskRepo
 from ..store.issues import frozen
 from .desk_auth import actor_of, checked_form, new_session, set_session, token_matches
+from .desk_compose import (
+    MAX_PREHEADER,
+    MAX_SUBJECT,
+    MAX_SUMMARY,
+    move,
+    one_line,
+    set_headline,
+    test_addresses,
+)
 from .desk_state import Desk, desk_of
+from .desk_view import segment_label
 
 log = logging.getLogger(__name__)
-POST_ACTIONS = {"set-summary", "clear-summary", "exclude", "include", "pin", "unpin", "set-area"}
-MAX_SUMMARY = 2000
+POST_ACTIONS = {
+    "set-summary", "clear-summary", "exclude", "include", "pin", "unpin", "set-area",
+    "move-up", "move-down",
+}  # fmt: skip
+NOT_WHEN_EXCLUDED = {"pin", "set-area", "move-up", "move-down"}
+"""Controls that mean nothing for a post left out of the issue."""
 
 
 def _desk(request: Request) -> Desk:
@@ -80,12 +96,23 @@ async def post_action(request: Request) -> Response:
             post = next((p for p in pipeline.candidates(name) if p.id == post_id), None)
             if post is None:
                 raise HTTPException(404, f"Post {post_id} is not in the coming issue of {name}.")
+            if post.excluded and action in NOT_WHEN_EXCLUDED:
+                verb = "pinning" if action == "pin" else "moving"
+                raise HTTPException(
+                    409, f"“{post.title}” is excluded: include it before {verb} it."
+                )
+            if action in ("move-up", "move-down"):
+                step = -1 if action == "move-up" else 1
+                message = move(pipeline, name, post_id, step, actor)
+                log.info("desk: %s did %s on post %d of %s", actor, action, post_id, name)
+                return message
             try:
                 pipeline.store.posts.edit(post_id, action, value, actor, pipeline.clock())
             except DigestError as exc:  # the post is in another list's frozen issue
                 raise HTTPException(409, str(exc)) from None
         log.info("desk: %s did %s on post %d (%s) of %s", actor, action, post_id, post.title, name)
-        return f"{post.title}: {action.replace('-', ' ')}" + (f" → {value}" if value else "")
+        shown = f" → {value}" if value and action == "set-area" else ""  # a summary is in view
+        return f"{post.title}: {action.replace('-', ' ')}{shown}"
 
     message = await run_in_threadpool(apply)
     return _done(request, message, "saved", f"#post-{post_id}")
@@ -134,26 +161,29 @@ async def unapprove(request: Request) -> Response:
 
 
 async def send_test(request: Request) -> Response:
-    """Send the coming issue, marked [TEST], to editor addresses chosen from ``[desk] editors``."""
+    """Send the coming issue as the segment on screen gets it, marked [TEST], to editor
+    addresses from ``[desk] editors`` or one typed in a domain of ``[desk] test_domains``."""
     desk = _desk(request)
     form = await checked_form(request, desk.access)
     name = desk.list_name(request)
-    editors = desk.settings.desk.editors
-    chosen = [a for a in editors if a in set(form.get("to", []))]
-    if not chosen:
-        raise HTTPException(400, "Choose at least one of the editor addresses in [desk] editors.")
+    chosen = test_addresses(desk.settings, form.get("to", []), _first(form, "other"))
+    segment = _first(form, "segment")[:500] or ALL
     actor = actor_of(request)
 
     def run() -> str:
         pipeline = desk.pipeline
         with desk.lock:
-            number = pipeline.build(name).digest.number
+            built = pipeline.build(name)
+            number = built.digest.number
+            if pipeline.builder.segment(built, segment) is None:
+                raise HTTPException(404, f"No segment {segment!r}.")
+            label = segment_label(pipeline, built, segment)
             try:
-                report = pipeline.send_test(name, chosen)
+                report = pipeline.send_test(name, chosen, segment=segment)
             except DigestError as exc:
                 raise HTTPException(502, f"The test did not go out: {exc}") from None
             counts = ", ".join(f"{n} {status}" for status, n in sorted(report.counts.items()))
-            detail = f"to {', '.join(chosen)}: {counts or report.outcome}"
+            detail = f"as “{label}” to {', '.join(chosen)}: {counts or report.outcome}"
             DeskRepo(pipeline.store.engine).record(
                 name, number, "test-send", detail, actor, pipeline.clock()
             )
@@ -162,6 +192,33 @@ async def send_test(request: Request) -> Response:
         return f"Test of issue #{number} sent {detail}{where}."
 
     return _done(request, await run_in_threadpool(run), "test-sent")
+
+
+async def headline(request: Request) -> Response:
+    """Set (or reset to automatic) the coming issue's subject and preheader, or a segment's."""
+    desk = _desk(request)
+    form = await checked_form(request, desk.access)
+    name = desk.list_name(request)
+    segment = _first(form, "segment")[:500]
+    if _first(form, "action") == "reset":
+        chosen = Headline()
+    else:
+        chosen = Headline(
+            one_line(_first(form, "subject"), "subject", MAX_SUBJECT),
+            one_line(_first(form, "preheader"), "preheader", MAX_PREHEADER),
+        )
+    actor = actor_of(request)
+
+    def run() -> str:
+        with desk.lock:
+            number = set_headline(desk.pipeline, name, segment, chosen, actor)
+        whose = f"segment {segment}" if segment else "the issue"
+        log.info("desk: %s set the headline of %s of %s issue #%d", actor, whose, name, number)
+        if chosen.subject is None and chosen.preheader is None:
+            return f"The automatic subject and preheader apply to {whose} again."
+        return f"Saved the subject and preheader of {whose}."
+
+    return _done(request, await run_in_threadpool(run), "saved")
 
 
 async def login(request: Request) -> Response:

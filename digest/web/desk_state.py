@@ -18,6 +18,7 @@ from ..pipeline import Pipeline
 from ..segments import ALL
 from . import desk_view
 from .desk_auth import DeskAccess, csrf_token, session_of
+from .desk_compose import MAX_PREHEADER, MAX_SUBJECT, MAX_SUMMARY
 from .desk_live import LiveHub
 from .throttle import LoginThrottle
 
@@ -86,6 +87,10 @@ class Desk:
             ctx.update(
                 areas=[*taxonomy.names, taxonomy.catch_all],
                 editors=self.settings.desk.editors,
+                test_domains=self.settings.desk.test_domains,
+                max_subject=MAX_SUBJECT,
+                max_preheader=MAX_PREHEADER,
+                max_summary=MAX_SUMMARY,
                 archive=desk_view.archive_rows(self.pipeline, list_name),
                 actions=desk_view.actions(self.pipeline, list_name),
             )

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..build import BuiltIssue
-from ..models import RenderedEmail, StoredPost
+from ..layout import IssueRender
+from ..models import Headline, RenderedEmail, StoredPost
 from ..pipeline import Pipeline
 from ..placeholders import fill
 from ..segments import ALL, Audience, SegmentEmail, segment_key
 from ..store.desk import DeskAction, DeskRepo
 from ..store.events import EventRepo
+from ..store.headlines import ISSUE
 
 SAMPLE = {
     "email": "reader@example.org",
@@ -42,6 +44,31 @@ class PostView:
     summary: str
     automatic: str
     last_edit: tuple[str, str, datetime] | None
+    place: int = 0
+    """Its place in its section (1 is first); 0 for an excluded post."""
+    of: int = 0
+    """How many posts its section has."""
+    can_up: bool = False
+    can_down: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HeadlineView:
+    """The subject and preheader a segment gets, the automatic ones, and who set them."""
+
+    subject: str
+    preheader: str
+    automatic_subject: str
+    automatic_preheader: str
+    """The segment's own automatic ones (they name its lead)."""
+    issue_subject: str
+    issue_preheader: str
+    """The whole issue's automatic ones (those of readers without area preferences)."""
+    issue: Headline
+    own: Headline
+    changed: tuple[str, datetime] | None
+    """Who last set this segment's own headline, and when."""
+    issue_changed: tuple[str, datetime] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +87,9 @@ class IssueView:
     segments: tuple[SegmentOption, ...]
     email: RenderedEmail
     version: str
+    label: str = ""
+    """The segment's name in the segment switch."""
+    headline: HeadlineView | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,17 +139,41 @@ def _segment_label(key: str, areas: tuple[str, ...]) -> str:
 
 def segment_of(pipeline: Pipeline, built: BuiltIssue, key: str) -> SegmentEmail | None:
     """The rendering ``key`` subscribers get: a stored segment or an "only area X" one."""
-    for segment in built.segments:
-        if segment.key == key:
-            return segment
-    if key == ALL:
-        return SegmentEmail(ALL, (), built.email)
-    taxonomy = pipeline.builder.taxonomy
-    for area in taxonomy.names:
-        if segment_key((area,), taxonomy) == key:
-            audience = Audience(key, (area,))
-            return pipeline.builder.renderer.render_segments(built.digest, [audience])[0]
-    return None
+    return pipeline.builder.segment(built, key)
+
+
+def segment_label(pipeline: Pipeline, built: BuiltIssue, key: str) -> str:
+    """The name of segment ``key`` as the segment switch shows it."""
+    for option in segment_options(pipeline, built):
+        if option.key == key:
+            return option.label
+    return key
+
+
+def headline_view(
+    pipeline: Pipeline, built: BuiltIssue, segment: SegmentEmail, email: RenderedEmail
+) -> HeadlineView:
+    """What the subject and preheader editor of ``segment`` shows."""
+    key = segment.key
+    audience = Audience(key, segment.areas)
+    render = IssueRender(pipeline.builder.renderer, built.digest)
+    subject, preheader = render.automatic(audience)
+    issue_subject, issue_preheader = render.automatic(Audience(ALL, ()))
+    repo = pipeline.store.headlines
+    headlines = repo.for_period(built.list_name, built.window.start)
+    changed = repo.changed(built.list_name, built.window.start)
+    return HeadlineView(
+        subject=email.subject,
+        preheader=email.preheader,
+        automatic_subject=subject,
+        automatic_preheader=preheader,
+        issue_subject=issue_subject,
+        issue_preheader=issue_preheader,
+        issue=headlines.issue,
+        own=dict(headlines.segments).get(key, Headline()),
+        changed=changed.get(key),
+        issue_changed=changed.get(ISSUE),
+    )
 
 
 def issue_view(pipeline: Pipeline, list_name: str, key: str) -> IssueView | None:
@@ -145,13 +199,23 @@ def issue_view(pipeline: Pipeline, list_name: str, key: str) -> IssueView | None
         segments=segment_options(pipeline, built),
         email=email,
         version=version,
+        label=segment_label(pipeline, built, key),
+        headline=headline_view(pipeline, built, segment, email),
     )
 
 
 def post_views(pipeline: Pipeline, list_name: str) -> list[PostView]:
-    """The coming issue's posts, excluded ones too, with their section and summaries."""
+    """The coming issue's posts in the order the email shows them, then the excluded ones,
+    with their section, place in it and summaries."""
     built = pipeline.build(list_name)
-    sections = {p.id: s.area for s in built.digest.sections for p in s.posts}
+    placed: dict[int, tuple[str, int, int, bool, bool]] = {}
+    for section in built.digest.sections:
+        posts = section.posts
+        for i, p in enumerate(posts):
+            up = i > 0 and posts[i - 1].pinned == p.pinned
+            down = i + 1 < len(posts) and posts[i + 1].pinned == p.pinned
+            placed[p.id] = (section.area, i + 1, len(posts), up, down)
+    order = {p.id: i for i, p in enumerate(built.digest.posts)}
     summarizer = pipeline.builder.summarizer
     views = []
     for post in pipeline.candidates(list_name):
@@ -159,7 +223,14 @@ def post_views(pipeline: Pipeline, list_name: str) -> list[PostView]:
         edits = pipeline.store.posts.edits(post.id)
         last = (edits[-1][0], edits[-1][2], edits[-1][3]) if edits else None
         summary = post.summary_override or automatic
-        views.append(PostView(post, sections.get(post.id), summary, automatic, last))
+        area, place, of, up, down = placed.get(post.id, (None, 0, 0, False, False))
+        editable = built.stored is None and not post.excluded
+        views.append(
+            PostView(
+                post, area, summary, automatic, last, place, of, up and editable, down and editable
+            )
+        )
+    views.sort(key=lambda v: order.get(v.post.id, len(order)))
     return views
 
 
