@@ -79,6 +79,7 @@ def _cells(sub: Subscriber) -> dict[str, str]:
         "status": sub.status,
         "subscribed_at": sub.subscribed_at,
         "source": sub.source,
+        "timezone": sub.timezone or "",
     }
 
 
@@ -210,7 +211,10 @@ def export_csv(rows: Iterable[SubscriberRow], out: TextIO) -> int:
     writer.writerow(COLUMNS)
     n = 0
     for r in rows:
-        cells = [r.email, r.name, ";".join(r.areas), r.status, r.subscribed_at, r.source]
+        cells = [
+            r.email, r.name, ";".join(r.areas), r.status, r.subscribed_at, r.source,
+            r.timezone or "",
+        ]  # fmt: skip
         writer.writerow([neutralize(c) for c in cells])
         n += 1
     return n

@@ -24,13 +24,14 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 
-from . import periods
+from . import periods, wave_runs
 from .claims import SCHEDULED, owner_id
 from .errors import ClaimHeldError
 from .models import Window
 from .periods import Effective
 from .pipeline import Pipeline
 from .schedule import latest_fire, next_fires, parse_duration
+from .send import sync_roster
 from .store.runs import Run
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,8 @@ class Scheduler:
         self.started_at = self.clock()
         self.stopping = threading.Event()
         self._tick_lock = threading.Lock()
+        self._wave_locks: dict[str, threading.Lock] = {}
+        self._rosters: dict[str, float] = {}
         self.aps = BackgroundScheduler(
             jobstores={
                 "default": SQLAlchemyJobStore(engine=pipeline.store.engine),
@@ -115,6 +118,9 @@ class Scheduler:
         sched = effective(self.pipeline, list_name)
         if sched.paused:
             log.info("%s: paused, not running", list_name)
+            return
+        if self.pipeline.settings.list(list_name).deliver == "local":
+            self.waves(list_name)  # the list's own hour is one wave among others
             return
         now = self.clock()
         fired = latest_fire(sched.trigger, now)
@@ -146,6 +152,55 @@ class Scheduler:
                 recorded.append(fire_time)
         return recorded
 
+    def waves(self, list_name: str) -> list[tuple[datetime, str]]:
+        """Run the due waves of a list sent in its readers' zones (one pass at a time)."""
+        lock = self._wave_locks.setdefault(list_name, threading.Lock())
+        if self.stopping.is_set() or not lock.acquire(blocking=False):
+            return []
+        try:
+            self._sync_roster(list_name)
+            grace = parse_duration(self.settings.grace)
+            return wave_runs.dispatch(self.pipeline, list_name, self.clock(), grace)
+        finally:
+            lock.release()
+
+    def fire_waves(self, list_name: str) -> None:
+        """A wave's date job fired: run what is due, then plan the next one."""
+        try:
+            self.waves(list_name)
+            self._next_wave(list_name)
+        except Exception:
+            log.exception("%s: waves failed", list_name)
+
+    def _sync_roster(self, list_name: str) -> None:
+        """Bring a changed roster file in, so the wave plan sees readers' zones as they are."""
+        path = self.pipeline.settings.list(list_name).subscribers
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            return
+        if self._rosters.get(list_name) != mtime:
+            sync_roster(self.pipeline.settings, self.pipeline.store, list_name, self.clock())
+            self._rosters[list_name] = mtime
+
+    def _next_wave(self, list_name: str) -> None:
+        """A one-off job at the list's next wave, so it goes out on time between polls."""
+        horizon = parse_duration(self.settings.poll) * 2 + timedelta(seconds=1)
+        at = wave_runs.next_wave(self.pipeline, list_name, self.clock(), horizon)
+        job_id = f"wave:{list_name}"
+        if at is None or self.stopping.is_set():
+            return
+        self.aps.add_job(
+            self.fire_waves,
+            "date",
+            run_date=at,
+            args=[list_name],
+            id=job_id,
+            jobstore="internal",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+
     def resume_interrupted(self) -> list[Run]:
         """Resume runs stopped by a shutdown, or whose owner's lease ran out (it died)."""
         resumed: list[Run] = []
@@ -159,13 +214,16 @@ class Scheduler:
             run = _scheduled(self.pipeline, list_name, window, "resume")
             if run is not None:
                 resumed.append(run)
-        return resumed
+        return resumed + wave_runs.resume(self.pipeline, self.clock())
 
     def catch_up(self) -> list[tuple[str, datetime, str]]:
         """Run the last missed period within the grace time; record older ones as missed."""
         now, grace = self.clock(), parse_duration(self.settings.grace)
         done: list[tuple[str, datetime, str]] = []
         for lst in self.pipeline.settings.lists:
+            if lst.deliver == "local":
+                done.extend((lst.name, at, outcome) for at, outcome in self.waves(lst.name))
+                continue
             sched = effective(self.pipeline, lst.name)
             since = self.pipeline.store.runs.last_claimed_end(lst.name) or sched.since
             if sched.paused or since is None:
@@ -258,6 +316,10 @@ class Scheduler:
             self.pipeline.store.runs.beat(self.owner, self.started_at, self.clock(), "running")
             self.reconcile()
             self.resume_interrupted()
+            for lst in self.pipeline.settings.lists:
+                if lst.deliver == "local":
+                    self.waves(lst.name)
+                    self._next_wave(lst.name)
             self.build_ahead()
         except Exception:
             log.exception("scheduler housekeeping failed")
@@ -272,13 +334,15 @@ class Scheduler:
                 continue
             (due,) = next_fires(sched.trigger, now, 1)
             window = sched.period(due)
+            if lst.deliver == "local":  # due at the first wave
+                window, due = wave_runs.first_wave(self.pipeline, lst.name, now)
             runs = self.pipeline.store.runs
             if due - now > parse_duration(lst.build_ahead) or runs.noted(
                 lst.name, window, "build-ahead"
             ):
                 continue
             self.pipeline.collect()
-            issue = self.pipeline.build(lst.name, at=due)
+            issue = self.pipeline.build(lst.name, at=window.end)
             detail = (
                 f"issue {issue.digest.number} ready for approval: {len(issue.digest.posts)} posts, "
                 f"due {due.isoformat()}; approve with: digest approve {lst.name}"

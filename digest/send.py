@@ -8,7 +8,7 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -150,6 +150,8 @@ class Sender:
         """Set from outside (SIGTERM) to stop after the chunks under way; the rest stays planned."""
         self._tally: dict[str, int] = {}
         self._done = self._total = 0
+        self.finish = True
+        """False while later waves of the issue are still to come: it stays ``sending``."""
 
     def envelope(
         self, issue: IssueRow, list_name: str, email: RenderedEmail | None = None, segment: str = ""
@@ -184,8 +186,14 @@ class Sender:
             for r, t in zip(rows, tokens, strict=True)
         ]
 
-    def freeze(self, built: BuiltIssue) -> IssueRow:
-        """Store the built issue and plan a ledger row per active subscriber (idempotent)."""
+    def freeze(
+        self, built: BuiltIssue, keep: Callable[[Subscriber], bool] | None = None
+    ) -> IssueRow:
+        """Store the built issue and plan a ledger row per active subscriber (idempotent).
+
+        ``keep`` plans only the subscribers it selects (one wave of a list sent in its readers'
+        zones); an issue already sent to earlier waves is then sending again.
+        """
         now = self.clock()
         issue = built.stored or store_issue(self.store, built, now)
         if issue is None:  # another process froze this period first
@@ -193,6 +201,9 @@ class Sender:
             assert issue is not None
         if issue.status == "approved":
             issue = self.store.issues.start_sending(issue)
+        if issue.status == "sent" and keep is not None:
+            self.store.issues.set_status(issue.id, "sending")
+            issue = replace(issue, status="sending")
         if issue.status == "sending":
             keys = set(self.store.issues.segments_of(issue.id))
             segment_of = self.segment_of
@@ -203,10 +214,12 @@ class Sender:
                     key = key_of(sub.areas)
                     return key if key in keys else ""  # a new preference gets the whole issue
 
-            if segment_of is None:
+            if segment_of is None and keep is None:
                 self.store.issues.plan_active(issue.id, built.list_id, now)
             else:
-                active = self.store.subscribers.active(built.list_id)
+                active: Iterable[Subscriber] = self.store.subscribers.active(built.list_id)
+                if keep is not None:
+                    active = filter(keep, active)
                 self.store.issues.plan(issue.id, active, now, segment_of)
         return issue
 
@@ -235,7 +248,7 @@ class Sender:
                 if not self._pass(issue, envelope):
                     break
         counts = self.store.issues.counts(issue.id)
-        if outcome_of(counts) == "sent":
+        if self.finish and outcome_of(counts) == "sent":
             self.store.issues.finish(issue.id, "sent", self.clock())
         return counts
 

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from ..claims import MANUAL
 from ..errors import ConfigError
+from ..local import waves_between
 from ..schedule import parse_crontab
 from ..scheduler import Scheduler, describe, effective, run_period
 from .app import handled, main, out, pipeline_of
@@ -137,13 +138,29 @@ def set_schedule(ctx: click.Context, list_name: str, cron: str, timezone: str | 
 @click.option(
     "--for", "for_time", type=click.DateTime(), help="Run the period holding this time instead."
 )
+@click.option(
+    "--wave",
+    "wave_time",
+    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]),
+    help="Send this wave (its UTC time) of a list sent in its readers' zones, e.g. one "
+    "recorded as missed.",
+)
 @wait_option
 @click.pass_context
 @handled
-def run_now(ctx: click.Context, list_name: str, for_time: datetime | None, wait: timedelta) -> None:
+def run_now(
+    ctx: click.Context,
+    list_name: str,
+    for_time: datetime | None,
+    wave_time: datetime | None,
+    wait: timedelta,
+) -> None:
     """Run LIST's current period now (once: a sent period is never sent again)."""
     pipeline = pipeline_of(ctx)
     sched = effective(pipeline, list_name)
+    if wave_time is not None:
+        _run_wave(ctx, sched.list_name, wave_time.replace(tzinfo=wave_time.tzinfo or UTC), wait)
+        return
     at = pipeline.clock() if for_time is None else for_time.replace(tzinfo=for_time.tzinfo or UTC)
     window = pipeline.period(sched.list_name, at)
     run = run_period(pipeline, sched.list_name, window, "run-now", retake=MANUAL, wait=wait)
@@ -159,6 +176,35 @@ def run_now(ctx: click.Context, list_name: str, for_time: datetime | None, wait:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(run.counts.items()))
         where = f" via {run.destination}" if run.destination else ""
         click.echo(f"{sched.list_name}: issue {run.issue_number}: {counts}{where}")
+    if run.outcome == "failed":
+        ctx.exit(1)
+
+
+def _run_wave(ctx: click.Context, list_name: str, wave: datetime, wait: timedelta) -> None:
+    """``run-now --wave``: send one wave of its period, once."""
+    pipeline = pipeline_of(ctx)
+    found = [
+        d
+        for d in waves_between(
+            pipeline.settings, pipeline.store, list_name, wave - timedelta(seconds=1), wave
+        )
+        if d.at == wave.astimezone(UTC)
+    ]
+    if not found:
+        raise ConfigError(
+            f"no wave at {wave.astimezone(UTC).isoformat()}",
+            subject=f"list {list_name}",
+            hint="see the waves with: digest schedule show, or digest runs",
+        )
+    due = found[0]
+    run = pipeline.run_wave(list_name, due.window, due.at, "run-now", retake=MANUAL, wait=wait)
+    if run is None:
+        outcome = pipeline.store.runs.claimed(list_name, due.window, due.at)
+        click.echo(f"{list_name}: wave {due.at.isoformat()} already handled ({outcome})")
+        return
+    detail = f" ({run.detail})" if run.detail else ""
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(run.counts.items()))
+    click.echo(f"{list_name}: wave {due.at.isoformat()}: {run.outcome}{detail} {counts}".rstrip())
     if run.outcome == "failed":
         ctx.exit(1)
 

@@ -1,0 +1,120 @@
+"""A list sent in each reader's time zone: its period's wave plan from the store, which
+readers a wave sends to, and which waves are due (see ``digest/waves.py`` for the rules)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from .config import Settings
+from .models import Subscriber, Window
+from .periods import Effective, effective
+from .schedule import next_fires
+from .store import Store
+from .store.issues import IssueRow
+from .waves import WavePlan, frozen, plan
+
+MAX_PERIODS = 200
+"""Periods looked at for due waves in one pass (an hourly schedule spans about 54)."""
+
+
+def is_local(settings: Settings, list_name: str) -> bool:
+    return settings.list(list_name).deliver == "local"
+
+
+def wall_of(sched: Effective, window: Window) -> datetime:
+    """The period's end on the list's wall clock: the time read in every reader's zone."""
+    return window.end.astimezone(ZoneInfo(sched.timezone)).replace(tzinfo=None)
+
+
+def plan_for(
+    settings: Settings,
+    store: Store,
+    list_name: str,
+    window: Window,
+    counts: dict[str, int] | None = None,
+    stored: IssueRow | None = None,
+) -> WavePlan:
+    """The period's waves: frozen with its issue if it is stored, else from the roster now."""
+    sched = effective(settings, store.runs, list_name)
+    list_id = store.subscribers.list_id(sched.list_name)
+    if counts is None:
+        counts = readers_by_zone(store, list_id, sched.timezone)
+    wall = wall_of(sched, window)
+    issue = stored or store.issues.for_period(list_id, window)
+    if issue is not None and issue.waves:
+        return frozen(wall, issue.waves, counts, sched.timezone)
+    return plan(wall, counts, sched.timezone)
+
+
+def readers_by_zone(store: Store, list_id: int, default: str) -> dict[str, int]:
+    """Active readers per zone (one GROUP BY), readers without a zone in ``default``."""
+    out: dict[str, int] = {}
+    for zone, n in store.subscribers.zone_counts(list_id).items():
+        key = zone or default
+        out[key] = out.get(key, 0) + n
+    return out
+
+
+def content_window(store: Store, list_id: int, window: Window, waves: WavePlan) -> Window:
+    """What the period's issue holds: posts after the previous issue closed, up to the first
+    wave (posts after it go to the next issue)."""
+    previous = store.issues.latest(list_id)
+    if previous is not None and previous.window.start < window.start:
+        start = min(previous.waves) if previous.waves else previous.window.end
+    else:
+        start = window.start + (waves.close - window.end)
+    return Window(min(start, waves.close), waves.close)
+
+
+def wave_filter(
+    waves: WavePlan, wave: datetime, outcomes: dict[datetime, str], default: str
+) -> Callable[[Subscriber], bool]:
+    """Who wave ``wave`` sends to: readers of this wave, and readers of an earlier wave
+    (they joined or moved zone after it) unless that wave was missed: a missed wave's
+    readers wait for ``digest schedule run-now LIST --wave``."""
+    zones: dict[str, bool] = {}
+
+    def keep(sub: Subscriber) -> bool:
+        zone = sub.timezone or default
+        if zone not in zones:
+            slot = waves.slot(zone)
+            zones[zone] = slot == wave or (slot < wave and outcomes.get(slot) != "missed")
+        return zones[zone]
+
+    return keep
+
+
+@dataclass(frozen=True, slots=True)
+class DueWave:
+    """A wave whose time has come, with the period it belongs to."""
+
+    window: Window
+    at: datetime
+    plan: WavePlan
+
+
+def waves_between(
+    settings: Settings, store: Store, list_name: str, since: datetime, until: datetime
+) -> list[DueWave]:
+    """The waves of every period with a wave in (``since``, ``until``], in time order."""
+    sched = effective(settings, store.runs, list_name)
+    list_id = store.subscribers.list_id(sched.list_name)
+    counts = readers_by_zone(store, list_id, sched.timezone)
+    probe = plan_for(settings, store, list_name, sched.period(until), counts)
+    nominal = probe.wall.replace(tzinfo=ZoneInfo(sched.timezone)).astimezone(UTC)
+    span = max(abs(probe.close - nominal), abs(probe.last - nominal))
+    span = span * 2 + timedelta(seconds=1)  # room for a DST change between periods
+    found: list[DueWave] = []
+    fires = next_fires(sched.trigger, since - span - timedelta(seconds=1), 1)
+    while fires and len(found) < MAX_PERIODS * 4:
+        fire = fires[0]
+        if fire.astimezone(UTC) > until + span:
+            break
+        window = sched.period(fire)
+        waves = plan_for(settings, store, list_name, window, counts)
+        found.extend(DueWave(window, w.at, waves) for w in waves.waves if since < w.at <= until)
+        fires = next_fires(sched.trigger, fire, 1)
+    return sorted(found, key=lambda d: d.at)

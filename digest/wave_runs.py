@@ -1,0 +1,136 @@
+"""The scheduler's side of a list sent in its readers' zones: each wave run once, on time or
+caught up within ``grace``, or recorded as missed with the command that sends it."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .claims import SCHEDULED
+from .errors import ClaimHeldError
+from .local import plan_for, waves_between
+from .periods import effective
+from .pipeline import Pipeline
+from .schedule import next_fires
+from .store.runs import Run
+
+log = logging.getLogger(__name__)
+
+
+def missed_command(list_name: str, wave: datetime) -> str:
+    """The command that sends a missed wave."""
+    return f"digest schedule run-now {list_name} --wave {wave.astimezone(UTC).isoformat()}"
+
+
+def _run(
+    pipeline: Pipeline, list_name: str, window: Any, wave: datetime, trigger: str
+) -> Run | None:
+    try:
+        return pipeline.run_wave(list_name, window, wave, trigger, retake=SCHEDULED)
+    except ClaimHeldError as exc:  # another process is sending this wave
+        log.info("%s", exc)
+        return None
+
+
+def dispatch(
+    pipeline: Pipeline, list_name: str, now: datetime, grace: timedelta
+) -> list[tuple[datetime, str]]:
+    """Run the list's waves that are due and unclaimed; record as missed those older than
+    ``grace`` since the last wave anyone claimed. Returns (wave, outcome) per wave touched."""
+    sched = effective(pipeline.settings, pipeline.store.runs, list_name)
+    if sched.paused:
+        return []
+    runs = pipeline.store.runs
+    last = runs.last_wave(sched.list_name)
+    since = last if last is not None else sched.since
+    if since is None:
+        return []
+    since = min(since, now - grace)
+    done: list[tuple[datetime, str]] = []
+    for due in waves_between(pipeline.settings, pipeline.store, sched.list_name, since, now):
+        if runs.claimed(sched.list_name, due.window, due.at) is not None:
+            continue
+        if now - due.at <= grace:
+            late = now - due.at > timedelta(seconds=max(2.0, grace.total_seconds() / 1000))
+            trigger = "catch-up" if late else "schedule"
+            if late:
+                log.warning("%s: catching up the wave due at %s", sched.list_name, due.at)
+            run = _run(pipeline, sched.list_name, due.window, due.at, trigger)
+            done.append((due.at, run.outcome if run else "already handled"))
+            continue
+        if last is not None and due.at <= last:
+            continue  # before the last claimed wave and never claimed: the plan changed
+        detail = (
+            f"scheduler was down at {due.at.isoformat()}; "
+            f"send it with: {missed_command(sched.list_name, due.at)}"
+        )
+        if runs.record_missed(sched.list_name, due.window, now, detail, wave=due.at):
+            log.error(
+                "%s: MISSED the wave due at %s (beyond the grace time); send it with: %s",
+                sched.list_name, due.at, missed_command(sched.list_name, due.at),
+            )  # fmt: skip
+            done.append((due.at, "missed"))
+    return done
+
+
+def resume(pipeline: Pipeline, now: datetime) -> list[Run]:
+    """Resume waves whose owner stopped or died (its lease ran out)."""
+    resumed: list[Run] = []
+    configured = {lst.name for lst in pipeline.settings.lists}
+    for list_name, window, wave, owner, lease_until in pipeline.store.runs.running_waves():
+        if list_name not in configured or owner is None:
+            continue
+        if lease_until is not None and lease_until > now:
+            continue
+        log.warning("%s: resuming the wave due at %s", list_name, wave)
+        run = _run(pipeline, list_name, window, wave, "resume")
+        if run is not None:
+            resumed.append(run)
+    return resumed
+
+
+def next_wave(
+    pipeline: Pipeline, list_name: str, now: datetime, horizon: timedelta
+) -> datetime | None:
+    """The list's first wave after ``now`` within ``horizon``."""
+    found = waves_between(pipeline.settings, pipeline.store, list_name, now, now + horizon)
+    return found[0].at if found else None
+
+
+def first_wave(pipeline: Pipeline, list_name: str, now: datetime) -> tuple[Any, datetime]:
+    """The coming period (the next fire's) and its first wave: when approval is due."""
+    sched = effective(pipeline.settings, pipeline.store.runs, list_name)
+    (due,) = next_fires(sched.trigger, now, 1)
+    window = sched.period(due)
+    return window, plan_for(pipeline.settings, pipeline.store, list_name, window).close
+
+
+def describe(
+    pipeline: Pipeline, list_name: str, now: datetime, count: int = 3
+) -> list[dict[str, Any]]:
+    """The coming waves for ``schedule show``: UTC, each zone's local time, readers, state."""
+    sched = effective(pipeline.settings, pipeline.store.runs, list_name)
+    if sched.paused:
+        return []
+    out: list[dict[str, Any]] = []
+    at = now - timedelta(seconds=1)
+    for fire in next_fires(sched.trigger, at, count):
+        window = sched.period(fire)
+        waves = plan_for(pipeline.settings, pipeline.store, list_name, window)
+        outcomes = pipeline.store.runs.waves(sched.list_name, window)
+        for wave in waves.waves:
+            if wave.at < now and wave.at in outcomes:
+                continue
+            out.append(
+                {
+                    "period_end": window.end.astimezone(ZoneInfo(sched.timezone)).isoformat(),
+                    "utc": wave.at.astimezone(UTC).isoformat(),
+                    "local": {z: wave.local(z).isoformat() for z in wave.zones},
+                    "readers": wave.readers,
+                    "closes_content": wave.at == waves.close,
+                    "state": outcomes.get(wave.at, "coming"),
+                }
+            )
+    return out
