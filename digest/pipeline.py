@@ -361,6 +361,7 @@ class Pipeline:
         backend = self.backend()
         try:
             sender = self._sender(backend)
+            before = self.store.issues.counts(built.stored.id) if built.stored else {}
             issue = sender.freeze(built, keep)
             if built.stored is None:
                 Archive(self.settings, self.builder.renderer).publish(built.digest)
@@ -369,8 +370,13 @@ class Pipeline:
         finally:
             backend.close()
         folder = getattr(backend, "folder", None)
+        report = ledger_report(self.store, issue, built.list_name)
+        wave_counts = {  # what this wave did: the issue's ledger less what it held before
+            k: n - before.get(k, 0) for k, n in report.counts.items() if n > before.get(k, 0)
+        }
         return replace(
-            ledger_report(self.store, issue, built.list_name),
+            report,
+            counts=wave_counts,
             roster_problems=problems,
             destination=str(folder(sender.envelope(issue, built.list_name))) if folder else None,
         )
