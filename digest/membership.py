@@ -30,6 +30,7 @@ from .store.events import EventRepo
 from .store.subscribers import SUPPRESSED, SubscriberRow, SyncCounts
 from .store.suppressions import SuppressionRepo
 from .taxonomy import Taxonomy
+from .zones import check_zone
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,13 @@ def append_to_roster(path: Path, subs: Sequence[Subscriber]) -> None:
         delimiter = ","
     header = [h.strip().lower() for h in next(csv.reader([first], delimiter=delimiter))]
     newline = "\r\n" if "\r\n" in raw else "\n"
+    if any(sub.timezone for sub in subs) and "timezone" not in header:
+        # a new column at the end of the header only: shorter rows read as empty there
+        rest = raw.split("\n", 1)[1] if "\n" in raw else ""
+        head = first.rstrip("\r") + f"{delimiter}timezone" + ("\r" if first.endswith("\r") else "")
+        write_private(path, (head + "\n" + rest).encode())
+        header.append("timezone")
+        raw = path.read_bytes().decode("utf-8")
     with path.open("a", encoding="utf-8", newline="") as f:
         if raw and not raw.endswith("\n"):
             f.write(newline)
@@ -137,6 +145,13 @@ def add(
             subject=email,
             hint="use an area's name or alias from the config's taxonomy; nothing was added",
         )
+    if sub.timezone is not None:
+        try:
+            check_zone(sub.timezone)
+        except ValueError as exc:
+            raise SubscriberError(
+                f"--timezone: {exc}", subject=email, hint="use an IANA name; nothing was added"
+            ) from None
     listed = {s.email: s for s in read_roster(lst.subscribers).subscribers}
     if email not in listed:
         append_to_roster(lst.subscribers, [replace(sub, email=email)])

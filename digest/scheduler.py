@@ -399,10 +399,13 @@ def describe(pipeline: Pipeline, list_name: str, now: datetime, count: int = 3) 
     runs = pipeline.store.runs.history(list_name, limit=1)
     nxt = [] if sched.paused else next_fires(sched.trigger, now - timedelta(seconds=1), count)
     last = runs[0] if runs else None
+    local = pipeline.settings.list(list_name).deliver == "local"
     return {
         "list": list_name,
         "schedule": sched.cron,
         "timezone": sched.timezone,
+        "deliver": "local" if local else "list",
+        "waves": wave_runs.describe(pipeline, list_name, now, 1) if local else [],
         "paused": sched.paused,
         "next_runs": [{"local": f.isoformat(), "utc": f.astimezone(UTC).isoformat()} for f in nxt],
         "last_run": None

@@ -14,6 +14,7 @@ from .local import plan_for, waves_between
 from .periods import effective
 from .pipeline import Pipeline
 from .schedule import next_fires
+from .store.issues import IssueRow
 from .store.runs import Run
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,14 @@ def _run(
 def dispatch(
     pipeline: Pipeline, list_name: str, now: datetime, grace: timedelta
 ) -> list[tuple[datetime, str]]:
-    """Run the list's waves that are due and unclaimed; record as missed those older than
-    ``grace`` since the last wave anyone claimed. Returns (wave, outcome) per wave touched."""
+    """Run the list's waves due since the last wave anyone claimed (or since scheduling
+    began), each once; record as missed those older than ``grace``. Returns (wave, outcome)
+    per wave touched.
+
+    Waves are taken in time order, so a wave another process is still sending is left to it
+    and the next ones still go out; readers of a wave before scheduling began go with the
+    first wave after it.
+    """
     sched = effective(pipeline.settings, pipeline.store.runs, list_name)
     if sched.paused:
         return []
@@ -47,7 +54,6 @@ def dispatch(
     since = last if last is not None else sched.since
     if since is None:
         return []
-    since = min(since, now - grace)
     done: list[tuple[datetime, str]] = []
     for due in waves_between(pipeline.settings, pipeline.store, sched.list_name, since, now):
         if runs.claimed(sched.list_name, due.window, due.at) is not None:
@@ -60,8 +66,6 @@ def dispatch(
             run = _run(pipeline, sched.list_name, due.window, due.at, trigger)
             done.append((due.at, run.outcome if run else "already handled"))
             continue
-        if last is not None and due.at <= last:
-            continue  # before the last claimed wave and never claimed: the plan changed
         detail = (
             f"scheduler was down at {due.at.isoformat()}; "
             f"send it with: {missed_command(sched.list_name, due.at)}"
@@ -133,4 +137,26 @@ def describe(
                     "state": outcomes.get(wave.at, "coming"),
                 }
             )
+    return out
+
+
+def of_issue(pipeline: Pipeline, list_name: str, issue: IssueRow) -> list[dict[str, Any]]:
+    """Each wave of a stored issue: when, its zones' local times, and what its run did."""
+    if not issue.waves:
+        return []
+    waves = plan_for(pipeline.settings, pipeline.store, list_name, issue.window, stored=issue)
+    latest = {r.wave: r for r in pipeline.store.runs.of_period(list_name, issue.window) if r.wave}
+    out = []
+    for wave in waves.waves:
+        run = latest.get(wave.at)
+        out.append(
+            {
+                "utc": wave.at.isoformat(),
+                "local": {z: wave.local(z).isoformat() for z in wave.zones},
+                "readers": wave.readers,
+                "outcome": run.outcome if run else "coming",
+                "detail": run.detail if run else None,
+                "counts": run.counts if run else {},
+            }
+        )
     return out

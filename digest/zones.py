@@ -44,3 +44,8 @@ def check_zone(name: str) -> str:
         hint = f" (did you mean {near!r}?)" if near else " (expected e.g. 'Europe/Berlin')"
         raise ValueError(f"unknown time zone {name!r}{hint}") from None
     return name
+
+
+def zone_names() -> list[str]:
+    """Every IANA zone name this machine knows, sorted, for a chooser."""
+    return sorted(n for n in _known().values() if "/" in n and not n.startswith(("Etc/", "posix")))

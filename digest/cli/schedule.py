@@ -7,6 +7,7 @@ import signal
 import time
 from datetime import UTC, datetime, timedelta, tzinfo
 from types import FrameType
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -85,10 +86,27 @@ def show(ctx: click.Context, as_json: bool) -> None:
         cron = f"{item['schedule']} ({item['timezone']})" + (" PAUSED" if item["paused"] else "")
         table.add_row(item["list"], cron, nxt, last_text)
     out.print(table)
+    for item in lists:
+        if item["waves"]:
+            out.print(_waves_table(item))
     if not beats:
         out.print("no scheduler has run against this database")
     for b in beats:
         out.print(f"scheduler {b['owner']}: {b['state']}, last heartbeat {b['age_seconds']}s ago")
+
+
+def _waves_table(item: dict[str, Any]) -> Table:
+    """The coming waves of a list sent in its readers' zones: UTC, local, readers."""
+    table = Table(title=f"{item['list']}: coming waves (each reader's local {item['schedule']})")
+    for col in ("wave (UTC)", "local time by zone", "readers", "state"):
+        table.add_column(col)
+    for wave in item["waves"]:
+        local = "\n".join(f"{z} {t}" for z, t in wave["local"].items())
+        state = wave["state"] + (
+            " - content closes, approval due" if wave["closes_content"] else ""
+        )
+        table.add_row(wave["utc"], local, str(wave["readers"]), state)
+    return table
 
 
 def _set(ctx: click.Context, list_name: str, message: str, **changes: object) -> None:
@@ -254,6 +272,7 @@ def runs(ctx: click.Context, list_name: str | None, as_json: bool, limit: int) -
             "issue": r.issue_number,
             "counts": r.counts,
             "destination": r.destination,
+            "wave": r.wave.isoformat() if r.wave else None,
             "started_at": r.started_at.isoformat(),
             "finished_at": r.finished_at.isoformat() if r.finished_at else None,
         }
@@ -263,7 +282,8 @@ def runs(ctx: click.Context, list_name: str | None, as_json: bool, limit: int) -
         click.echo(json.dumps(rows, indent=2))
         return
     table = Table(title="Runs")
-    cols = ("list", "period end (local / UTC)", "trigger", "outcome", "issue", "destination")
+    cols: tuple[str, ...] = ("list", "period end (local / UTC)", "wave (UTC)", "trigger")
+    cols = (*cols, "outcome", "issue", "destination")
     for col in (*cols, "detail"):
         table.add_column(col)
     zones = {lst.name: lst.tz for lst in pipeline.settings.lists}
@@ -274,6 +294,7 @@ def runs(ctx: click.Context, list_name: str | None, as_json: bool, limit: int) -
         table.add_row(
             r.list_name,
             _both(r.window.end, zones.get(r.list_name, UTC)),
+            r.wave.isoformat() if r.wave else "",
             r.trigger,
             outcome,
             str(r.issue_number or ""),

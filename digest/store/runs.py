@@ -351,6 +351,16 @@ class RunRepo:
         with self.engine.connect() as conn:
             return [_run(r) for r in conn.execute(query).mappings()]
 
+    def of_period(self, list_name: str, window: Window) -> list[Run]:
+        """Every run of one period, oldest first."""
+        query = (
+            select(runs)
+            .where(runs.c.list_name == list_name, runs.c.period_start == window.start)
+            .order_by(runs.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [_run(r) for r in conn.execute(query).mappings()]
+
     def last_claimed_end(self, list_name: str) -> datetime | None:
         with self.engine.connect() as conn:
             row = conn.execute(
