@@ -160,3 +160,18 @@ def of_issue(pipeline: Pipeline, list_name: str, issue: IssueRow) -> list[dict[s
             }
         )
     return out
+
+
+def desk_plan(pipeline: Pipeline, list_name: str) -> dict[str, Any] | None:
+    """The desk's read-only block: the coming waves and when approval is due (None: the list
+    is sent at once, in its own zone)."""
+    if pipeline.settings.list(list_name).deliver != "local":
+        return None
+    now = pipeline.clock()
+    waves = describe(pipeline, list_name, now, 1)
+    deadline = next((w["utc"] for w in waves if w["closes_content"]), None)
+    return {
+        "deadline": deadline,
+        "approval": pipeline.settings.list(list_name).approval == "required",
+        "waves": waves,
+    }

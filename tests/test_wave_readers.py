@@ -4,6 +4,7 @@ the preferences page, and what ``schedule show``, ``runs`` and ``issues show`` s
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,9 @@ from digest.config import load_settings
 from digest.roster import read_roster
 from digest.store import Store
 
+from .desk_setup import open_desk
 from .test_wave_sends import KATHMANDU, TOKYO, dispatch, setup
+from .test_waves import local_list
 from .web_setup import NOW, open_site
 
 BEN = "ben.carter@example.com"
@@ -130,3 +133,22 @@ def test_schedule_show_runs_and_issues_show_per_wave(project: Path) -> None:
     ]
     text = cli(project, "issues", "show", "1").output
     assert "wave 2026-11-29T22:00:00+00:00 [Asia/Tokyo 07:00]: sent accepted 2" in text
+
+
+def test_the_desk_shows_the_wave_plan_and_approval_deadline(
+    project: Path, live_server: Callable[[Any], str]
+) -> None:
+    readers = {"tokyo@example.org": "Asia/Tokyo", "nyc@example.org": ""}
+    local_list(project, "0 7 * * 1", "America/New_York", readers, approval="required")
+    site = open_desk(project, live_server)
+    with site.client() as client:
+        page = client.get("/lists/weekly").text
+    block = page.split('<section class="waves"', 1)[1].split("</section>", 1)[0]
+    # the desk's clock is Friday 27 November: the coming Monday's waves, Tokyo's first
+    assert "approval is due at the first wave" in block
+    assert '<time datetime="2026-11-29T22:00:00+00:00">' in block.split("<table>")[0]
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(\d+)</td><td>(\w+)</td></tr>", block)
+    assert [(r[1], r[2], r[3]) for r in rows] == [
+        ("Asia/Tokyo 07:00", "1", "coming"),
+        ("America/New_York 07:00", "1", "coming"),
+    ]

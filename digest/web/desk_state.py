@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from .. import wave_runs
 from ..collect import collect, make_sources
 from ..config import Settings
 from ..errors import DigestError
@@ -88,6 +89,7 @@ class Desk:
                 editors=self.settings.desk.editors,
                 archive=desk_view.archive_rows(self.pipeline, list_name),
                 actions=desk_view.actions(self.pipeline, list_name),
+                waves=wave_runs.desk_plan(self.pipeline, list_name),
             )
             return ctx
 
