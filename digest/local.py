@@ -3,17 +3,18 @@ readers a wave sends to, and which waves are due (see ``digest/waves.py`` for th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from .config import Settings
-from .models import Subscriber, Window
+from .models import Window
 from .periods import Effective, effective
 from .schedule import next_fires
 from .store import Store
 from .store.issues import IssueRow
+from .store.ledger import Zones
 from .waves import WavePlan, frozen, plan
 
 MAX_PERIODS = 200
@@ -69,22 +70,31 @@ def content_window(store: Store, list_id: int, window: Window, waves: WavePlan) 
     return Window(min(start, waves.close), waves.close)
 
 
-def wave_filter(
-    waves: WavePlan, wave: datetime, outcomes: dict[datetime, str], default: str
-) -> Callable[[Subscriber], bool]:
-    """Who wave ``wave`` sends to: readers of this wave, and readers of an earlier wave
-    (they joined or moved zone after it) unless that wave was missed: a missed wave's
-    readers wait for ``digest schedule run-now LIST --wave``."""
-    zones: dict[str, bool] = {}
+def wave_zones(
+    waves: WavePlan,
+    wave: datetime,
+    outcomes: dict[datetime, str],
+    default: str,
+    zones: Iterable[str | None],
+    frozen_at: datetime | None,
+) -> Zones:
+    """Whom wave ``wave`` sends to, by zone (None: no zone of their own).
 
-    def keep(sub: Subscriber) -> bool:
-        zone = sub.timezone or default
-        if zone not in zones:
-            slot = waves.slot(zone)
-            zones[zone] = slot == wave or (slot < wave and outcomes.get(slot) != "missed")
-        return zones[zone]
-
-    return keep
+    Every reader of this wave; every reader of an earlier wave that did not send (held, or
+    never run); and of an earlier wave that did send, the readers added or changed since the
+    issue froze (they joined, or moved zone after it went). A missed wave's readers wait for
+    ``digest schedule run-now LIST --wave``.
+    """
+    every: set[str | None] = set()
+    changed: set[str | None] = set()
+    for zone in zones:
+        slot = waves.slot(zone or default)
+        outcome = outcomes.get(slot)
+        if slot == wave or (slot < wave and outcome not in ("missed", "sent")):
+            every.add(zone)
+        elif slot < wave and outcome == "sent":
+            changed.add(zone)
+    return Zones(frozenset(every), frozenset(changed), frozen_at)
 
 
 @dataclass(frozen=True, slots=True)

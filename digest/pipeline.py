@@ -19,7 +19,7 @@ from .config import Settings
 from .delivery.base import DeliveryBackend
 from .delivery.reasons import transient
 from .errors import ClaimHeldError, DigestError, FrozenError
-from .local import is_local, plan_for, wave_filter, waves_between
+from .local import is_local, plan_for, wave_zones, waves_between
 from .models import TEST_CHUNK, StoredPost, Window
 from .periods import effective, period_of
 from .schedule import parse_duration
@@ -357,12 +357,15 @@ class Pipeline:
             return replace(base, outcome="held")
         waves = plan_for(self.settings, self.store, lst.name, window, stored=built.stored)
         default = periods_zone(self, lst.name)
-        keep = wave_filter(waves, wave, outcomes, default)
+        list_id = self.store.subscribers.list_id(lst.name)
+        present = self.store.subscribers.zone_counts(list_id)
+        frozen_at = built.stored.created_at if built.stored else None
+        zones = wave_zones(waves, wave, outcomes, default, present, frozen_at)
         backend = self.backend()
         try:
             sender = self._sender(backend)
             before = self.store.issues.counts(built.stored.id) if built.stored else {}
-            issue = sender.freeze(built, keep)
+            issue = sender.freeze(built, zones)
             if built.stored is None:
                 Archive(self.settings, self.builder.renderer).publish(built.digest)
             sender.finish = self._last_wave_done(lst.name, issue)

@@ -8,7 +8,7 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -27,7 +27,7 @@ from .roster import RowProblem
 from .store import Store
 from .store.decisions import UnknownChunk, UnknownRecipient
 from .store.issues import CLAIMED, FAILED, PLANNED, SUBMITTED, UNKNOWN, IssueRow, LedgerRow
-from .store.ledger import IdRange, Outcome
+from .store.ledger import IdRange, Outcome, Zones
 from .tokens import Signer
 
 log = logging.getLogger(__name__)
@@ -186,13 +186,12 @@ class Sender:
             for r, t in zip(rows, tokens, strict=True)
         ]
 
-    def freeze(
-        self, built: BuiltIssue, keep: Callable[[Subscriber], bool] | None = None
-    ) -> IssueRow:
+    def freeze(self, built: BuiltIssue, zones: Zones | None = None) -> IssueRow:
         """Store the built issue and plan a ledger row per active subscriber (idempotent).
 
-        ``keep`` plans only the subscribers it selects (one wave of a list sent in its readers'
-        zones); an issue already sent to earlier waves is then sending again.
+        ``zones`` plans only the subscribers in those time zones (None: no zone of their own):
+        one wave of a list sent in its readers' zones; an issue already sent to earlier waves is
+        then sending again.
         """
         now = self.clock()
         issue = built.stored or store_issue(self.store, built, now)
@@ -201,7 +200,7 @@ class Sender:
             assert issue is not None
         if issue.status == "approved":
             issue = self.store.issues.start_sending(issue)
-        if issue.status == "sent" and keep is not None:
+        if issue.status == "sent" and zones is not None:
             self.store.issues.set_status(issue.id, "sending")
             issue = replace(issue, status="sending")
         if issue.status == "sending":
@@ -214,12 +213,10 @@ class Sender:
                     key = key_of(sub.areas)
                     return key if key in keys else ""  # a new preference gets the whole issue
 
-            if segment_of is None and keep is None:
-                self.store.issues.plan_active(issue.id, built.list_id, now)
+            if segment_of is None:
+                self.store.issues.plan_active(issue.id, built.list_id, now, zones=zones)
             else:
-                active: Iterable[Subscriber] = self.store.subscribers.active(built.list_id)
-                if keep is not None:
-                    active = filter(keep, active)
+                active = self.store.subscribers.active(built.list_id, zones=zones)
                 self.store.issues.plan(issue.id, active, now, segment_of)
         return issue
 

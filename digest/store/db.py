@@ -43,7 +43,8 @@ def _create_owner_only(engine: Engine) -> None:
 
 
 def _add_columns(conn: Connection) -> None:
-    """Add the nullable columns an older database lacks (a new column needs no version bump)."""
+    """Add the nullable columns and the indexes an older database lacks (a new column needs no
+    version bump)."""
     inspector = inspect(conn)
     for table in schema.metadata.sorted_tables:
         have = {c["name"] for c in inspector.get_columns(table.name)}
@@ -51,6 +52,8 @@ def _add_columns(conn: Connection) -> None:
             if column.name not in have and column.nullable and column.server_default is None:
                 kind = column.type.compile(dialect=conn.dialect)
                 conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
+        for index in table.indexes:  # an index new since the table was made (e.g. on a column
+            index.create(conn, checkfirst=True)  # added just above)
 
 
 class Store:

@@ -130,6 +130,8 @@ subscribers = Table(
     Column("timezone", String(64)),
     Column("timezone_chosen_at", UTCDateTime),
     UniqueConstraint("list_id", "email"),
+    Index("ix_subscribers_list_zone", "list_id", "timezone"),
+    Index("ix_subscribers_list_updated", "list_id", "updated_at"),
 )
 
 issues = Table(

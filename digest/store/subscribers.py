@@ -10,6 +10,7 @@ from sqlalchemy import Engine, RowMapping, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..models import Subscriber
+from .ledger import Zones, zone_clause
 from .schema import lists, subscribers
 from .suppressions import enforce
 
@@ -219,8 +220,12 @@ class SubscriberRepo:
         with self.engine.connect() as conn:
             return {r[0]: int(r[1]) for r in conn.execute(query)}
 
-    def active(self, list_id: int, batch: int = 1000) -> Iterator[Subscriber]:
-        """Active subscribers of the list, streamed in id order ``batch`` rows at a time."""
+    def active(
+        self, list_id: int, batch: int = 1000, zones: Zones | None = None
+    ) -> Iterator[Subscriber]:
+        """Active subscribers of the list (in ``zones`` when given, None for no zone of their
+        own), streamed in id order ``batch`` rows at a time."""
+        in_zones = zone_clause(zones, list_id)
         last = 0
         while True:
             with self.engine.connect() as conn:
@@ -231,6 +236,7 @@ class SubscriberRepo:
                         subscribers.c.status == "active",
                         subscribers.c.in_roster.is_(True),
                         subscribers.c.id > last,
+                        in_zones,
                     )
                     .order_by(subscribers.c.id)
                     .limit(batch)
