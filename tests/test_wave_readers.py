@@ -152,3 +152,17 @@ def test_the_desk_shows_the_wave_plan_and_approval_deadline(
         ("Asia/Tokyo 07:00", "1", "coming"),
         ("America/New_York 07:00", "1", "coming"),
     ]
+
+
+def test_the_option_close_time_and_what_readers_see_are_documented() -> None:
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert "**delivery in each reader's time zone**" in readme and "--wave TIME" in readme
+    config = (root / "docs" / "config.md").read_text(encoding="utf-8")
+    assert '| `deliver` | string | `"list"` |' in config and "`timezone` (the reader's" in config
+    delivery = (root / "docs" / "delivery.md").read_text(encoding="utf-8")
+    section = delivery.split("## Delivery in each reader's time zone", 1)[1].split("\n## ", 1)[0]
+    for part in ("**The close time.**", "**What readers see.**", "does not exist", "twice"):
+        assert part in section
+    assert "--timezone ZONE" in (root / "docs" / "subscribers.md").read_text(encoding="utf-8")
+    assert "--wave TIME" in (root / "docs" / "operations.md").read_text(encoding="utf-8")
