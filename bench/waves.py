@@ -30,12 +30,12 @@ from sqlalchemy import text  # noqa: E402
 from digest.config import load_settings  # noqa: E402
 from digest.delivery.options import SendGridOptions  # noqa: E402
 from digest.delivery.sendgrid import SendGridBackend  # noqa: E402
-from digest.local import readers_by_zone, wave_zones  # noqa: E402
 from digest.models import Window  # noqa: E402
 from digest.send import Sender  # noqa: E402
 from digest.store import Store  # noqa: E402
 from digest.tokens import Signer  # noqa: E402
-from digest.waves import plan  # noqa: E402
+from digest.waves.local import readers_by_zone, wave_zones  # noqa: E402
+from digest.waves.plan import plan  # noqa: E402
 
 NOW = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
 FROZEN = NOW + timedelta(minutes=1)

@@ -9,7 +9,6 @@ from functools import cached_property
 
 from .config import Settings
 from .group import AuthorProfile, Classify, group, place
-from .local import content_window, plan_for
 from .models import Digest, RenderedEmail, StoredPost, Window
 from .periods import period_of
 from .render import Renderer
@@ -18,6 +17,7 @@ from .store import Store
 from .store.issues import IssueRow
 from .summarize import ExtractiveSummarizer, Summarizer
 from .taxonomy import Taxonomy, area_key
+from .waves.local import content_window, plan_for
 
 TRAINING_POSTS = 2000
 """How many of the newest posts the area classifier learns from."""

@@ -30,7 +30,7 @@ from .store.events import EventRepo
 from .store.subscribers import SUPPRESSED, SubscriberRow, SyncCounts
 from .store.suppressions import SuppressionRepo
 from .taxonomy import Taxonomy
-from .zones import check_zone
+from .waves.zones import check_zone
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,8 @@ from .config import Settings
 from .delivery.base import DeliveryBackend
 from .delivery.reasons import transient
 from .errors import ClaimHeldError, DigestError, FrozenError
-from .local import is_local, plan_for, wave_zones, waves_between
 from .models import TEST_CHUNK, StoredPost, Window
-from .periods import effective, period_of
+from .periods import period_of
 from .schedule import parse_duration
 from .send import ProgressFn, Sender, SendReport, ledger_report, outcome_of, sync_roster
 from .store import Store
@@ -32,11 +31,6 @@ from .tokens import Signer
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
-
-
-def periods_zone(pipeline: Pipeline, list_name: str) -> str:
-    """The zone of readers without one: the list's effective ``timezone``."""
-    return effective(pipeline.settings, pipeline.store.runs, list_name).timezone
 
 
 def utcnow() -> datetime:
@@ -229,7 +223,7 @@ class Pipeline:
             return replace(base, outcome="dry-run", recipients=recipients)
         backend = self.backend()
         try:
-            sender = self._sender(backend, progress)
+            sender = self.sender(backend, progress)
             issue = sender.freeze(built)
             Archive(self.settings, self.builder.renderer).publish(built.digest)
             sender.deliver(issue, built.list_name)
@@ -242,7 +236,7 @@ class Pipeline:
             destination=str(folder(sender.envelope(issue, built.list_name))) if folder else None,
         )
 
-    def _sender(self, backend: DeliveryBackend, progress: ProgressFn | None = None) -> Sender:
+    def sender(self, backend: DeliveryBackend, progress: ProgressFn | None = None) -> Sender:
         signer = self.signer(backend)
         return Sender(
             self.settings,
@@ -287,8 +281,7 @@ class Pipeline:
         issue = self.store.issues.for_period(issue.list_id, issue.window) or issue
         backend = self.backend()
         try:
-            sender = self._sender(backend, progress)
-            sender.finish = self._last_wave_done(list_name, issue)
+            sender = self.sender(backend, progress)
             sender.deliver(issue, list_name)
         finally:
             backend.close()
@@ -297,97 +290,6 @@ class Pipeline:
             ledger_report(self.store, issue, list_name),
             destination=str(folder(sender.envelope(issue, list_name))) if folder else None,
         )
-
-    def _last_wave_done(self, list_name: str, issue: IssueRow) -> bool:
-        """True unless ``issue`` belongs to a list sent in waves and one is still to come."""
-        if not is_local(self.settings, list_name):
-            return True
-        waves = plan_for(self.settings, self.store, list_name, issue.window, stored=issue)
-        claimed = self.store.runs.waves(list_name, issue.window)
-        return all(w.at in claimed for w in waves.waves)
-
-    def run_wave(
-        self,
-        list_name: str,
-        window: Window,
-        wave: datetime,
-        trigger: str,
-        *,
-        retake: tuple[str, ...] = MANUAL,
-        wait: timedelta = timedelta(0),
-    ) -> Run | None:
-        """Claim one wave of a period, send the issue to that wave's readers, record the run;
-        None: the wave is done already. The content is collected and frozen by the first wave.
-        """
-        with self.claimed(list_name, window, trigger, wait, retake, wave=wave) as run:
-            if run is None:
-                return None
-
-            def collect_and_send() -> SendReport:
-                list_id = self.store.subscribers.list_id(self.settings.list(list_name).name)
-                if self.store.issues.for_period(list_id, window) is None:
-                    self.collect()
-                report = self._send_wave(list_name, window, wave)
-                for problem in report.roster_problems:
-                    log.warning("%s: roster %s", list_name, problem)
-                return report
-
-            try:
-                self.recorded(run, collect_and_send)
-            except DigestError as exc:
-                log.error("%s: wave %s failed: %s", list_name, wave.isoformat(), exc)
-            except Exception:
-                log.exception("%s: wave %s crashed", list_name, wave.isoformat())
-        return self.store.runs.get(run.id)
-
-    def _send_wave(self, list_name: str, window: Window, wave: datetime) -> SendReport:
-        """Freeze the period's issue (once) and deliver it to one wave's readers."""
-        lst = self.settings.list(list_name)
-        _, problems = sync_roster(self.settings, self.store, list_name, self.clock())
-        built = self.build(list_name, window.end)
-        base = SendReport(
-            built.list_name, "", issue_number=built.digest.number, roster_problems=problems
-        )
-        outcomes = self.store.runs.waves(lst.name, window)
-        empty = not built.digest.posts or "skipped" in outcomes.values()
-        if built.stored is None and lst.skip_if_empty and empty:
-            return replace(base, outcome="no-posts")
-        if lst.approval == "required" and (built.stored is None or built.stored.status == "draft"):
-            log.warning("%s: issue %d is not approved; wave held", lst.name, built.digest.number)
-            return replace(base, outcome="held")
-        waves = plan_for(self.settings, self.store, lst.name, window, stored=built.stored)
-        default = periods_zone(self, lst.name)
-        list_id = self.store.subscribers.list_id(lst.name)
-        present = self.store.subscribers.zone_counts(list_id)
-        frozen_at = built.stored.created_at if built.stored else None
-        zones = wave_zones(waves, wave, outcomes, default, present, frozen_at)
-        backend = self.backend()
-        try:
-            sender = self._sender(backend)
-            before = self.store.issues.counts(built.stored.id) if built.stored else {}
-            issue = sender.freeze(built, zones)
-            if built.stored is None:
-                Archive(self.settings, self.builder.renderer).publish(built.digest)
-            sender.finish = self._last_wave_done(lst.name, issue)
-            sender.deliver(issue, built.list_name)
-        finally:
-            backend.close()
-        folder = getattr(backend, "folder", None)
-        report = ledger_report(self.store, issue, built.list_name)
-        wave_counts = {  # what this wave did: the issue's ledger less what it held before
-            k: n - before.get(k, 0) for k, n in report.counts.items() if n > before.get(k, 0)
-        }
-        return replace(
-            report,
-            counts=wave_counts,
-            roster_problems=problems,
-            destination=str(folder(sender.envelope(issue, built.list_name))) if folder else None,
-        )
-
-    def due_waves(self, list_name: str, since: datetime) -> list[tuple[Window, datetime]]:
-        """The list's waves due after ``since`` up to now, in time order."""
-        found = waves_between(self.settings, self.store, list_name, since, self.clock())
-        return [(d.window, d.at) for d in found]
 
     def resolve_unknown(
         self,
@@ -444,7 +346,7 @@ class Pipeline:
         )  # fmt: skip
         backend = self.backend()
         try:
-            sender = self._sender(backend)
+            sender = self.sender(backend)
             results = sender.test_send(issue, built.list_name, list(addresses))
         finally:
             backend.close()
@@ -508,13 +410,10 @@ class Pipeline:
         """The main job: collect, then send every list whose current issue is not sent."""
         collected = self.collect()
         sends, busy = [], []
-        grace = parse_duration(self.settings.scheduler.grace)
         for lst in self.settings.lists:
+            if lst.deliver == "local":
+                continue  # sent in waves: digest.waves.runs.run_due
             try:
-                if lst.deliver == "local":  # the waves due now, each once
-                    for window, wave in self.due_waves(lst.name, self.clock() - grace):
-                        self.run_wave(lst.name, window, wave, "run", retake=(), wait=wait)
-                    continue
                 sends.append(self.send(lst.name, trigger="run", wait=wait))
             except ClaimHeldError as exc:
                 busy.append(exc)

@@ -15,7 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 from .errors import ConfigError, SubscriberError
 from .models import Subscriber
 from .taxonomy import Taxonomy, area_key
-from .zones import check_zone
+from .waves.zones import check_zone
 
 COLUMNS = ("email", "name", "areas", "status", "subscribed_at", "source", "timezone")
 STATUSES = ("active", "unsubscribed", "bounced", "complained")

@@ -24,15 +24,15 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 
-from . import periods, wave_runs
+from . import periods
 from .claims import SCHEDULED, owner_id
 from .errors import ClaimHeldError
 from .models import Window
 from .periods import Effective
 from .pipeline import Pipeline
 from .schedule import latest_fire, next_fires, parse_duration
-from .send import sync_roster
 from .store.runs import Run
+from .waves import runs as wave_runs
 
 log = logging.getLogger(__name__)
 JOB_PREFIX = "list:"
@@ -100,8 +100,6 @@ class Scheduler:
         self.started_at = self.clock()
         self.stopping = threading.Event()
         self._tick_lock = threading.Lock()
-        self._wave_locks: dict[str, threading.Lock] = {}
-        self._rosters: dict[str, float] = {}
         self.aps = BackgroundScheduler(
             jobstores={
                 "default": SQLAlchemyJobStore(engine=pipeline.store.engine),
@@ -109,6 +107,9 @@ class Scheduler:
             },
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 1},
             timezone=UTC,
+        )
+        self.wave_jobs = wave_runs.WaveJobs(
+            pipeline, self.aps, self.clock, self.stopping, self.settings
         )
 
     def fire(self, list_name: str) -> None:
@@ -153,53 +154,8 @@ class Scheduler:
         return recorded
 
     def waves(self, list_name: str) -> list[tuple[datetime, str]]:
-        """Run the due waves of a list sent in its readers' zones (one pass at a time)."""
-        lock = self._wave_locks.setdefault(list_name, threading.Lock())
-        if self.stopping.is_set() or not lock.acquire(blocking=False):
-            return []
-        try:
-            self._sync_roster(list_name)
-            grace = parse_duration(self.settings.grace)
-            return wave_runs.dispatch(self.pipeline, list_name, self.clock(), grace)
-        finally:
-            lock.release()
-
-    def fire_waves(self, list_name: str) -> None:
-        """A wave's date job fired: run what is due, then plan the next one."""
-        try:
-            self.waves(list_name)
-            self._next_wave(list_name)
-        except Exception:
-            log.exception("%s: waves failed", list_name)
-
-    def _sync_roster(self, list_name: str) -> None:
-        """Bring a changed roster file in, so the wave plan sees readers' zones as they are."""
-        path = self.pipeline.settings.list(list_name).subscribers
-        try:
-            mtime = path.stat().st_mtime
-        except OSError:
-            return
-        if self._rosters.get(list_name) != mtime:
-            sync_roster(self.pipeline.settings, self.pipeline.store, list_name, self.clock())
-            self._rosters[list_name] = mtime
-
-    def _next_wave(self, list_name: str) -> None:
-        """A one-off job at the list's next wave, so it goes out on time between polls."""
-        horizon = parse_duration(self.settings.poll) * 2 + timedelta(seconds=1)
-        at = wave_runs.next_wave(self.pipeline, list_name, self.clock(), horizon)
-        job_id = f"wave:{list_name}"
-        if at is None or self.stopping.is_set():
-            return
-        self.aps.add_job(
-            self.fire_waves,
-            "date",
-            run_date=at,
-            args=[list_name],
-            id=job_id,
-            jobstore="internal",
-            replace_existing=True,
-            misfire_grace_time=None,
-        )
+        """Run the due waves of a list sent in its readers' zones; plan a job at the next."""
+        return self.wave_jobs.run(list_name)
 
     def resume_interrupted(self) -> list[Run]:
         """Resume runs stopped by a shutdown, or whose owner's lease ran out (it died)."""
@@ -318,8 +274,7 @@ class Scheduler:
             self.resume_interrupted()
             for lst in self.pipeline.settings.lists:
                 if lst.deliver == "local":
-                    self.waves(lst.name)
-                    self._next_wave(lst.name)
+                    self.wave_jobs.fire(lst.name)
             self.build_ahead()
         except Exception:
             log.exception("scheduler housekeeping failed")

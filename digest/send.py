@@ -150,8 +150,6 @@ class Sender:
         """Set from outside (SIGTERM) to stop after the chunks under way; the rest stays planned."""
         self._tally: dict[str, int] = {}
         self._done = self._total = 0
-        self.finish = True
-        """False while later waves of the issue are still to come: it stays ``sending``."""
 
     def envelope(
         self, issue: IssueRow, list_name: str, email: RenderedEmail | None = None, segment: str = ""
@@ -245,9 +243,15 @@ class Sender:
                 if not self._pass(issue, envelope):
                     break
         counts = self.store.issues.counts(issue.id)
-        if self.finish and outcome_of(counts) == "sent":
+        if outcome_of(counts) == "sent" and self._waves_done(issue, list_name):
             self.store.issues.finish(issue.id, "sent", self.clock())
         return counts
+
+    def _waves_done(self, issue: IssueRow, list_name: str) -> bool:
+        """False while a wave of the issue's plan is still to come: it stays ``sending``."""
+        if not issue.waves:
+            return True
+        return set(issue.waves) <= set(self.store.runs.waves(list_name, issue.window))
 
     def _pass(self, issue: IssueRow, envelope: Envelope) -> int:
         """One sweep over the segment's planned rows; returns how many came back for retry."""

@@ -111,6 +111,7 @@ def test_three_waves_each_reader_once_with_a_scheduler_killed_between_waves(
     a.wait()
     wait_for(lambda: len(sent_waves().get(period, [])) >= 2, timeout=120)
     restarted = drill()
+    wait_for(lambda: len(store.runs.heartbeats()) == 3, timeout=120)  # it is up: a, b, and it
     wait_for(lambda: len(sent_waves().get(period, [])) == 3, timeout=120)
     for proc in (b, restarted):
         stop(proc)

@@ -10,12 +10,12 @@ from pathlib import Path
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from digest import wave_runs
 from digest.cli import main
 from digest.config import load_settings
 from digest.pipeline import Pipeline
 from digest.send import sync_roster
 from digest.store.schema import deliveries, subscribers
+from digest.waves import runs as wave_runs
 
 from .test_waves import HEADER, local_list
 

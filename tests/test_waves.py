@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from digest import wave_runs
 from digest.config import load_settings
 from digest.pipeline import Pipeline
-from digest.waves import local_instant, plan
+from digest.waves import runs as wave_runs
+from digest.waves.plan import local_instant, plan
 
 HEADER = "email,name,areas,status,subscribed_at,source,timezone\n"
 LIST = 'schedule = "0 7 * * 1"          # crontab: Mondays at 07:00\ntimezone = "America/New_York"'

@@ -18,13 +18,13 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 from rich.progress import Progress as Bar
 
-from .. import wave_runs
 from ..errors import NotFoundError
 from ..pipeline import Pipeline
 from ..roster import normalize_email
 from ..schedule import parse_duration
 from ..send import Progress, ProgressFn, SendReport, ledger_report
 from ..store.issues import IssueRow
+from ..waves import runs as wave_runs
 from .app import err, handled, hint_if_never_collected, main, pipeline_of, warn_rows
 
 log = logging.getLogger("digest.cli")

@@ -15,9 +15,10 @@ from rich.table import Table
 
 from ..claims import MANUAL
 from ..errors import ConfigError
-from ..local import waves_between
 from ..schedule import parse_crontab
 from ..scheduler import Scheduler, describe, effective, run_period
+from ..waves.local import waves_between
+from ..waves.send import run_wave
 from .app import handled, main, out, pipeline_of
 from .delivery import wait_option
 from .posts import _actor
@@ -215,7 +216,7 @@ def _run_wave(ctx: click.Context, list_name: str, wave: datetime, wait: timedelt
             hint="see the waves with: digest schedule show, or digest runs",
         )
     due = found[0]
-    run = pipeline.run_wave(list_name, due.window, due.at, "run-now", retake=MANUAL, wait=wait)
+    run = run_wave(pipeline, list_name, due.window, due.at, "run-now", retake=MANUAL, wait=wait)
     if run is None:
         outcome = pipeline.store.runs.claimed(list_name, due.window, due.at)
         click.echo(f"{list_name}: wave {due.at.isoformat()} already handled ({outcome})")

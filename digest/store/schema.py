@@ -130,7 +130,8 @@ subscribers = Table(
     Column("timezone", String(64)),
     Column("timezone_chosen_at", UTCDateTime),
     UniqueConstraint("list_id", "email"),
-    Index("ix_subscribers_list_zone", "list_id", "timezone"),
+    # covers readers per zone (the wave plan) and one wave's readers
+    Index("ix_subscribers_list_zone", "list_id", "timezone", "status", "in_roster"),
     Index("ix_subscribers_list_updated", "list_id", "updated_at"),
 )
 

@@ -11,12 +11,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from .. import wave_runs
 from ..collect import collect, make_sources
 from ..config import Settings
 from ..errors import DigestError
 from ..pipeline import Pipeline
 from ..segments import ALL
+from ..waves import runs as wave_runs
 from . import desk_view
 from .desk_auth import DeskAccess, csrf_token, session_of
 from .desk_live import LiveHub

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..zones import check_zone, zone_names
+from ..waves.zones import check_zone, zone_names
 from .context import TooLarge, Web, read_form, web_of
 from .links import Link, LinkError, check_link
 from .unsubscribe import done_page, unsubscribe

@@ -4,20 +4,92 @@ caught up within ``grace``, or recorded as missed with the command that sends it
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .claims import SCHEDULED
-from .errors import ClaimHeldError
+from apscheduler.schedulers.base import BaseScheduler
+
+from ..claims import SCHEDULED
+from ..config import SchedulerSettings
+from ..errors import ClaimHeldError
+from ..periods import effective
+from ..pipeline import Pipeline
+from ..schedule import next_fires, parse_duration
+from ..send import sync_roster
+from ..store.issues import IssueRow
+from ..store.runs import Run
 from .local import plan_for, waves_between
-from .periods import effective
-from .pipeline import Pipeline
-from .schedule import next_fires
-from .store.issues import IssueRow
-from .store.runs import Run
+from .send import run_wave
 
 log = logging.getLogger(__name__)
+
+
+class WaveJobs:
+    """The scheduler's wave runner: one pass per list at a time, a date job at the next wave
+    (so it goes out on time between polls), rosters synced when their file changed."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        aps: BaseScheduler,
+        clock: Callable[[], datetime],
+        stopping: threading.Event,
+        settings: SchedulerSettings,
+    ):
+        self.pipeline, self.aps, self.clock = pipeline, aps, clock
+        self.stopping, self.settings = stopping, settings
+        self._locks: dict[str, threading.Lock] = {}
+        self._rosters: dict[str, float] = {}
+
+    def run(self, list_name: str) -> list[tuple[datetime, str]]:
+        """Run the list's due waves (see ``dispatch``); [] while another pass is under way."""
+        lock = self._locks.setdefault(list_name, threading.Lock())
+        if self.stopping.is_set() or not lock.acquire(blocking=False):
+            return []
+        try:
+            self._sync_roster(list_name)
+            grace = parse_duration(self.settings.grace)
+            return dispatch(self.pipeline, list_name, self.clock(), grace)
+        finally:
+            lock.release()
+
+    def fire(self, list_name: str) -> None:
+        """Run what is due, then plan a job at the next wave."""
+        try:
+            self.run(list_name)
+            self._next(list_name)
+        except Exception:
+            log.exception("%s: waves failed", list_name)
+
+    def _sync_roster(self, list_name: str) -> None:
+        """Bring a changed roster file in, so the wave plan sees readers' zones as they are."""
+        path = self.pipeline.settings.list(list_name).subscribers
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            return
+        if self._rosters.get(list_name) != mtime:
+            sync_roster(self.pipeline.settings, self.pipeline.store, list_name, self.clock())
+            self._rosters[list_name] = mtime
+
+    def _next(self, list_name: str) -> None:
+        horizon = parse_duration(self.settings.poll) * 2 + timedelta(seconds=1)
+        at = next_wave(self.pipeline, list_name, self.clock(), horizon)
+        if at is None or self.stopping.is_set():
+            return
+        self.aps.add_job(
+            self.fire,
+            "date",
+            run_date=at,
+            args=[list_name],
+            id=f"wave:{list_name}",
+            jobstore="internal",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
 
 
 def missed_command(list_name: str, wave: datetime) -> str:
@@ -29,7 +101,7 @@ def _run(
     pipeline: Pipeline, list_name: str, window: Any, wave: datetime, trigger: str
 ) -> Run | None:
     try:
-        return pipeline.run_wave(list_name, window, wave, trigger, retake=SCHEDULED)
+        return run_wave(pipeline, list_name, window, wave, trigger, retake=SCHEDULED)
     except ClaimHeldError as exc:  # another process is sending this wave
         log.info("%s", exc)
         return None

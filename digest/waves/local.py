@@ -1,5 +1,5 @@
 """A list sent in each reader's time zone: its period's wave plan from the store, which
-readers a wave sends to, and which waves are due (see ``digest/waves.py`` for the rules)."""
+readers a wave sends to, and which waves are due (see ``plan.py`` for the rules)."""
 
 from __future__ import annotations
 
@@ -8,21 +8,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from .config import Settings
-from .models import Window
-from .periods import Effective, effective
-from .schedule import next_fires
-from .store import Store
-from .store.issues import IssueRow
-from .store.ledger import Zones
-from .waves import WavePlan, frozen, plan
+from ..config import Settings
+from ..models import Window
+from ..periods import Effective, effective
+from ..schedule import next_fires
+from ..store import Store
+from ..store.issues import IssueRow
+from ..store.ledger import Zones
+from .plan import WavePlan, frozen, plan
 
 MAX_PERIODS = 200
 """Periods looked at for due waves in one pass (an hourly schedule spans about 54)."""
-
-
-def is_local(settings: Settings, list_name: str) -> bool:
-    return settings.list(list_name).deliver == "local"
 
 
 def wall_of(sched: Effective, window: Window) -> datetime:
