@@ -240,6 +240,13 @@ def _both(at: datetime, tz: tzinfo) -> str:
 def approve(ctx: click.Context, list_name: str) -> None:
     """Approve LIST's coming issue as it is now; it goes out when due."""
     issue = pipeline_of(ctx).approve(list_name, _actor())
+    if issue.waves:  # a list sent in its readers' zones
+        first, last = issue.waves[0].isoformat(), issue.waves[-1].isoformat()
+        click.echo(
+            f"{list_name}: issue {issue.number} approved; it goes out in {len(issue.waves)} "
+            f"waves from {first} to {last}"
+        )
+        return
     click.echo(f"{list_name}: issue {issue.number} approved; it is sent at {issue.window.end}")
 
 
