@@ -18,7 +18,7 @@ from ..store.ledger import Zones
 from .plan import WavePlan, frozen, plan
 
 MAX_PERIODS = 200
-"""Periods looked at for due waves in one pass (an hourly schedule spans about 54)."""
+"""Periods looked at for due waves in one pass (an hourly schedule's waves span about 54)."""
 
 
 def wall_of(sched: Effective, window: Window) -> datetime:
@@ -115,7 +115,7 @@ def waves_between(
     span = span * 2 + timedelta(seconds=1)  # room for a DST change between periods
     found: list[DueWave] = []
     fires = next_fires(sched.trigger, since - span - timedelta(seconds=1), 1)
-    while fires and len(found) < MAX_PERIODS * 4:
+    for _ in range(MAX_PERIODS):  # the oldest first: a long outage is worked off pass by pass
         fire = fires[0]
         if fire.astimezone(UTC) > until + span:
             break
