@@ -10,6 +10,7 @@ import pytest
 import time_machine
 
 from digest.config import load_settings
+from digest.errors import ConfigError
 from digest.pipeline import Pipeline
 from digest.waves import runs as wave_runs
 from digest.waves.plan import local_instant, plan
@@ -134,3 +135,13 @@ def test_same_instant_zones_share_one_wave_and_gaps_pick_the_jump() -> None:
     )
     assert waves.slot("Asia/Tokyo") == waves.close  # earlier than every wave: the first
     assert waves.slot("Pacific/Honolulu") == waves.last  # later than every wave: the last
+
+
+def test_deliver_is_validated_by_name(project: Path) -> None:
+    config = local_list(project, "0 7 * * 1", "UTC", {})
+    config.write_text(
+        config.read_text(encoding="utf-8").replace('deliver = "local"', 'deliver = "lokal"'),
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=r"deliver: expected 'list' or 'local', got 'lokal'"):
+        load_settings(config)
