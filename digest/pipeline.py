@@ -238,7 +238,13 @@ class Pipeline:
 
     def sender(self, backend: DeliveryBackend, progress: ProgressFn | None = None) -> Sender:
         signer = self.signer(backend)
-        return Sender(
+        kind = Sender
+        if self.settings.workers.broker_url():
+            # Celery takes most of a second to import: only sends through workers pay for it
+            from .workers.dispatch import WorkerSender
+
+            kind = WorkerSender
+        return kind(
             self.settings,
             self.store,
             backend,

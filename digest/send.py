@@ -225,8 +225,7 @@ class Sender:
             return self._deliver(issue, list_name)
 
     def _deliver(self, issue: IssueRow, list_name: str) -> dict[str, int]:
-        now = self.clock()
-        stale = self.store.issues.interrupted(issue.id, self.backend.idempotent, now)
+        stale = self.interrupted(issue)
         if stale:
             log.warning("%d recipients were mid-send when the last run stopped", stale)
         renderings = self.renderings(issue)
@@ -253,6 +252,10 @@ class Sender:
         if not issue.waves:
             return True
         return set(issue.waves) <= set(self.store.runs.waves(list_name, issue.window))
+
+    def interrupted(self, issue: IssueRow) -> int:
+        """Settle the rows a dead sender left in hand; returns how many may have gone out."""
+        return self.store.issues.interrupted(issue.id, self.backend.idempotent, self.clock())
 
     def _pass(self, issue: IssueRow, envelope: Envelope) -> int:
         """One sweep over the segment's planned rows; returns how many came back for retry."""
@@ -281,7 +284,23 @@ class Sender:
     def _chunk(self, issue: IssueRow, envelope: Envelope, ids: IdRange) -> int:
         if self._stop.is_set() or self.halt.is_set():  # leave these planned for a resume
             return 0
-        chunk = secrets.token_hex(8)
+        try:
+            tally = self.send_chunk(issue, envelope, ids, secrets.token_hex(8))
+        except BaseException:
+            self._stop.set()
+            raise
+        self._report(ids.rows, tally)
+        return tally.get("retry", 0)
+
+    def send_chunk(
+        self, issue: IssueRow, envelope: Envelope, ids: IdRange, chunk: str
+    ) -> dict[str, int]:
+        """Claim the planned rows in ``ids`` as ``chunk``, deliver them, record each outcome.
+
+        Rows are ``submitted`` (in one transaction with the claim) before the backend is
+        called and get their outcome after; a crash between leaves them ``submitted`` for a
+        resume to decide. Returns the tally of outcomes (``retry``: planned again).
+        """
         # A backend that sends one message at a time records each outcome as it comes.
         each = getattr(self.backend, "deliver_each", None)
         rows, suppressed = self.store.issues.claim(
@@ -301,18 +320,14 @@ class Sender:
                     results += each(
                         replace(envelope, chunk=chunk), recipients, self._step(issue, chunk)
                     )
-            except SendAborted as exc:
-                self._stop.set()  # refused before anything went out: rows without a result
+            except SendAborted as exc:  # refused before anything went out: rows without a result
                 self._record(issue, chunk, part, results + exc.results, missing="retry")
                 raise
-            except BaseException:
-                self._stop.set()  # rows stay submitted: a resume decides what they are
-                raise
+            # any other exception: rows stay submitted, and a resume decides what they are
             self._record(issue, chunk, part, results)
             for status, n in Counter([r.status for r in results]).items():
                 tally[status] = tally.get(status, 0) + n
-        self._report(ids.rows, tally)
-        return tally.get("retry", 0)
+        return tally
 
     def _step(self, issue: IssueRow, chunk: str) -> Callable[[Outcome | None, int | None], None]:
         """Records one message's outcome and submits the next, for a per-message backend."""

@@ -14,6 +14,7 @@ from . import (  # noqa: F401  (each module registers its commands)
     subscribers,
     suppressions,
     templates,
+    workers,
 )
 from .app import main
 
