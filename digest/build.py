@@ -17,6 +17,7 @@ from .store import Store
 from .store.issues import IssueRow
 from .summarize import ExtractiveSummarizer, Summarizer
 from .taxonomy import Taxonomy, area_key
+from .waves.local import content_window, plan_for
 
 NO_HEADLINES = Headlines()
 """An issue whose subject and preheader editors left automatic."""
@@ -36,6 +37,8 @@ class BuiltIssue:
     stored: IssueRow | None = None
     segments: tuple[SegmentEmail, ...] = ()
     """One rendering per distinct segment of the list's active subscribers, ``all`` first."""
+    waves: tuple[datetime, ...] = ()
+    """For a list sent in its readers' zones: the wave instants frozen with the issue."""
 
     def segment(self, key: str) -> SegmentEmail:
         """The segment with ``key`` (see ``Builder.segment_key``); KeyError when absent."""
@@ -71,6 +74,7 @@ def store_issue(
         status="approved" if approved_by else "sending",
         approved_by=approved_by,
         segments={s.key: s.email for s in built.segments if s.key != ALL},
+        waves=built.waves,
     )
 
 
@@ -154,13 +158,17 @@ class Builder:
             return BuiltIssue(lst.name, list_id, digest, stored.email, stored, segments)
         previous = store.issues.latest(list_id)
         late_since = previous.created_at if previous else None
-        posts = store.posts.for_issue(list_id, window, late_since)
+        content, waves = window, tuple[datetime, ...]()
+        if lst.deliver == "local":  # the content closes once, at the first wave
+            plan = plan_for(self.settings, store, lst.name, window)
+            content, waves = content_window(store, list_id, window, plan), plan.instants
+        posts = store.posts.for_issue(list_id, content, late_since)
         number = store.issues.next_number(list_id)
         headlines = store.headlines.for_period(lst.name, window.start)
         classify = self.classifier(store, posts)
         digest = self.digest(lst.name, number, window, posts, now, classify, headlines)
         segments = self.segments(store, list_id, digest)
-        return BuiltIssue(lst.name, list_id, digest, segments[0].email, None, segments)
+        return BuiltIssue(lst.name, list_id, digest, segments[0].email, None, segments, waves)
 
     @staticmethod
     def frozen_segments(

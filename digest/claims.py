@@ -58,17 +58,21 @@ def acquire(
     lease: timedelta,
     wait: timedelta,
     retake: tuple[str, ...],
+    wave: datetime | None = None,
 ) -> Run | None:
-    """Claim the period, waiting up to ``wait`` for a live holder; None when it is done.
+    """Claim the period (or one wave of it), waiting up to ``wait`` for a live holder; None
+    when it is done.
 
     Raises ``ClaimHeldError`` when another process still holds a live lease after ``wait``.
     """
     deadline = time.monotonic() + max(wait.total_seconds(), 0.0)
     while True:
-        run = runs.claim(list_name, window, trigger, owner_id(), clock(), lease, retake=retake)
+        run = runs.claim(
+            list_name, window, trigger, owner_id(), clock(), lease, retake=retake, wave=wave
+        )
         if run is not None:
             return run
-        holder = runs.holder(list_name, window)
+        holder = runs.holder(list_name, window, wave)
         if holder is None or holder.outcome in retake:
             continue  # released or finished between our two looks: try again
         if holder.outcome != "running":

@@ -67,6 +67,9 @@ class ListSettings:
     """``"required"``: the issue is sent only once an editor has approved it."""
     build_ahead: str = "24h"
     """With approval required, the scheduler builds the issue this long before it is due."""
+    deliver: str = "list"
+    """``"local"``: the schedule's hour is read in each reader's zone (waves); ``"list"``: in
+    the list's ``timezone``, one send for everyone."""
 
     def validate(self) -> None:
         from .schedule import parse_crontab
@@ -82,6 +85,8 @@ class ListSettings:
         parse_crontab(self.schedule, self.timezone)
         if self.approval not in ("none", "required"):
             raise ValueError(f"approval: expected 'none' or 'required', got {self.approval!r}")
+        if self.deliver not in ("list", "local"):
+            raise ValueError(f"deliver: expected 'list' or 'local', got {self.deliver!r}")
         from .schedule import parse_duration
 
         try:

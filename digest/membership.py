@@ -30,6 +30,7 @@ from .store.events import EventRepo
 from .store.subscribers import SUPPRESSED, SubscriberRow, SyncCounts
 from .store.suppressions import SuppressionRepo
 from .taxonomy import Taxonomy
+from .waves.zones import check_zone
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ def _cells(sub: Subscriber) -> dict[str, str]:
         "status": sub.status,
         "subscribed_at": sub.subscribed_at,
         "source": sub.source,
+        "timezone": sub.timezone or "",
     }
 
 
@@ -97,6 +99,13 @@ def append_to_roster(path: Path, subs: Sequence[Subscriber]) -> None:
         delimiter = ","
     header = [h.strip().lower() for h in next(csv.reader([first], delimiter=delimiter))]
     newline = "\r\n" if "\r\n" in raw else "\n"
+    if any(sub.timezone for sub in subs) and "timezone" not in header:
+        # a new column at the end of the header only: shorter rows read as empty there
+        rest = raw.split("\n", 1)[1] if "\n" in raw else ""
+        head = first.rstrip("\r") + f"{delimiter}timezone" + ("\r" if first.endswith("\r") else "")
+        write_private(path, (head + "\n" + rest).encode())
+        header.append("timezone")
+        raw = path.read_bytes().decode("utf-8")
     with path.open("a", encoding="utf-8", newline="") as f:
         if raw and not raw.endswith("\n"):
             f.write(newline)
@@ -136,6 +145,13 @@ def add(
             subject=email,
             hint="use an area's name or alias from the config's taxonomy; nothing was added",
         )
+    if sub.timezone is not None:
+        try:
+            check_zone(sub.timezone)
+        except ValueError as exc:
+            raise SubscriberError(
+                f"--timezone: {exc}", subject=email, hint="use an IANA name; nothing was added"
+            ) from None
     listed = {s.email: s for s in read_roster(lst.subscribers).subscribers}
     if email not in listed:
         append_to_roster(lst.subscribers, [replace(sub, email=email)])
@@ -210,7 +226,10 @@ def export_csv(rows: Iterable[SubscriberRow], out: TextIO) -> int:
     writer.writerow(COLUMNS)
     n = 0
     for r in rows:
-        cells = [r.email, r.name, ";".join(r.areas), r.status, r.subscribed_at, r.source]
+        cells = [
+            r.email, r.name, ";".join(r.areas), r.status, r.subscribed_at, r.source,
+            r.timezone or "",
+        ]  # fmt: skip
         writer.writerow([neutralize(c) for c in cells])
         n += 1
     return n

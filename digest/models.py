@@ -187,6 +187,8 @@ class Subscriber:
     line: int | None = None
     subscribed_at: str = ""
     source: str = ""
+    timezone: str | None = None
+    """The reader's IANA zone; None: the list's (for a list sent in readers' zones)."""
 
 
 class Recipient(NamedTuple):

@@ -143,14 +143,16 @@ class Pipeline:
         trigger: str,
         wait: timedelta = timedelta(0),
         retake: tuple[str, ...] = MANUAL,
+        wave: datetime | None = None,
     ) -> Iterator[Run | None]:
-        """Hold the (list, period) claim for the block, its lease renewed; None: period done.
+        """Hold the (list, period) claim, or the (list, period, wave) one, for the block, its
+        lease renewed; None: period (or wave) done.
 
         A lost lease (this process stalled past it and another took over) sets ``halt``.
         """
         lease = parse_duration(self.settings.scheduler.lease)
         runs = self.store.runs
-        run = acquire(runs, list_name, window, trigger, self.clock, lease, wait, retake)
+        run = acquire(runs, list_name, window, trigger, self.clock, lease, wait, retake, wave)
         if run is None:
             yield None
             return
@@ -222,7 +224,7 @@ class Pipeline:
             return replace(base, outcome="dry-run", recipients=recipients)
         backend = self.backend()
         try:
-            sender = self._sender(backend, progress)
+            sender = self.sender(backend, progress)
             issue = sender.freeze(built)
             Archive(self.settings, self.builder.renderer).publish(built.digest)
             sender.deliver(issue, built.list_name)
@@ -235,7 +237,7 @@ class Pipeline:
             destination=str(folder(sender.envelope(issue, built.list_name))) if folder else None,
         )
 
-    def _sender(self, backend: DeliveryBackend, progress: ProgressFn | None = None) -> Sender:
+    def sender(self, backend: DeliveryBackend, progress: ProgressFn | None = None) -> Sender:
         signer = self.signer(backend)
         kind = Sender
         if self.settings.workers.broker_url():
@@ -286,7 +288,7 @@ class Pipeline:
         issue = self.store.issues.for_period(issue.list_id, issue.window) or issue
         backend = self.backend()
         try:
-            sender = self._sender(backend, progress)
+            sender = self.sender(backend, progress)
             sender.deliver(issue, list_name)
         finally:
             backend.close()
@@ -359,7 +361,7 @@ class Pipeline:
         )  # fmt: skip
         backend = self.backend()
         try:
-            sender = self._sender(backend)
+            sender = self.sender(backend)
             results = sender.test_send(issue, built.list_name, list(addresses))
         finally:
             backend.close()
@@ -424,6 +426,8 @@ class Pipeline:
         collected = self.collect()
         sends, busy = [], []
         for lst in self.settings.lists:
+            if lst.deliver == "local":
+                continue  # sent in waves: digest.waves.runs.run_due
             try:
                 sends.append(self.send(lst.name, trigger="run", wait=wait))
             except ClaimHeldError as exc:

@@ -15,8 +15,9 @@ from email_validator import EmailNotValidError, validate_email
 from .errors import ConfigError, SubscriberError
 from .models import Subscriber
 from .taxonomy import Taxonomy, area_key
+from .waves.zones import check_zone
 
-COLUMNS = ("email", "name", "areas", "status", "subscribed_at", "source")
+COLUMNS = ("email", "name", "areas", "status", "subscribed_at", "source", "timezone")
 STATUSES = ("active", "unsubscribed", "bounced", "complained")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """A spreadsheet reads a cell starting with one of these as a formula (CSV injection)."""
@@ -236,6 +237,13 @@ def _row(
     except ValueError:
         notes.append(f"subscribed_at {cells['subscribed_at']!r} is not a date; ignored")
         subscribed_at = ""
+    zone: str | None = cells.get("timezone", "") or None
+    if zone is not None:
+        try:
+            check_zone(zone)
+        except ValueError as exc:
+            notes.append(f"timezone: {exc}; imported without it (the list's zone applies)")
+            zone = None
     sub = Subscriber(
         email=email,
         name=name,
@@ -244,6 +252,7 @@ def _row(
         line=line,
         subscribed_at=subscribed_at,
         source=source,
+        timezone=zone,
     )
     return sub, notes
 

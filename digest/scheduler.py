@@ -33,6 +33,7 @@ from .periods import Effective
 from .pipeline import Pipeline
 from .schedule import latest_fire, next_fires, parse_duration
 from .store.runs import Run
+from .waves import runs as wave_runs
 
 log = logging.getLogger(__name__)
 JOB_PREFIX = "list:"
@@ -108,6 +109,9 @@ class Scheduler:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 1},
             timezone=UTC,
         )
+        self.wave_jobs = wave_runs.WaveJobs(
+            pipeline, self.aps, self.clock, self.stopping, self.settings
+        )
 
     def fire(self, list_name: str) -> None:
         """A list's job fired: run the period that just ended, unless it is too late."""
@@ -116,6 +120,9 @@ class Scheduler:
         sched = effective(self.pipeline, list_name)
         if sched.paused:
             log.info("%s: paused, not running", list_name)
+            return
+        if self.pipeline.settings.list(list_name).deliver == "local":
+            self.waves(list_name)  # the list's own hour is one wave among others
             return
         now = self.clock()
         fired = latest_fire(sched.trigger, now)
@@ -147,6 +154,10 @@ class Scheduler:
                 recorded.append(fire_time)
         return recorded
 
+    def waves(self, list_name: str) -> list[tuple[datetime, str]]:
+        """Run the due waves of a list sent in its readers' zones; plan a job at the next."""
+        return self.wave_jobs.run(list_name)
+
     def resume_interrupted(self) -> list[Run]:
         """Resume runs stopped by a shutdown, or whose owner's lease ran out (it died)."""
         resumed: list[Run] = []
@@ -160,13 +171,16 @@ class Scheduler:
             run = _scheduled(self.pipeline, list_name, window, "resume")
             if run is not None:
                 resumed.append(run)
-        return resumed
+        return resumed + wave_runs.resume(self.pipeline, self.clock())
 
     def catch_up(self) -> list[tuple[str, datetime, str]]:
         """Run the last missed period within the grace time; record older ones as missed."""
         now, grace = self.clock(), parse_duration(self.settings.grace)
         done: list[tuple[str, datetime, str]] = []
         for lst in self.pipeline.settings.lists:
+            if lst.deliver == "local":
+                done.extend((lst.name, at, outcome) for at, outcome in self.waves(lst.name))
+                continue
             sched = effective(self.pipeline, lst.name)
             since = self.pipeline.store.runs.last_claimed_end(lst.name) or sched.since
             if sched.paused or since is None:
@@ -259,6 +273,9 @@ class Scheduler:
             self.pipeline.store.runs.beat(self.owner, self.started_at, self.clock(), "running")
             self.reconcile()
             self.resume_interrupted()
+            for lst in self.pipeline.settings.lists:
+                if lst.deliver == "local":
+                    self.wave_jobs.fire(lst.name)
             self.build_ahead()
         except Exception:
             log.exception("scheduler housekeeping failed")
@@ -273,13 +290,15 @@ class Scheduler:
                 continue
             (due,) = next_fires(sched.trigger, now, 1)
             window = sched.period(due)
+            if lst.deliver == "local":  # due at the first wave
+                window, due = wave_runs.first_wave(self.pipeline, lst.name, now)
             runs = self.pipeline.store.runs
             if due - now > parse_duration(lst.build_ahead) or runs.noted(
                 lst.name, window, "build-ahead"
             ):
                 continue
             self.pipeline.collect()
-            issue = self.pipeline.build(lst.name, at=due)
+            issue = self.pipeline.build(lst.name, at=window.end)
             detail = (
                 f"issue {issue.digest.number} ready for approval: {len(issue.digest.posts)} posts, "
                 f"due {due.isoformat()}; approve with: digest approve {lst.name}"
@@ -336,10 +355,13 @@ def describe(pipeline: Pipeline, list_name: str, now: datetime, count: int = 3) 
     runs = pipeline.store.runs.history(list_name, limit=1)
     nxt = [] if sched.paused else next_fires(sched.trigger, now - timedelta(seconds=1), count)
     last = runs[0] if runs else None
+    local = pipeline.settings.list(list_name).deliver == "local"
     return {
         "list": list_name,
         "schedule": sched.cron,
         "timezone": sched.timezone,
+        "deliver": "local" if local else "list",
+        "waves": wave_runs.describe(pipeline, list_name, now, 1) if local else [],
         "paused": sched.paused,
         "next_runs": [{"local": f.isoformat(), "utc": f.astimezone(UTC).isoformat()} for f in nxt],
         "last_run": None

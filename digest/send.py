@@ -28,7 +28,7 @@ from .roster import RowProblem
 from .store import Store
 from .store.decisions import UnknownChunk, UnknownRecipient
 from .store.issues import CLAIMED, FAILED, PLANNED, SUBMITTED, UNKNOWN, IssueRow, LedgerRow
-from .store.ledger import IdRange, Outcome
+from .store.ledger import IdRange, Outcome, Zones
 from .tokens import Signer
 
 log = logging.getLogger(__name__)
@@ -185,8 +185,13 @@ class Sender:
             for r, t in zip(rows, tokens, strict=True)
         ]
 
-    def freeze(self, built: BuiltIssue) -> IssueRow:
-        """Store the built issue and plan a ledger row per active subscriber (idempotent)."""
+    def freeze(self, built: BuiltIssue, zones: Zones | None = None) -> IssueRow:
+        """Store the built issue and plan a ledger row per active subscriber (idempotent).
+
+        ``zones`` plans only the subscribers in those time zones (None: no zone of their own):
+        one wave of a list sent in its readers' zones; an issue already sent to earlier waves is
+        then sending again.
+        """
         now = self.clock()
         issue = built.stored or store_issue(self.store, built, now)
         if issue is None:  # another process froze this period first
@@ -194,6 +199,9 @@ class Sender:
             assert issue is not None
         if issue.status == "approved":
             issue = self.store.issues.start_sending(issue)
+        if issue.status == "sent" and zones is not None:
+            self.store.issues.set_status(issue.id, "sending")
+            issue = replace(issue, status="sending")
         if issue.status == "sending":
             keys = set(self.store.issues.segments_of(issue.id))
             segment_of = self.segment_of
@@ -205,9 +213,9 @@ class Sender:
                     return key if key in keys else ""  # a new preference gets the whole issue
 
             if segment_of is None:
-                self.store.issues.plan_active(issue.id, built.list_id, now)
+                self.store.issues.plan_active(issue.id, built.list_id, now, zones=zones)
             else:
-                active = self.store.subscribers.active(built.list_id)
+                active = self.store.subscribers.active(built.list_id, zones=zones)
                 self.store.issues.plan(issue.id, active, now, segment_of)
         return issue
 
@@ -235,9 +243,15 @@ class Sender:
                 if not self._pass(issue, envelope):
                     break
         counts = self.store.issues.counts(issue.id)
-        if outcome_of(counts) == "sent":
+        if outcome_of(counts) == "sent" and self._waves_done(issue, list_name):
             self.store.issues.finish(issue.id, "sent", self.clock())
         return counts
+
+    def _waves_done(self, issue: IssueRow, list_name: str) -> bool:
+        """False while a wave of the issue's plan is still to come: it stays ``sending``."""
+        if not issue.waves:
+            return True
+        return set(issue.waves) <= set(self.store.runs.waves(list_name, issue.window))
 
     def interrupted(self, issue: IssueRow) -> int:
         """Settle the rows a dead sender left in hand; returns how many may have gone out."""

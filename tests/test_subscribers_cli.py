@@ -109,7 +109,15 @@ def test_export_shows_the_databases_truth_and_neutralizes_formulas(
     cli("subscribers", "remove", BEN)
     text = cli("subscribers", "export").stdout
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert list(rows[0]) == ["email", "name", "areas", "status", "subscribed_at", "source"]
+    assert list(rows[0]) == [
+        "email",
+        "name",
+        "areas",
+        "status",
+        "subscribed_at",
+        "source",
+        "timezone",
+    ]
     by = {r["email"]: r for r in rows}
     assert (
         by[BEN]["status"] == "unsubscribed"

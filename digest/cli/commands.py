@@ -27,6 +27,7 @@ from ..sources.directory import (
     DirectorySource,
 )
 from ..text import printable
+from ..waves.send import run_due
 from .app import err, handled, hint_if_never_collected, main, out, pipeline_of, warn_rows
 from .delivery import say, wait_option
 
@@ -201,7 +202,9 @@ def build(
 @handled
 def run(ctx: click.Context, wait: timedelta) -> None:
     """The main job: collect, build and send every list not yet sent this period."""
-    report = pipeline_of(ctx).run(wait)
+    pipeline = pipeline_of(ctx)
+    report = pipeline.run(wait)
+    waves, busy_waves = run_due(pipeline, wait)
     c = report.collected
     click.echo(
         f"collected {sum(o.fetched for o in c.outcomes)} posts from {len(c.outcomes)} sources: "
@@ -213,12 +216,20 @@ def run(ctx: click.Context, wait: timedelta) -> None:
         )
     for s in report.sends:
         say(s)
-    for busy in report.busy:
+    for w in waves:
+        assert w.wave is not None
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(w.counts.items()))
+        detail = f" ({w.detail})" if w.detail else ""
+        click.echo(
+            f"{w.list_name}: wave {w.wave.isoformat()}: {w.outcome}{detail} {counts}".rstrip()
+        )
+    busy_all = [*report.busy, *busy_waves]
+    for busy in busy_all:
         err.print(f"[bold red]error:[/] {busy}", highlight=False)
     if any(s.outcome in ("incomplete", "unknown") for s in report.sends):
         sys.exit(1)
-    if report.busy:
-        sys.exit(report.busy[0].exit_code)
+    if busy_all:
+        sys.exit(busy_all[0].exit_code)
 
 
 @main.command()

@@ -24,6 +24,7 @@ from ..roster import normalize_email
 from ..schedule import parse_duration
 from ..send import Progress, ProgressFn, SendReport, ledger_report
 from ..store.issues import IssueRow
+from ..waves import runs as wave_runs
 from .app import err, handled, hint_if_never_collected, main, pipeline_of, warn_rows
 
 log = logging.getLogger("digest.cli")
@@ -334,13 +335,20 @@ def show(ctx: click.Context, issue: str, list_name: str | None, as_json: bool) -
     name = list_name or pipeline.settings.lists[0].name
     row = _find(pipeline, name, issue)
     report = ledger_report(pipeline.store, row, name)
+    waves = wave_runs.of_issue(pipeline, name, row)
     if as_json:
         data: dict[str, Any] = asdict(report)
         data["status"] = row.status
         data["unknown"] = [asdict(u) for u in report.unknown]
         data["unknown_recipients"] = [asdict(u) for u in report.unknown_recipients]
         data["failures"] = [{"reason": r, "count": n} for r, n in report.failures]
+        data["waves"] = waves
         click.echo(json.dumps(data, indent=2, default=str))
         return
     click.echo(f"{name}: issue {row.number} ({row.key}), {row.status}: {row.email.subject}")
     say(report, each=True)
+    for wave in waves:
+        local = ", ".join(f"{z} {t[11:16]}" for z, t in wave["local"].items())
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(wave["counts"].items()))
+        detail = f" ({wave['detail']})" if wave["detail"] else ""
+        click.echo(f"  wave {wave['utc']} [{local}]: {wave['outcome']}{detail} {counts}".rstrip())

@@ -7,6 +7,7 @@ import signal
 import time
 from datetime import UTC, datetime, timedelta, tzinfo
 from types import FrameType
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -16,6 +17,8 @@ from ..claims import MANUAL
 from ..errors import ConfigError
 from ..schedule import parse_crontab
 from ..scheduler import Scheduler, describe, effective, run_period
+from ..waves.local import waves_between
+from ..waves.send import run_wave
 from .app import handled, main, out, pipeline_of
 from .delivery import wait_option
 from .posts import _actor
@@ -84,10 +87,27 @@ def show(ctx: click.Context, as_json: bool) -> None:
         cron = f"{item['schedule']} ({item['timezone']})" + (" PAUSED" if item["paused"] else "")
         table.add_row(item["list"], cron, nxt, last_text)
     out.print(table)
+    for item in lists:
+        if item["waves"]:
+            out.print(_waves_table(item))
     if not beats:
         out.print("no scheduler has run against this database")
     for b in beats:
         out.print(f"scheduler {b['owner']}: {b['state']}, last heartbeat {b['age_seconds']}s ago")
+
+
+def _waves_table(item: dict[str, Any]) -> Table:
+    """The coming waves of a list sent in its readers' zones: UTC, local, readers."""
+    table = Table(title=f"{item['list']}: coming waves (each reader's local {item['schedule']})")
+    for col in ("wave (UTC)", "local time by zone", "readers", "state"):
+        table.add_column(col)
+    for wave in item["waves"]:
+        local = "\n".join(f"{z} {t}" for z, t in wave["local"].items())
+        state = wave["state"] + (
+            " - content closes, approval due" if wave["closes_content"] else ""
+        )
+        table.add_row(wave["utc"], local, str(wave["readers"]), state)
+    return table
 
 
 def _set(ctx: click.Context, list_name: str, message: str, **changes: object) -> None:
@@ -137,13 +157,29 @@ def set_schedule(ctx: click.Context, list_name: str, cron: str, timezone: str | 
 @click.option(
     "--for", "for_time", type=click.DateTime(), help="Run the period holding this time instead."
 )
+@click.option(
+    "--wave",
+    "wave_time",
+    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]),
+    help="Send this wave (its UTC time) of a list sent in its readers' zones, e.g. one "
+    "recorded as missed.",
+)
 @wait_option
 @click.pass_context
 @handled
-def run_now(ctx: click.Context, list_name: str, for_time: datetime | None, wait: timedelta) -> None:
+def run_now(
+    ctx: click.Context,
+    list_name: str,
+    for_time: datetime | None,
+    wave_time: datetime | None,
+    wait: timedelta,
+) -> None:
     """Run LIST's current period now (once: a sent period is never sent again)."""
     pipeline = pipeline_of(ctx)
     sched = effective(pipeline, list_name)
+    if wave_time is not None:
+        _run_wave(ctx, sched.list_name, wave_time.replace(tzinfo=wave_time.tzinfo or UTC), wait)
+        return
     at = pipeline.clock() if for_time is None else for_time.replace(tzinfo=for_time.tzinfo or UTC)
     window = pipeline.period(sched.list_name, at)
     run = run_period(pipeline, sched.list_name, window, "run-now", retake=MANUAL, wait=wait)
@@ -163,6 +199,35 @@ def run_now(ctx: click.Context, list_name: str, for_time: datetime | None, wait:
         ctx.exit(1)
 
 
+def _run_wave(ctx: click.Context, list_name: str, wave: datetime, wait: timedelta) -> None:
+    """``run-now --wave``: send one wave of its period, once."""
+    pipeline = pipeline_of(ctx)
+    found = [
+        d
+        for d in waves_between(
+            pipeline.settings, pipeline.store, list_name, wave - timedelta(seconds=1), wave
+        )
+        if d.at == wave.astimezone(UTC)
+    ]
+    if not found:
+        raise ConfigError(
+            f"no wave at {wave.astimezone(UTC).isoformat()}",
+            subject=f"list {list_name}",
+            hint="see the waves with: digest schedule show, or digest runs",
+        )
+    due = found[0]
+    run = run_wave(pipeline, list_name, due.window, due.at, "run-now", retake=MANUAL, wait=wait)
+    if run is None:
+        outcome = pipeline.store.runs.claimed(list_name, due.window, due.at)
+        click.echo(f"{list_name}: wave {due.at.isoformat()} already handled ({outcome})")
+        return
+    detail = f" ({run.detail})" if run.detail else ""
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(run.counts.items()))
+    click.echo(f"{list_name}: wave {due.at.isoformat()}: {run.outcome}{detail} {counts}".rstrip())
+    if run.outcome == "failed":
+        ctx.exit(1)
+
+
 def _both(at: datetime, tz: tzinfo) -> str:
     """A time in the list's zone and in UTC, as ``schedule show`` gives them."""
     return f"{at.astimezone(tz).isoformat()} / {at.astimezone(UTC).isoformat()}"
@@ -175,6 +240,13 @@ def _both(at: datetime, tz: tzinfo) -> str:
 def approve(ctx: click.Context, list_name: str) -> None:
     """Approve LIST's coming issue as it is now; it goes out when due."""
     issue = pipeline_of(ctx).approve(list_name, _actor())
+    if issue.waves:  # a list sent in its readers' zones
+        first, last = issue.waves[0].isoformat(), issue.waves[-1].isoformat()
+        click.echo(
+            f"{list_name}: issue {issue.number} approved; it goes out in {len(issue.waves)} "
+            f"waves from {first} to {last}"
+        )
+        return
     click.echo(f"{list_name}: issue {issue.number} approved; it is sent at {issue.window.end}")
 
 
@@ -208,6 +280,7 @@ def runs(ctx: click.Context, list_name: str | None, as_json: bool, limit: int) -
             "issue": r.issue_number,
             "counts": r.counts,
             "destination": r.destination,
+            "wave": r.wave.isoformat() if r.wave else None,
             "started_at": r.started_at.isoformat(),
             "finished_at": r.finished_at.isoformat() if r.finished_at else None,
         }
@@ -217,7 +290,8 @@ def runs(ctx: click.Context, list_name: str | None, as_json: bool, limit: int) -
         click.echo(json.dumps(rows, indent=2))
         return
     table = Table(title="Runs")
-    cols = ("list", "period end (local / UTC)", "trigger", "outcome", "issue", "destination")
+    cols: tuple[str, ...] = ("list", "period end (local / UTC)", "wave (UTC)", "trigger")
+    cols = (*cols, "outcome", "issue", "destination")
     for col in (*cols, "detail"):
         table.add_column(col)
     zones = {lst.name: lst.tz for lst in pipeline.settings.lists}
@@ -228,6 +302,7 @@ def runs(ctx: click.Context, list_name: str | None, as_json: bool, limit: int) -
         table.add_row(
             r.list_name,
             _both(r.window.end, zones.get(r.list_name, UTC)),
+            r.wave.isoformat() if r.wave else "",
             r.trigger,
             outcome,
             str(r.issue_number or ""),

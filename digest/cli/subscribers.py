@@ -98,6 +98,9 @@ def list_subscribers(
 @click.option("--name", default="", help="The subscriber's name.")
 @click.option("--areas", default="", help="Areas of focus, ';'-separated.")
 @click.option("--source", default="cli", show_default=True, help="Where the signup came from.")
+@click.option(
+    "--timezone", "zone", default=None, help="The reader's IANA time zone, e.g. Asia/Tokyo."
+)
 @click.option("--resubscribe", is_flag=True, help="Bring back someone who unsubscribed.")
 @click.pass_context
 @handled
@@ -108,6 +111,7 @@ def add(
     name: str,
     areas: str,
     source: str,
+    zone: str | None,
     resubscribe: bool,
 ) -> None:
     """Add EMAIL to the list's roster file and the database."""
@@ -120,6 +124,7 @@ def add(
         areas=tuple(a.strip() for a in areas.split(";") if a.strip()),
         subscribed_at=now.date().isoformat(),
         source=source,
+        timezone=zone or None,
     )
     what, problems = membership.add(
         pipeline.settings, pipeline.store, lst, sub, now, resubscribe=resubscribe

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, RowMapping, func, select
 from sqlalchemy.exc import IntegrityError
@@ -56,6 +56,8 @@ class IssueRow:
     email: RenderedEmail
     created_at: datetime
     finished_at: datetime | None
+    waves: tuple[datetime, ...] = ()
+    """The wave instants frozen with the issue (a list sent in its readers' zones)."""
 
     @property
     def key(self) -> str:
@@ -90,6 +92,7 @@ def _issue(row: RowMapping) -> IssueRow:
         ),
         created_at=row["created_at"],
         finished_at=row["finished_at"],
+        waves=tuple(datetime.fromisoformat(w) for w in row["waves"] or ()),
     )
 
 
@@ -174,6 +177,7 @@ class IssueRepo(LedgerRepo, DecisionRepo, ChunkLeaseRepo):
         status: str = "sending",
         approved_by: str | None = None,
         segments: Mapping[str, RenderedEmail] | None = None,
+        waves: Sequence[datetime] = (),
     ) -> IssueRow | None:
         """Freeze an issue and claim its posts; None when the period already has an issue."""
         try:
@@ -194,6 +198,7 @@ class IssueRepo(LedgerRepo, DecisionRepo, ChunkLeaseRepo):
                         mjml=email.mjml,
                         placeholders=email.placeholders.key,
                         created_at=now,
+                        waves=[w.astimezone(UTC).isoformat() for w in waves] or None,
                     )
                 ).inserted_primary_key
                 assert key is not None

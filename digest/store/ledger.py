@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple, TypeVar
 
-from sqlalchemy import Engine, and_, bindparam, case, func, literal, not_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql import Executable, exists
 
@@ -160,21 +174,67 @@ class IdRange(NamedTuple):
     rows: int
 
 
+@dataclass(frozen=True, slots=True)
+class Zones:
+    """Whom one wave plans, by the readers' time zones (None: no zone of their own)."""
+
+    every: frozenset[str | None]
+    """Zones whose readers are all planned."""
+    changed: frozenset[str | None] = frozenset()
+    """Zones whose readers are planned only if added or changed since ``since``: an earlier
+    wave planned the others."""
+    since: datetime | None = None
+
+
+def zone_clause(zones: Zones | None, list_id: int) -> ColumnElement[bool]:
+    """The subscribers of the list ``zones`` selects; all when None.
+
+    Each alternative names the list, so SQLite answers each from the (list_id, timezone)
+    index instead of reading the whole list once per wave.
+    """
+    if zones is None:
+        return true()
+    owner = subscribers.c.list_id == list_id
+    named = sorted(z for z in zones.every if z is not None)
+    terms = [and_(owner, subscribers.c.timezone.in_(named))] if named else []
+    if None in zones.every:
+        terms.append(and_(owner, subscribers.c.timezone.is_(None)))
+    if zones.since is not None and zones.changed:
+        # coalesce() keeps SQLite off the zone index here: the few rows changed since the
+        # freeze come from the (list_id, updated_at) index, not every earlier wave's readers
+        changed = sorted(z or "" for z in zones.changed)
+        zone = func.coalesce(subscribers.c.timezone, "")
+        terms.append(and_(owner, subscribers.c.updated_at >= zones.since, zone.in_(changed)))
+    return or_(false(), *terms)
+
+
 class LedgerRepo:
     """Reads and writes ``deliveries``; mixed into the issue repository."""
 
     engine: Engine
 
-    def plan_active(self, issue_id: int, list_id: int, now: datetime, batch: int = 50_000) -> int:
-        """Plan a row for every active subscriber of the list not yet in the ledger, in SQL."""
-        with self.engine.connect() as conn:
-            low, high = conn.execute(
-                select(func.min(subscribers.c.id), func.max(subscribers.c.id)).where(
-                    subscribers.c.list_id == list_id
-                )
-            ).one()
-        if low is None:
-            return 0
+    def plan_active(
+        self,
+        issue_id: int,
+        list_id: int,
+        now: datetime,
+        batch: int = 50_000,
+        zones: Zones | None = None,
+    ) -> int:
+        """Plan a row for every active subscriber of the list not yet in the ledger, in SQL;
+        with ``zones``, only those whose time zone is one of them (None: no zone of their own).
+        """
+        if zones is not None:
+            low, high = 0, 0  # one statement, from the zone index
+        else:
+            with self.engine.connect() as conn:
+                low, high = conn.execute(
+                    select(func.min(subscribers.c.id), func.max(subscribers.c.id)).where(
+                        subscribers.c.list_id == list_id
+                    )
+                ).one()
+            if low is None:
+                return 0
         added = 0
         columns = ["issue_id", "subscriber_id", "email", "status", "attempts", "segment"]
         # PostgreSQL skips rows already planned by the unique (issue, subscriber) index: a
@@ -190,6 +250,12 @@ class LedgerRepo:
                 subscribers.c.id >= start,
                 subscribers.c.id < start + batch,
             ]
+            if zones is not None:  # one wave's zones: from the (list_id, timezone) index
+                wanted = [
+                    zone_clause(zones, list_id),
+                    subscribers.c.status == "active",
+                    subscribers.c.in_roster.is_(True),
+                ]
             if not postgres:
                 wanted.append(
                     not_(

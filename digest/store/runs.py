@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, Table, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..models import Window
-from .schema import heartbeats, period_claims, runs, schedules
+from .schema import heartbeats, period_claims, runs, schedules, wave_claims
+from .wave_claims import WaveClaimReads
 
 FINAL = ("sent", "skipped", "missed")
 """Outcomes after which a period is never run again on its own (held, failed and
@@ -40,6 +41,8 @@ class Run:
     destination: str | None = None
     """Where the run's messages went: the backend and its outbox folder or host."""
     owner: str | None = None
+    wave: datetime | None = None
+    """The wave this run sent, for a list sent in its readers' zones (None: the period)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +82,26 @@ def _run(row: RowMapping) -> Run:
         finished_at=row["finished_at"],
         destination=row["destination"],
         owner=row["owner"],
+        wave=row["wave"],
     )
 
 
-class RunRepo:
+def _claims(
+    list_name: str, window: Window, wave: datetime | None
+) -> tuple[Table, ColumnElement[bool]]:
+    """The claim table and the key of one (list, period) or (list, period, wave) claim."""
+    if wave is None:
+        return period_claims, and_(
+            period_claims.c.list_name == list_name, period_claims.c.period_start == window.start
+        )
+    return wave_claims, and_(
+        wave_claims.c.list_name == list_name,
+        wave_claims.c.period_start == window.start,
+        wave_claims.c.wave == wave,
+    )
+
+
+class RunRepo(WaveClaimReads):
     """Reads and writes runs, claims, schedule overrides and heartbeats."""
 
     def __init__(self, engine: Engine):
@@ -98,12 +117,13 @@ class RunRepo:
         lease: timedelta,
         *,
         retake: tuple[str, ...] = ("held", "failed", "interrupted"),
+        wave: datetime | None = None,
     ) -> Run | None:
-        """Start a run of the period, or None when another run has it or it is done."""
+        """Start a run of the period (or of one of its waves), or None when another run has
+        it or it is done."""
         until = now + lease
-        key = and_(
-            period_claims.c.list_name == list_name, period_claims.c.period_start == window.start
-        )
+        table, key = _claims(list_name, window, wave)
+        extra = {} if wave is None else {"wave": wave}
         run_row = {
             "list_name": list_name,
             "period_start": window.start,
@@ -113,17 +133,19 @@ class RunRepo:
             "owner": owner,
             "started_at": now,
             "lease_until": until,
+            **extra,
         }
         claim_row = {"outcome": "running", "owner": owner, "lease_until": until}
         try:
             with self.engine.begin() as conn:
                 run_id = self._insert_run(conn, run_row)
                 conn.execute(
-                    period_claims.insert().values(
+                    table.insert().values(
                         list_name=list_name,
                         period_start=window.start,
                         period_end=window.end,
                         run_id=run_id,
+                        **extra,
                         **claim_row,
                     )
                 )
@@ -131,15 +153,15 @@ class RunRepo:
         except IntegrityError:
             pass  # the period is claimed already: take it over only if that claim is stale
         stale = or_(
-            period_claims.c.outcome.in_(retake),
-            and_(period_claims.c.outcome == "running", period_claims.c.lease_until < now),
+            table.c.outcome.in_(retake),
+            and_(table.c.outcome == "running", table.c.lease_until < now),
         )
         with self.engine.begin() as conn:
-            taken = conn.execute(period_claims.update().where(key, stale).values(**claim_row))
+            taken = conn.execute(table.update().where(key, stale).values(**claim_row))
             if not taken.rowcount:
                 return None
             run_id = self._insert_run(conn, run_row)
-            conn.execute(period_claims.update().where(key).values(run_id=run_id))
+            conn.execute(table.update().where(key).values(run_id=run_id))
         return self.get(run_id)
 
     @staticmethod
@@ -148,15 +170,11 @@ class RunRepo:
         assert key is not None
         return int(key[0])
 
-    def claimed(self, list_name: str, window: Window) -> str | None:
-        """The outcome recorded for the period, or None if nobody has claimed it."""
+    def claimed(self, list_name: str, window: Window, wave: datetime | None = None) -> str | None:
+        """The outcome recorded for the period (or wave), or None if nobody has claimed it."""
+        table, key = _claims(list_name, window, wave)
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(period_claims.c.outcome).where(
-                    period_claims.c.list_name == list_name,
-                    period_claims.c.period_start == window.start,
-                )
-            ).first()
+            row = conn.execute(select(table.c.outcome).where(key)).first()
         return str(row[0]) if row else None
 
     def running(self) -> list[tuple[str, Window, str | None, datetime | None]]:
@@ -173,33 +191,34 @@ class RunRepo:
             ).all()
         return [(r[0], Window(r[1], r[2]), r[3], r[4]) for r in rows]
 
-    def holder(self, list_name: str, window: Window) -> Holder | None:
-        """The period's claim and the run holding it, or None if nobody has claimed it."""
+    def holder(self, list_name: str, window: Window, wave: datetime | None = None) -> Holder | None:
+        """The period's (or wave's) claim and the run holding it; None if nobody claimed it."""
+        table, key = _claims(list_name, window, wave)
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(
-                    period_claims.c.outcome,
-                    period_claims.c.owner,
-                    period_claims.c.lease_until,
+                    table.c.outcome,
+                    table.c.owner,
+                    table.c.lease_until,
                     runs.c.trigger,
                     runs.c.started_at,
                 )
-                .join(runs, runs.c.id == period_claims.c.run_id)
-                .where(
-                    period_claims.c.list_name == list_name,
-                    period_claims.c.period_start == window.start,
-                )
+                .join(runs, runs.c.id == table.c.run_id)
+                .where(key)
             ).first()
         return Holder(*row) if row else None
 
     def renew(self, run_id: int, owner: str, until: datetime) -> bool:
         """Extend the lease of a running claim; False if the claim is no longer ours."""
         with self.engine.begin() as conn:
-            n = conn.execute(
-                period_claims.update()
-                .where(period_claims.c.run_id == run_id, period_claims.c.owner == owner)
-                .values(lease_until=until)
-            ).rowcount
+            n = sum(
+                conn.execute(
+                    table.update()
+                    .where(table.c.run_id == run_id, table.c.owner == owner)
+                    .values(lease_until=until)
+                ).rowcount
+                for table in (period_claims, wave_claims)
+            )
             conn.execute(runs.update().where(runs.c.id == run_id).values(lease_until=until))
         return bool(n)
 
@@ -229,11 +248,12 @@ class RunRepo:
                     lease_until=None,
                 )
             )
-            conn.execute(
-                period_claims.update()
-                .where(period_claims.c.run_id == run_id)
-                .values(outcome=outcome, lease_until=None)
-            )
+            for table in (period_claims, wave_claims):
+                conn.execute(
+                    table.update()
+                    .where(table.c.run_id == run_id)
+                    .values(outcome=outcome, lease_until=None)
+                )
 
     def note(
         self, list_name: str, window: Window, trigger: str, outcome: str, detail: str, now: datetime
@@ -266,9 +286,18 @@ class RunRepo:
             ).first()
         return row is not None
 
-    def record_missed(self, list_name: str, window: Window, now: datetime, detail: str) -> bool:
-        """Record a period nobody ran as ``missed``; False if it had a run after all."""
-        run = self.claim(list_name, window, "schedule", "missed", now, timedelta(0), retake=())
+    def record_missed(
+        self,
+        list_name: str,
+        window: Window,
+        now: datetime,
+        detail: str,
+        wave: datetime | None = None,
+    ) -> bool:
+        """Record a period (or wave) nobody ran as ``missed``; False if it had a run after all."""
+        run = self.claim(
+            list_name, window, "schedule", "missed", now, timedelta(0), retake=(), wave=wave
+        )
         if run is None:
             return False
         self.finish(run.id, "missed", now, detail=detail)
@@ -283,6 +312,16 @@ class RunRepo:
         query = select(runs).order_by(runs.c.id.desc()).limit(limit)
         if list_name:
             query = query.where(runs.c.list_name == list_name)
+        with self.engine.connect() as conn:
+            return [_run(r) for r in conn.execute(query).mappings()]
+
+    def of_period(self, list_name: str, window: Window) -> list[Run]:
+        """Every run of one period, oldest first."""
+        query = (
+            select(runs)
+            .where(runs.c.list_name == list_name, runs.c.period_start == window.start)
+            .order_by(runs.c.id)
+        )
         with self.engine.connect() as conn:
             return [_run(r) for r in conn.execute(query).mappings()]
 

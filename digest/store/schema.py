@@ -132,7 +132,12 @@ subscribers = Table(
     Column("subscribed_at", String(40)),
     Column("source", String(200)),
     Column("areas_chosen_at", UTCDateTime),
+    Column("timezone", String(64)),
+    Column("timezone_chosen_at", UTCDateTime),
     UniqueConstraint("list_id", "email"),
+    # covers readers per zone (the wave plan) and one wave's readers
+    Index("ix_subscribers_list_zone", "list_id", "timezone", "status", "in_roster"),
+    Index("ix_subscribers_list_updated", "list_id", "updated_at"),
 )
 
 issues = Table(
@@ -154,6 +159,8 @@ issues = Table(
     Column("approved_by", String(200)),
     Column("approved_at", UTCDateTime),
     Column("placeholders", String(64)),
+    # the wave instants frozen with the issue of a list sent in its readers' zones
+    Column("waves", JSON),
     UniqueConstraint("list_id", "period_start", name="uq_issue_period"),
     UniqueConstraint("list_id", "number", name="uq_issue_number"),
 )
@@ -216,6 +223,7 @@ runs = Table(
     Column("started_at", UTCDateTime, nullable=False),
     Column("lease_until", UTCDateTime),
     Column("finished_at", UTCDateTime),
+    Column("wave", UTCDateTime),
     Index("ix_runs_list_period", "list_name", "period_start"),
 )
 
@@ -231,6 +239,21 @@ period_claims = Table(
     Column("lease_until", UTCDateTime),
     UniqueConstraint("list_name", "period_start", name="uq_one_run_per_period"),
 )
+
+wave_claims = Table(
+    "wave_claims",
+    metadata,
+    Column("list_name", String(200), nullable=False),
+    Column("period_start", UTCDateTime, nullable=False),
+    Column("period_end", UTCDateTime, nullable=False),
+    Column("wave", UTCDateTime, nullable=False),
+    Column("run_id", ForeignKey("runs.id"), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("owner", String(200)),
+    Column("lease_until", UTCDateTime),
+    UniqueConstraint("list_name", "period_start", "wave", name="uq_one_run_per_wave"),
+)
+"""The (list, period, wave) claim of a list sent in its readers' zones: one run per wave."""
 
 schedules = Table(
     "schedules",

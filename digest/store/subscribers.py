@@ -10,6 +10,7 @@ from sqlalchemy import Engine, RowMapping, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..models import Subscriber
+from .ledger import Zones, zone_clause
 from .schema import lists, subscribers
 from .suppressions import enforce
 
@@ -41,6 +42,7 @@ class SubscriberRow:
     subscribed_at: str
     source: str
     areas_chosen_at: datetime | None
+    timezone: str | None = None
 
 
 def _row(r: RowMapping) -> SubscriberRow:
@@ -55,11 +57,12 @@ def _row(r: RowMapping) -> SubscriberRow:
         subscribed_at=r["subscribed_at"] or "",
         source=r["source"] or "",
         areas_chosen_at=r["areas_chosen_at"],
+        timezone=r["timezone"],
     )
 
 
-def _extras(sub: Subscriber) -> dict[str, str]:
-    return {"subscribed_at": sub.subscribed_at, "source": sub.source}
+def _extras(sub: Subscriber) -> dict[str, str | None]:
+    return {"subscribed_at": sub.subscribed_at, "source": sub.source, "timezone": sub.timezone}
 
 
 class SubscriberRepo:
@@ -116,6 +119,7 @@ class SubscriberRepo:
                             updated_at=now,
                             subscribed_at=sub.subscribed_at or now.date().isoformat(),
                             source=sub.source,
+                            timezone=sub.timezone,
                         )
                     )
                     added += 1
@@ -128,6 +132,8 @@ class SubscriberRepo:
                 if row["areas_chosen_at"] is not None:  # the subscriber's own choice wins
                     values["areas"] = row["areas"]
                 values.update({k: v for k, v in _extras(sub).items() if v})
+                if row["timezone_chosen_at"] is not None:  # the reader's own choice wins
+                    values.pop("timezone", None)
                 if not row["in_roster"] or any(row[k] != v for k, v in values.items()):
                     conn.execute(
                         subscribers.update()
@@ -191,8 +197,35 @@ class SubscriberRepo:
                 .values(areas=list(areas), areas_chosen_at=now, updated_at=now)
             )
 
-    def active(self, list_id: int, batch: int = 1000) -> Iterator[Subscriber]:
-        """Active subscribers of the list, streamed in id order ``batch`` rows at a time."""
+    def set_timezone(self, subscriber_id: int, zone: str | None, now: datetime) -> None:
+        """Record the zone a reader chose on the preferences page (None: the list's)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                subscribers.update()
+                .where(subscribers.c.id == subscriber_id)
+                .values(timezone=zone, timezone_chosen_at=now, updated_at=now)
+            )
+
+    def zone_counts(self, list_id: int) -> dict[str | None, int]:
+        """Active readers per time zone (None: no zone of their own), in one query."""
+        query = (
+            select(subscribers.c.timezone, func.count())
+            .where(
+                subscribers.c.list_id == list_id,
+                subscribers.c.status == "active",
+                subscribers.c.in_roster.is_(True),
+            )
+            .group_by(subscribers.c.timezone)
+        )
+        with self.engine.connect() as conn:
+            return {r[0]: int(r[1]) for r in conn.execute(query)}
+
+    def active(
+        self, list_id: int, batch: int = 1000, zones: Zones | None = None
+    ) -> Iterator[Subscriber]:
+        """Active subscribers of the list (in ``zones`` when given, None for no zone of their
+        own), streamed in id order ``batch`` rows at a time."""
+        in_zones = zone_clause(zones, list_id)
         last = 0
         while True:
             with self.engine.connect() as conn:
@@ -203,6 +236,7 @@ class SubscriberRepo:
                         subscribers.c.status == "active",
                         subscribers.c.in_roster.is_(True),
                         subscribers.c.id > last,
+                        in_zones,
                     )
                     .order_by(subscribers.c.id)
                     .limit(batch)
@@ -214,6 +248,7 @@ class SubscriberRepo:
                         name=r["name"],
                         areas=tuple(r["areas"] or ()),
                         status=r["status"],
+                        timezone=r["timezone"],
                     )
                     for r in rows
                 ]

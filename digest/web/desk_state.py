@@ -16,6 +16,7 @@ from ..config import Settings
 from ..errors import DigestError
 from ..pipeline import Pipeline
 from ..segments import ALL
+from ..waves import runs as wave_runs
 from . import desk_view
 from .desk_auth import DeskAccess, csrf_token, session_of
 from .desk_compose import MAX_PREHEADER, MAX_SUBJECT, MAX_SUMMARY
@@ -93,6 +94,7 @@ class Desk:
                 max_summary=MAX_SUMMARY,
                 archive=desk_view.archive_rows(self.pipeline, list_name),
                 actions=desk_view.actions(self.pipeline, list_name),
+                waves=wave_runs.desk_plan(self.pipeline, list_name),
             )
             return ctx
 

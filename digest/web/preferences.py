@@ -1,6 +1,7 @@
-"""``/preferences/<token>``: choose areas of focus, or unsubscribe.
+"""``/preferences/<token>``: choose areas of focus, a time zone, or unsubscribe.
 
-Every POST names its ``action``: ``save`` with at least one area, ``all`` for every area, or
+Every POST names its ``action``: ``save`` with at least one area, ``all`` for every area,
+``timezone`` (a list sent in readers' zones: an IANA name, or empty for the list's), or
 ``unsubscribe``. Anything else, an empty body included, is refused and changes nothing.
 """
 
@@ -10,15 +11,23 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..waves.zones import check_zone, zone_names
 from .context import TooLarge, Web, read_form, web_of
 from .links import Link, LinkError, check_link
 from .unsubscribe import done_page, unsubscribe
 
 
 def _form_page(
-    web: Web, link: Link, chosen: tuple[str, ...], saved: bool = False, error: str | None = None
+    web: Web,
+    link: Link,
+    chosen: tuple[str, ...],
+    saved: bool = False,
+    error: str | None = None,
+    zone: str | None = None,
 ) -> Response:
     areas = web.taxonomy.names
+    lst = next((x for x in web.settings.lists if x.name == link.list_name), None)
+    local = lst is not None and lst.deliver == "local"
     return web.page(
         "preferences.html",
         400 if error else 200,
@@ -27,6 +36,10 @@ def _form_page(
         email=link.subscriber.email,
         areas=[(i, name, name in chosen) for i, name in enumerate(areas)],
         saved=saved,
+        local=local,
+        list_zone=lst.timezone if lst else "UTC",
+        zone=zone if zone is not None else (link.subscriber.timezone or ""),
+        zones=zone_names() if local else [],
     )
 
 
@@ -58,6 +71,8 @@ async def handle(request: Request) -> Response:
     if action == "unsubscribe":
         await run_in_threadpool(unsubscribe, web, link, "preferences page")
         return done_page(web, link)
+    if action == "timezone":
+        return await _set_zone(web, link, (form.get("timezone") or [""])[-1].strip())
     chosen = form.get("areas", [])
     names = web.taxonomy.names
     if action not in ("save", "all") or any(a not in names for a in chosen):
@@ -70,3 +85,18 @@ async def handle(request: Request) -> Response:
         web.store.subscribers.set_areas, link.subscriber.id, ordered, web.clock()
     )
     return _form_page(web, link, ordered, saved=True)
+
+
+async def _set_zone(web: Web, link: Link, zone: str) -> Response:
+    """Record the reader's zone (empty: the list's); an unknown name is refused, with the
+    nearest one suggested, and changes nothing."""
+    if zone:
+        try:
+            check_zone(zone)
+        except ValueError as exc:
+            current = _current(web, link)
+            return _form_page(web, link, current, error=f"{str(exc)[0].upper()}{str(exc)[1:]}.")
+    await run_in_threadpool(
+        web.store.subscribers.set_timezone, link.subscriber.id, zone or None, web.clock()
+    )
+    return _form_page(web, link, _current(web, link), saved=True, zone=zone)

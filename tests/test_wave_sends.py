@@ -1,0 +1,159 @@
+"""One issue in waves, through the real send path to the outbox: each reader exactly once,
+readers moving zone mid-period, a held issue holding every wave, missed waves sent by hand."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from digest.cli import main
+from digest.config import load_settings
+from digest.pipeline import Pipeline
+from digest.send import sync_roster
+from digest.store.schema import deliveries, subscribers
+from digest.waves import runs as wave_runs
+
+from .test_waves import HEADER, local_list
+
+# Monday 30 November 2026, 07:00 in each zone
+TOKYO = datetime(2026, 11, 29, 22, 0, tzinfo=UTC)
+KATHMANDU = datetime(2026, 11, 30, 1, 15, tzinfo=UTC)
+NEW_YORK = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+PAGO = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)
+READERS = {
+    "tokyo1@example.org": "Asia/Tokyo",
+    "tokyo2@example.org": "Asia/Tokyo",
+    "ktm@example.org": "Asia/Kathmandu",
+    "nyc@example.org": "",
+    "nyc2@example.org": "America/New_York",
+    "pago@example.org": "Pacific/Pago_Pago",
+}
+
+
+class Clock:
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def setup(project: Path, **keys: str) -> tuple[Pipeline, Clock]:
+    config = local_list(project, "0 7 * * 1", "America/New_York", READERS, **keys)
+    clock = Clock(TOKYO - timedelta(days=2))
+    pipeline = Pipeline(load_settings(config), clock=clock)
+    pipeline.store.runs.set_override("weekly", clock.now, "test")  # as the scheduler does
+    return pipeline, clock
+
+
+def move(project: Path, changes: dict[str, str]) -> None:
+    rows = {**READERS, **changes}
+    text = "".join(f"{e},{e.split('@')[0]},,active,,,{z}\n" for e, z in rows.items())
+    (project / "subscribers" / "weekly.csv").write_text(HEADER + text, encoding="utf-8")
+
+
+def ledger(pipeline: Pipeline) -> list[tuple[str, str]]:
+    with pipeline.store.engine.connect() as conn:
+        rows = conn.execute(
+            select(subscribers.c.email, deliveries.c.status).join(
+                subscribers, subscribers.c.id == deliveries.c.subscriber_id
+            )
+        ).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def wave_runs_of(pipeline: Pipeline) -> dict[datetime, tuple[str, dict[str, int]]]:
+    return {
+        r.wave: (r.outcome, r.counts)
+        for r in reversed(pipeline.store.runs.history("weekly"))
+        if r.wave is not None
+    }
+
+
+def emails(project: Path) -> list[Path]:
+    return list((project / "outbox").glob("weekly/*/*.eml"))
+
+
+def dispatch(pipeline: Pipeline, clock: Clock, at: datetime, grace: str = "12h") -> list[str]:
+    clock.now = at + timedelta(seconds=1)
+    sync_roster(pipeline.settings, pipeline.store, "weekly", clock.now)  # as the scheduler does
+    hours = float(grace.rstrip("h"))
+    done = wave_runs.dispatch(pipeline, "weekly", clock.now, timedelta(hours=hours))
+    return [f"{when.astimezone(UTC):%H:%M} {outcome}" for when, outcome in done]
+
+
+def test_waves_send_each_reader_once_as_zones_change_and_waves_are_missed(
+    project: Path,
+) -> None:
+    pipeline, clock = setup(project)
+    assert dispatch(pipeline, clock, TOKYO) == ["22:00 sent"]
+    issue = pipeline.store.issues.latest(pipeline.store.subscribers.list_id("weekly"))
+    assert issue is not None and issue.status == "sending"  # later waves to come
+    assert issue.waves == (TOKYO, KATHMANDU, NEW_YORK, PAGO)  # frozen with the issue
+    assert sorted(e for e, _ in ledger(pipeline)) == ["tokyo1@example.org", "tokyo2@example.org"]
+    assert dispatch(pipeline, clock, TOKYO + timedelta(minutes=1)) == []  # claimed: once
+
+    # mid-period: nyc moves to Tokyo, whose wave has gone; tokyo1 (sent) moves to Pago Pago
+    move(project, {"nyc@example.org": "Asia/Tokyo", "tokyo1@example.org": "Pacific/Pago_Pago"})
+    assert dispatch(pipeline, clock, KATHMANDU) == ["01:15 sent"]
+    assert wave_runs_of(pipeline)[KATHMANDU][1] == {"accepted": 2}  # ktm, and nyc moved
+
+    # the scheduler is down from before New York's wave to after Pago Pago's, grace 1h
+    assert dispatch(pipeline, clock, PAGO, grace="1h") == ["12:00 missed", "18:00 sent"]
+    runs = {r.wave: r for r in pipeline.store.runs.history("weekly") if r.wave}
+    command = "digest schedule run-now weekly --wave 2026-11-30T12:00:00+00:00"
+    assert runs[NEW_YORK].outcome == "missed" and command in str(runs[NEW_YORK].detail)
+    assert runs[PAGO].counts == {"accepted": 1}  # pago only: tokyo1 had it already
+    assert "nyc2@example.org" not in dict(ledger(pipeline))  # waits for the command
+
+    config = project / "config.toml"
+    result = CliRunner().invoke(main, ["--config", str(config), *command.split()[1:]])
+    assert result.exit_code == 0, result.output
+    assert "sent" in result.output
+    again = CliRunner().invoke(main, ["--config", str(config), *command.split()[1:]])
+    assert "already handled (sent)" in again.output
+
+    sent = ledger(pipeline)
+    assert Counter(e for e, _ in sent) == Counter(list(READERS))  # every reader, once
+    assert {s for _, s in sent} == {"accepted"}
+    assert len(emails(project)) == len(READERS)
+    issue = pipeline.store.issues.latest(pipeline.store.subscribers.list_id("weekly"))
+    assert issue is not None and issue.status == "sent"
+
+
+def test_a_held_issue_holds_every_wave_until_approved(project: Path) -> None:
+    pipeline, clock = setup(project, approval="required")
+    assert dispatch(pipeline, clock, TOKYO) == ["22:00 held"]
+    assert dispatch(pipeline, clock, KATHMANDU) == ["01:15 held"]
+    assert not ledger(pipeline) and not emails(project)
+    pipeline.approve("weekly", "editor@example.org")
+    # New York's wave carries the held waves' readers too; Pago Pago's stays its own
+    assert dispatch(pipeline, clock, NEW_YORK) == ["12:00 sent"]
+    assert sorted(e for e, _ in ledger(pipeline)) == sorted(
+        e for e, z in READERS.items() if z != "Pacific/Pago_Pago"
+    )
+    assert dispatch(pipeline, clock, PAGO) == ["18:00 sent"]
+    assert Counter(e for e, _ in ledger(pipeline)) == Counter(list(READERS))
+
+
+def test_content_closes_at_the_first_wave(project: Path) -> None:
+    pipeline, clock = setup(project)
+    dispatch(pipeline, clock, TOKYO)
+    first = pipeline.store.issues.latest(pipeline.store.subscribers.list_id("weekly"))
+    assert first is not None
+    late = project / "posts" / "after-the-close.md"
+    late.write_text(
+        "---\ntitle: Written After Tokyo Got Its Issue\nauthor: Late Writer\n"
+        f"date: {(TOKYO + timedelta(hours=1)).isoformat()}\n---\n\nA late post body.\n",
+        encoding="utf-8",
+    )
+    dispatch(pipeline, clock, KATHMANDU)  # the same frozen issue; the late post waits
+    titles = [p.title for p in pipeline.issue_posts("weekly", first.number)]
+    assert "Written After Tokyo Got Its Issue" not in titles
+    pipeline.collect()
+    nxt = pipeline.candidates("weekly", NEW_YORK + timedelta(days=1))
+    assert "Written After Tokyo Got Its Issue" in [p.title for p in nxt]
