@@ -18,8 +18,8 @@ from mjml import mjml2html
 
 from digest.config import load_settings
 from digest.models import Digest, DigestPost, Section, Window
-from digest.render import Renderer
-from digest.segments import ALL, Audience
+from digest.render.renderer import Renderer
+from digest.render.segments import ALL, Audience
 
 AREAS = (
     "International Politics", "Foreign Affairs", "Economic Development", "Security",

@@ -17,7 +17,7 @@ from typing import Any
 from .config import Settings
 from .errors import DigestError
 from .models import Digest
-from .render import Renderer, web_url
+from .render.renderer import Renderer, web_url
 
 log = logging.getLogger(__name__)
 MANIFEST = "issues.json"

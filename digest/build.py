@@ -11,8 +11,8 @@ from .config import Settings
 from .group import AuthorProfile, Classify, group, place
 from .models import Digest, RenderedEmail, StoredPost, Window
 from .periods import period_of
-from .render import Renderer
-from .segments import ALL, SegmentEmail, audiences, segment_key
+from .render.renderer import Renderer
+from .render.segments import ALL, SegmentEmail, audiences, segment_key
 from .store import Store
 from .store.issues import IssueRow
 from .summarize import ExtractiveSummarizer, Summarizer

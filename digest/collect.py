@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from . import registry
 from .config import Settings
+from .plugins import registry
 from .sources.base import Problem, Source, SourceReport
-from .sources.fetch import collect_budget
+from .sources.feed.fetch import collect_budget
 from .store import Store
 
 log = logging.getLogger(__name__)

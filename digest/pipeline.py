@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from . import registry
 from .archive import Archive
 from .build import Builder, BuiltIssue, store_issue
 from .claims import MANUAL, RETRY, acquire, kept, run_outcome
@@ -21,6 +20,7 @@ from .delivery.reasons import transient
 from .errors import ClaimHeldError, DigestError, FrozenError
 from .models import TEST_CHUNK, StoredPost, Window
 from .periods import period_of
+from .plugins import registry
 from .schedule import parse_duration
 from .send import ProgressFn, Sender, SendReport, ledger_report, outcome_of, sync_roster
 from .store import Store

@@ -21,13 +21,13 @@ from .delivery.base import DeliveryBackend, SendAborted
 from .delivery.pacing import RateLimiter, backoff
 from .delivery.reasons import recipient_problem
 from .errors import DeliveryError
-from .membership import sync_list
 from .models import TEST_CHUNK, DeliveryResult, Envelope, Recipient, RenderedEmail, Subscriber
-from .roster import RowProblem
 from .store import Store
 from .store.decisions import UnknownChunk, UnknownRecipient
 from .store.issues import CLAIMED, FAILED, PLANNED, SUBMITTED, UNKNOWN, IssueRow, LedgerRow
 from .store.ledger import IdRange, Outcome
+from .subscribers.membership import sync_list
+from .subscribers.roster import RowProblem
 from .tokens import Signer
 
 log = logging.getLogger(__name__)

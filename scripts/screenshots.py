@@ -1,6 +1,6 @@
 """Screenshots of the sample issue's email at 375 and 800 px, for the README (``make screenshots``).
 
-Renders ``digest.sample`` with the project's config and templates, fills the per-recipient
+Renders ``digest.render.sample`` with the project's config and templates, fills the per-recipient
 placeholders with sample values, and photographs the whole page in Debian's headless Chromium.
 
     .venv/bin/python scripts/screenshots.py [OUT_DIR] [--config config.toml]
@@ -15,9 +15,9 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from digest.config import load_settings
-from digest.render import PLACEHOLDERS, Renderer, fill
-from digest.sample import sample_digest
-from digest.segments import Audience
+from digest.render.renderer import PLACEHOLDERS, Renderer, fill
+from digest.render.sample import sample_digest
+from digest.render.segments import Audience
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.browser import CHROMIUM, CHROMIUM_ARGS

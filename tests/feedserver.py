@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from digest.sources.feed import FeedOptions, FeedSource
-from digest.sources.fetch import user_agent
+from digest.sources.feed.fetch import user_agent
+from digest.sources.feed.source import FeedOptions, FeedSource
 from digest.taxonomy import Taxonomy
 
 FEEDS = Path(__file__).parent / "feeds"

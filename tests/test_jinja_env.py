@@ -8,8 +8,8 @@ from markupsafe import Markup, escape
 
 from digest.config import load_settings
 from digest.errors import TemplateError
-from digest.jinja_env import OutputTemplate, RenderEnvironment, escape_output
-from digest.render import Renderer
+from digest.render.jinja_env import OutputTemplate, RenderEnvironment, escape_output
+from digest.render.renderer import Renderer
 
 HOSTILE = [
     '"><img src=x onerror=alert(1)>',

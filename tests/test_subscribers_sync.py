@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from digest.config import load_settings
-from digest.membership import sync_list
 from digest.store import Store
 from digest.store.suppressions import SuppressionRepo
+from digest.subscribers.membership import sync_list
 
 NOW = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
 BEN = "ben.carter@example.com"

@@ -15,9 +15,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 
 from digest.config import Settings, load_settings
-from digest.roster import read_roster
 from digest.store import Store
 from digest.store.schema import issues, subscribers, suppressions
+from digest.subscribers.roster import read_roster
 from digest.tokens import Signer, TokenClaims
 from digest.web import create_app
 

@@ -18,7 +18,7 @@ from rich.markup import escape
 from ..config import Settings, load_settings
 from ..errors import DigestError
 from ..pipeline import Pipeline
-from ..roster import RowProblem
+from ..subscribers.roster import RowProblem
 
 F = TypeVar("F", bound=Callable[..., Any])
 out = Console(soft_wrap=True)

@@ -18,9 +18,9 @@ from ..collect import CollectReport
 from ..config import load_settings
 from ..errors import PostParseError
 from ..pipeline import Pipeline
-from ..segments import SegmentEmail
+from ..render.segments import SegmentEmail
 from ..send import sync_roster
-from ..sources.directory import (
+from ..sources.directory.source import (
     MARKDOWN_SUFFIXES,
     TEXT_SUFFIXES,
     DirectoryOptions,

@@ -20,10 +20,10 @@ from rich.progress import Progress as Bar
 
 from ..errors import NotFoundError
 from ..pipeline import Pipeline
-from ..roster import normalize_email
 from ..schedule import parse_duration
 from ..send import Progress, ProgressFn, SendReport, ledger_report
 from ..store.issues import IssueRow
+from ..subscribers.roster import normalize_email
 from .app import err, handled, hint_if_never_collected, main, pipeline_of, warn_rows
 
 log = logging.getLogger("digest.cli")

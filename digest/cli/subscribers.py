@@ -9,14 +9,14 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from .. import membership
 from ..config import Settings
 from ..errors import ConfigError, NotFoundError
 from ..models import Subscriber
 from ..pipeline import Pipeline
 from ..private_files import private_opener
-from ..roster import normalize_email
 from ..store.suppressions import SuppressionRepo
+from ..subscribers import membership
+from ..subscribers.roster import normalize_email
 from .app import err, handled, main, out, pipeline_of, warn_rows
 
 LIST_OPTION = click.option("--list", "list_name", help="The list (needed when there are several).")

@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..config import load_settings
-from ..templates_check import check
+from ..render.templates_check import check
 from .app import handled, main
 
 

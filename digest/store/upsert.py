@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import Connection, or_, select
 
 from ..models import Post
-from ..simhash import MAX_DISTANCE, Fingerprints, distance, simhash
-from ..urls import normalize_url
 from .schema import posts
+from .simhash import MAX_DISTANCE, Fingerprints, distance, simhash
+from .urls import normalize_url
 
 _CHUNK = 500
 

@@ -25,7 +25,7 @@ from ..tokens import Signer
 from . import preferences, unsubscribe, webhooks
 from .archive import archive_mount
 from .context import Web
-from .desk import desk_app
+from .desk.app import desk_app
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
