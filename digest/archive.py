@@ -17,7 +17,8 @@ from typing import Any
 from .config import Settings
 from .errors import DigestError
 from .models import Digest
-from .render.renderer import Renderer, web_url
+from .render.renderer import Renderer
+from .render.templates import web_url
 
 log = logging.getLogger(__name__)
 MANIFEST = "issues.json"

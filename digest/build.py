@@ -3,52 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from functools import cached_property
 
 from .config import Settings
 from .group import AuthorProfile, Classify, group, place
-from .models import Digest, RenderedEmail, StoredPost, Window
+from .models import ALL, BuiltIssue, Digest, SegmentEmail, StoredPost, Window
 from .periods import period_of
 from .render.renderer import Renderer
-from .render.segments import ALL, SegmentEmail, audiences, segment_key
 from .store import Store
 from .store.issues import IssueRow
+from .subscribers.audiences import audiences, segment_key
 from .summarize import ExtractiveSummarizer, Summarizer
 from .taxonomy import Taxonomy, area_key
 
 TRAINING_POSTS = 2000
 """How many of the newest posts the area classifier learns from."""
-
-
-@dataclass(frozen=True, slots=True)
-class BuiltIssue:
-    """A list's issue for one period: either freshly built, or the one already stored."""
-
-    list_name: str
-    list_id: int
-    digest: Digest
-    email: RenderedEmail
-    """The email of the ``all`` segment (subscribers without area preferences)."""
-    stored: IssueRow | None = None
-    segments: tuple[SegmentEmail, ...] = ()
-    """One rendering per distinct segment of the list's active subscribers, ``all`` first."""
-
-    def segment(self, key: str) -> SegmentEmail:
-        """The segment with ``key`` (see ``Builder.segment_key``); KeyError when absent."""
-        for segment in self.segments:
-            if segment.key == key:
-                return segment
-        raise KeyError(key)
-
-    @property
-    def window(self) -> Window:
-        return self.digest.window
-
-    @property
-    def post_ids(self) -> tuple[int, ...]:
-        return tuple(p.id for p in self.digest.posts)
 
 
 def store_issue(

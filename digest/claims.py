@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from .errors import ClaimHeldError
 from .models import Window
-from .send import SendReport
+from .reports import SendReport
 from .store.runs import Holder, Run, RunRepo
 
 log = logging.getLogger(__name__)

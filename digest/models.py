@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from .placeholders import Placeholders
+
+if TYPE_CHECKING:
+    from .store.issues import IssueRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,3 +193,72 @@ class DeliveryResult(NamedTuple):
     """One of ``accepted``, ``failed``, ``retry`` or ``unknown``."""
     message_id: str | None = None
     error: str | None = None
+
+
+ALL = "all"
+"""The key of the segment that gets everything."""
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """One segment's key, the areas it follows and how many active subscribers it has."""
+
+    key: str
+    areas: tuple[str, ...]
+    subscribers: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentEmail:
+    """One segment's rendering: the email its subscribers get, and what overflow collapsed."""
+
+    key: str
+    areas: tuple[str, ...]
+    email: RenderedEmail
+    subscribers: int = 0
+    posts: int = 0
+    """Posts of the segment's own sections."""
+    also: int = 0
+    """Posts of other areas, listed by title."""
+    lines: int = 0
+    """Posts of the segment's sections collapsed to one-line title links."""
+    linked: int = 0
+    """Posts folded into the single "N more posts this week" link."""
+
+    @property
+    def collapsed(self) -> int:
+        """Posts not shown as the segment would show them without the size limit."""
+        return self.lines + self.linked
+
+    @property
+    def html_bytes(self) -> int:
+        return self.email.html_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltIssue:
+    """A list's issue for one period: either freshly built, or the one already stored."""
+
+    list_name: str
+    list_id: int
+    digest: Digest
+    email: RenderedEmail
+    """The email of the ``all`` segment (subscribers without area preferences)."""
+    stored: IssueRow | None = None
+    segments: tuple[SegmentEmail, ...] = ()
+    """One rendering per distinct segment of the list's active subscribers, ``all`` first."""
+
+    def segment(self, key: str) -> SegmentEmail:
+        """The segment with ``key`` (see ``Builder.segment_key``); KeyError when absent."""
+        for segment in self.segments:
+            if segment.key == key:
+                return segment
+        raise KeyError(key)
+
+    @property
+    def window(self) -> Window:
+        return self.digest.window
+
+    @property
+    def post_ids(self) -> tuple[int, ...]:
+        return tuple(p.id for p in self.digest.posts)

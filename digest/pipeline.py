@@ -7,22 +7,21 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from .archive import Archive
-from .build import Builder, BuiltIssue, store_issue
+from .build import Builder, store_issue
 from .claims import MANUAL, RETRY, acquire, kept, run_outcome
-from .collect import CollectReport, collect
+from .collect import collect
 from .config import Settings
 from .delivery.base import DeliveryBackend
 from .delivery.reasons import transient
 from .errors import ClaimHeldError, DigestError, FrozenError
-from .models import TEST_CHUNK, StoredPost, Window
-from .periods import period_of
-from .plugins import registry
-from .schedule import parse_duration
-from .send import ProgressFn, Sender, SendReport, ledger_report, outcome_of, sync_roster
+from .models import TEST_CHUNK, BuiltIssue, StoredPost, Window
+from .periods import parse_duration, period_of
+from .reports import CollectReport, ProgressFn, RunReport, SendReport
+from .send import Sender, ledger_report, outcome_of, sync_roster
 from .store import Store
 from .store.desk import DeskRepo
 from .store.issues import IssueRow
@@ -35,16 +34,6 @@ Clock = Callable[[], datetime]
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class RunReport:
-    """What one ``digest run`` did."""
-
-    collected: CollectReport
-    sends: tuple[SendReport, ...]
-    busy: tuple[ClaimHeldError, ...] = ()
-    """Lists whose period another live process was sending: nothing sent for them here."""
 
 
 class Pipeline:
@@ -92,8 +81,7 @@ class Pipeline:
         return self.store.posts.by_ids(self.store.issues.post_ids(issue.id))
 
     def backend(self, name: str | None = None) -> DeliveryBackend:
-        kind = registry.delivery_backends()[name or self.settings.delivery.backend]
-        return kind.factory(self.settings)
+        return self.settings.delivery.make(self.settings, name)
 
     def signer(self, backend: DeliveryBackend) -> Signer:
         signer = Signer.from_env(

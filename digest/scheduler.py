@@ -28,9 +28,8 @@ from . import periods
 from .claims import SCHEDULED, owner_id
 from .errors import ClaimHeldError
 from .models import Window
-from .periods import Effective
+from .periods import Effective, latest_fire, next_fires, parse_duration
 from .pipeline import Pipeline
-from .schedule import latest_fire, next_fires, parse_duration
 from .store.runs import Run
 
 log = logging.getLogger(__name__)

@@ -11,19 +11,27 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from .build import BuiltIssue, store_issue
+from .build import store_issue
 from .config import Settings
 from .delivery.base import DeliveryBackend, SendAborted
 from .delivery.pacing import RateLimiter, backoff
 from .delivery.reasons import recipient_problem
 from .errors import DeliveryError
-from .models import TEST_CHUNK, DeliveryResult, Envelope, Recipient, RenderedEmail, Subscriber
+from .models import (
+    TEST_CHUNK,
+    BuiltIssue,
+    DeliveryResult,
+    Envelope,
+    Recipient,
+    RenderedEmail,
+    Subscriber,
+)
+from .reports import Progress, ProgressFn, SendReport
 from .store import Store
-from .store.decisions import UnknownChunk, UnknownRecipient
 from .store.issues import CLAIMED, FAILED, PLANNED, SUBMITTED, UNKNOWN, IssueRow, LedgerRow
 from .store.ledger import IdRange, Outcome
 from .subscribers.membership import sync_list
@@ -35,40 +43,6 @@ T = TypeVar("T")
 Clock = Callable[[], datetime]
 SegmentOf = Callable[[Subscriber], str]
 """Which rendering a subscriber gets ("" is the whole issue)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """How far a delivery has got: recipients handled of the total, and the tally so far."""
-
-    total: int
-    done: int
-    counts: dict[str, int]
-
-
-ProgressFn = Callable[[Progress], None]
-
-
-@dataclass(frozen=True, slots=True)
-class SendReport:
-    """What sending one list's issue did."""
-
-    list_name: str
-    outcome: str
-    """``sent``, ``already-sent``, ``no-posts``, ``dry-run``, ``incomplete``, ``unknown``, or
-    ``test`` (a test send outside the ledger)."""
-    issue_number: int | None = None
-    issue_key: str | None = None
-    counts: dict[str, int] = field(default_factory=dict)
-    recipients: int = 0
-    roster_problems: tuple[RowProblem, ...] = ()
-    destination: str | None = None
-    failures: tuple[tuple[str, int], ...] = ()
-    """Each distinct failure reason and how many recipients it hit."""
-    unknown: tuple[UnknownChunk, ...] = ()
-    """Chunks that may or may not have gone out, waiting for ``--resolve-unknown``."""
-    unknown_recipients: tuple[UnknownRecipient, ...] = ()
-    """The same, one entry per recipient."""
 
 
 def outcome_of(counts: dict[str, int]) -> str:

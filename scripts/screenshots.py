@@ -14,10 +14,10 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from digest.config import load_settings
+from digest.config.load import load_settings
+from digest.models import Audience
 from digest.render.renderer import PLACEHOLDERS, Renderer, fill
 from digest.render.sample import sample_digest
-from digest.render.segments import Audience
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.browser import CHROMIUM, CHROMIUM_ARGS

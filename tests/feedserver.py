@@ -249,7 +249,7 @@ def feed_source(
     **options: object,
 ) -> FeedSource:
     """A FeedSource with the default project's taxonomy and short, test-sized limits."""
-    from digest.config import load_settings
+    from digest.config.load import load_settings
 
     settings = load_settings(Path(__file__).resolve().parent.parent / "config.toml")
     opts: dict[str, object] = {

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import load_settings, resolve_config_path
+from digest.config.load import load_settings, resolve_config_path
 from digest.errors import ConfigError
 from digest.sources.directory.source import DirectoryOptions
 

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from digest.cli import main
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.errors import ConfigError
 from digest.web.desk.auth import desk_access, is_loopback, loopback_host
 from digest.web.desk.throttle import OVERALL, PER_CLIENT, client_key

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from digest.collect import collect
-from digest.config import Settings, load_settings
+from digest.config import Settings
+from digest.config.load import load_settings
 from digest.models import Window
 from digest.store import Store
 from digest.store.schema import posts

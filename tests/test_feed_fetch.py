@@ -9,7 +9,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from digest.collect import collect
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.sources.feed.fetch import retry_after
 from digest.store import Store
 

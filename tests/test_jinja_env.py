@@ -6,7 +6,7 @@ import jinja2
 import pytest
 from markupsafe import Markup, escape
 
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.errors import TemplateError
 from digest.render.jinja_env import OutputTemplate, RenderEnvironment, escape_output
 from digest.render.renderer import Renderer

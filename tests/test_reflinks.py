@@ -4,7 +4,7 @@ import random
 import textwrap
 
 from digest.render.reflinks import Linked, number, ref, references, tidy
-from digest.render.renderer import wordwrap
+from digest.render.templates import wordwrap
 
 
 def test_linked_numbers_links_by_first_appearance_across_parts() -> None:

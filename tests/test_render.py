@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.errors import TemplateError
 from digest.models import Digest, DigestPost, Section, Window
 from digest.render.renderer import Renderer

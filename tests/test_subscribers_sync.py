@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.store import Store
 from digest.store.suppressions import SuppressionRepo
 from digest.subscribers.membership import sync_list

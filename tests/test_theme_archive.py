@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from digest.archive import Archive
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.errors import ConfigError
 from digest.models import Digest, DigestPost, Section
 from digest.render.sample import sample_digest
@@ -89,8 +89,8 @@ def test_email_links_to_the_web_version(project: Path) -> None:
 
 
 def test_hostile_content_is_inert_in_every_output(project: Path) -> None:
+    from digest.models import Audience
     from digest.render.renderer import Renderer
-    from digest.render.segments import Audience
 
     base = sample_digest()
     evil = DigestPost(

@@ -15,7 +15,8 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
 
-from ..config import Settings, load_settings
+from ..config import Settings
+from ..config.load import load_settings
 from ..errors import DigestError
 from ..pipeline import Pipeline
 from ..subscribers.roster import RowProblem

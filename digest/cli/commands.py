@@ -13,12 +13,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..archive import Archive
-from ..build import BuiltIssue
-from ..collect import CollectReport
-from ..config import load_settings
+from ..config.load import load_settings
 from ..errors import PostParseError
+from ..models import BuiltIssue, SegmentEmail
 from ..pipeline import Pipeline
-from ..render.segments import SegmentEmail
+from ..reports import CollectReport
 from ..send import sync_roster
 from ..sources.directory.source import (
     MARKDOWN_SUFFIXES,
@@ -276,7 +275,7 @@ def _post_text(file: Path) -> tuple[str, str | None]:
 
 
 def _config_exists(ctx: click.Context) -> bool:
-    from ..config import resolve_config_path
+    from ..config.load import resolve_config_path
 
     return resolve_config_path(ctx.obj.get("config")).exists()
 

@@ -19,9 +19,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemaini
 from rich.progress import Progress as Bar
 
 from ..errors import NotFoundError
+from ..periods import parse_duration
 from ..pipeline import Pipeline
-from ..schedule import parse_duration
-from ..send import Progress, ProgressFn, SendReport, ledger_report
+from ..reports import Progress, ProgressFn, SendReport
+from ..send import ledger_report
 from ..store.issues import IssueRow
 from ..subscribers.roster import normalize_email
 from .app import err, handled, hint_if_never_collected, main, pipeline_of, warn_rows

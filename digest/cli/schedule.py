@@ -14,7 +14,7 @@ from rich.table import Table
 
 from ..claims import MANUAL
 from ..errors import ConfigError
-from ..schedule import parse_crontab
+from ..periods import parse_crontab
 from ..scheduler import Scheduler, describe, effective, run_period
 from .app import handled, main, out, pipeline_of
 from .delivery import wait_option

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ..config import load_settings
+from ..config.load import load_settings
 from ..render.templates_check import check
 from .app import handled, main
 

@@ -1,8 +1,6 @@
-"""The one typed settings object, loaded from ``config.toml`` and validated."""
+"""The one typed settings object (``settings``), read from ``config.toml`` by ``load``."""
 
 from .settings import (
-    CONFIG_ENV,
-    DEFAULT_CONFIG,
     ArchiveSettings,
     AreaSettings,
     AuthorSettings,
@@ -20,14 +18,9 @@ from .settings import (
     TemplateSettings,
     ThemeSettings,
     WebSettings,
-    load_settings,
-    resolve_config_path,
-    settings_from_dict,
 )
 
 __all__ = [
-    "CONFIG_ENV",
-    "DEFAULT_CONFIG",
     "ArchiveSettings",
     "AreaSettings",
     "AuthorSettings",
@@ -45,7 +38,4 @@ __all__ = [
     "TemplateSettings",
     "ThemeSettings",
     "WebSettings",
-    "load_settings",
-    "resolve_config_path",
-    "settings_from_dict",
 ]

@@ -1,20 +1,21 @@
-"""The one typed settings object, loaded from ``config.toml`` and validated."""
+"""The one typed settings object: a frozen dataclass per table of ``config.toml``."""
 
 from __future__ import annotations
 
-import os
-import tomllib
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import ConfigError
-from ..plugins import registry
-from .schema import Ctx, build
+from ..periods import parse_crontab, parse_duration
+from ..render.theme import contrast_problems, font_problem
 
-DEFAULT_CONFIG = Path("config.toml")
-CONFIG_ENV = "DIGEST_CONFIG"
+if TYPE_CHECKING:
+    from ..delivery.base import DeliveryBackend
+    from ..sources.base import Source
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,6 @@ class ListSettings:
     """With approval required, the scheduler builds the issue this long before it is due."""
 
     def validate(self) -> None:
-        from ..schedule import parse_crontab
-
         if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
             raise ValueError(f"name: expected letters, digits, '-' or '_', got {self.name!r}")
         try:
@@ -81,8 +80,6 @@ class ListSettings:
         parse_crontab(self.schedule, self.timezone)
         if self.approval not in ("none", "required"):
             raise ValueError(f"approval: expected 'none' or 'required', got {self.approval!r}")
-        from ..schedule import parse_duration
-
         try:
             parse_duration(self.build_ahead)
         except ValueError as exc:
@@ -105,8 +102,6 @@ class SchedulerSettings:
     """How often the scheduler checks the database for schedule changes and writes a heartbeat."""
 
     def validate(self) -> None:
-        from ..schedule import parse_duration
-
         for key in ("grace", "lease", "poll"):
             try:
                 parse_duration(getattr(self, key))
@@ -122,8 +117,6 @@ class CollectSettings:
     """Sources still being read after this long are reported and skipped; the run goes on."""
 
     def validate(self) -> None:
-        from ..schedule import parse_duration
-
         try:
             seconds = parse_duration(self.budget).total_seconds()
         except ValueError as exc:
@@ -133,8 +126,6 @@ class CollectSettings:
 
     @property
     def budget_seconds(self) -> float:
-        from ..schedule import parse_duration
-
         return parse_duration(self.budget).total_seconds()
 
 
@@ -194,10 +185,6 @@ class ThemeSettings:
     header_text_color: str = "#ffffff"
 
     def validate(self) -> None:
-        import re
-
-        from ..render.theme import contrast_problems, font_problem
-
         for key in (
             "brand_color", "text_color", "background_color", "surface_color", "muted_color",
             "header_text_color",
@@ -278,6 +265,10 @@ class DeskSettings:
                 raise ValueError(f"editors: expected email addresses, got {address!r}")
 
 
+SourceFactory = Callable[["SourceSettings", "Settings"], "Source"]
+BackendFactory = Callable[["Settings"], "DeliveryBackend"]
+
+
 @dataclass(frozen=True)
 class SourceSettings:
     """One configured source: its name, type and the type's own options."""
@@ -285,6 +276,8 @@ class SourceSettings:
     name: str
     type: str
     options: Any
+    factory: SourceFactory
+    """The registered type's factory, resolved when the settings were loaded."""
     enabled: bool = True
 
 
@@ -294,9 +287,15 @@ class DeliverySettings:
 
     backend: str = "outbox"
     backends: dict[str, Any] = field(default_factory=dict)
+    factories: dict[str, BackendFactory] = field(default_factory=dict, compare=False, repr=False)
+    """Each registered backend's factory, resolved when the settings were loaded."""
 
     def options(self, name: str | None = None) -> Any:
         return self.backends[name or self.backend]
+
+    def make(self, settings: Settings, name: str | None = None) -> DeliveryBackend:
+        """A backend instance: ``name``, or the configured one."""
+        return self.factories[name or self.backend](settings)
 
 
 @dataclass(frozen=True)
@@ -320,10 +319,6 @@ class Settings:
     desk: DeskSettings = field(default_factory=DeskSettings)
     collect: CollectSettings = field(default_factory=CollectSettings)
 
-    @property
-    def base_dir(self) -> Path:
-        return self.path.parent
-
     def list(self, name: str) -> ListSettings:
         for lst in self.lists:
             if lst.name == name:
@@ -332,144 +327,3 @@ class Settings:
         raise ConfigError(
             f"no list named {name!r}", subject=str(self.path), hint=f"configured lists: {known}"
         )
-
-
-_TOP_LEVEL = {
-    "newsletter": NewsletterSettings,
-    "database": DatabaseSettings,
-    "taxonomy": TaxonomySettings,
-    "summary": SummarySettings,
-    "templates": TemplateSettings,
-    "theme": ThemeSettings,
-    "archive": ArchiveSettings,
-    "web": WebSettings,
-    "desk": DeskSettings,
-    "scheduler": SchedulerSettings,
-    "collect": CollectSettings,
-}
-_ARRAYS = {"sources", "lists", "authors", "delivery"}
-
-
-def resolve_config_path(path: str | Path | None = None) -> Path:
-    """The config file to use: ``path``, else ``$DIGEST_CONFIG``, else ``./config.toml``."""
-    chosen = path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG
-    return Path(chosen).expanduser().resolve()
-
-
-def load_settings(path: str | Path | None = None) -> Settings:
-    """Read, validate and return the settings in ``path``."""
-    file = resolve_config_path(path)
-    try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(
-            "config file not found",
-            subject=str(file),
-            hint=f"pass --config PATH or set {CONFIG_ENV}",
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML: {exc}", subject=str(file)) from None
-    return settings_from_dict(raw, file)
-
-
-def settings_from_dict(raw: dict[str, Any], file: Path) -> Settings:
-    """Validate an already-parsed TOML document that was read from ``file``."""
-    registry.load_plugins()
-    root = Ctx(file=file, key="", base=file.parent)
-    unknown = sorted(set(raw) - set(_TOP_LEVEL) - _ARRAYS)
-    if unknown:
-        known = ", ".join(sorted(set(_TOP_LEVEL) | _ARRAYS))
-        raise root.sub(unknown[0]).error("unknown section", hint=f"known sections: {known}")
-    parts: dict[str, Any] = {
-        name: build(cls, _table(raw, name, root), root.sub(name))
-        for name, cls in _TOP_LEVEL.items()
-    }
-    lists = tuple(
-        build(ListSettings, t, root.sub("lists").sub(i))
-        for i, t in enumerate(_array(raw, "lists", root))
-    )
-    _unique([lst.name for lst in lists], root.sub("lists"), "list")
-    authors = tuple(
-        build(AuthorSettings, t, root.sub("authors").sub(i))
-        for i, t in enumerate(_array(raw, "authors", root))
-    )
-    sources = tuple(
-        _source(t, root.sub("sources").sub(i)) for i, t in enumerate(_array(raw, "sources", root))
-    )
-    _unique([s.name for s in sources], root.sub("sources"), "source")
-    return Settings(
-        path=file,
-        sources=sources,
-        lists=lists,
-        authors=authors,
-        delivery=_delivery(_table(raw, "delivery", root), root.sub("delivery")),
-        database=_database(parts["database"], file.parent),
-        **{k: v for k, v in parts.items() if k != "database"},
-    )
-
-
-def _table(raw: dict[str, Any], name: str, ctx: Ctx) -> dict[str, Any]:
-    value = raw.get(name, {})
-    if not isinstance(value, dict):
-        raise ctx.sub(name).error(f"expected a table [{name}], got {type(value).__name__}")
-    return value
-
-
-def _array(raw: dict[str, Any], name: str, ctx: Ctx) -> list[dict[str, Any]]:
-    value = raw.get(name, [])
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise ctx.sub(name).error(f"expected an array of tables [[{name}]]")
-    return value
-
-
-def _unique(names: list[str], ctx: Ctx, what: str) -> None:
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise ctx.error(f"two {what}s are named {name!r}", hint=f"{what} names must be unique")
-        seen.add(name)
-
-
-def _source(table: dict[str, Any], ctx: Ctx) -> SourceSettings:
-    rest = dict(table)
-    name = rest.pop("name", None)
-    kind = rest.pop("type", None)
-    enabled = rest.pop("enabled", True)
-    if not isinstance(name, str) or not name:
-        raise ctx.sub("name").error("missing required key (expected a string)")
-    if not isinstance(enabled, bool):
-        raise ctx.sub("enabled").error(f"expected true or false, got {enabled!r}")
-    types_ = registry.source_types()
-    if kind not in types_:
-        known = ", ".join(sorted(types_))
-        raise ctx.sub("type").error(f"unknown source type {kind!r}", hint=f"known types: {known}")
-    options = build(types_[kind].options, rest, ctx)
-    return SourceSettings(name=name, type=kind, options=options, enabled=enabled)
-
-
-def _delivery(table: dict[str, Any], ctx: Ctx) -> DeliverySettings:
-    rest = dict(table)
-    backend = rest.pop("backend", "outbox")
-    kinds = registry.delivery_backends()
-    if backend not in kinds:
-        known = ", ".join(sorted(kinds))
-        raise ctx.sub("backend").error(f"unknown backend {backend!r}", hint=f"known: {known}")
-    unknown = sorted(set(rest) - set(kinds))
-    if unknown:
-        raise ctx.sub(unknown[0]).error(
-            "unknown key", hint=f"expected 'backend' or a backend table: {', '.join(sorted(kinds))}"
-        )
-    backends = {
-        name: build(kind.options, _table(rest, name, ctx), ctx.sub(name))
-        for name, kind in kinds.items()
-    }
-    return DeliverySettings(backend=backend, backends=backends)
-
-
-def _database(db: DatabaseSettings, base: Path) -> DatabaseSettings:
-    prefix = "sqlite:///"
-    if db.url.startswith(prefix) and db.url != "sqlite:///:memory:":
-        path = Path(db.url[len(prefix) :]).expanduser()
-        if not path.is_absolute():
-            return DatabaseSettings(url=f"{prefix}{(base / path).resolve()}")
-    return db

@@ -1,22 +1,16 @@
-"""Registries of the swappable parts: source types, delivery backends and summarizers.
+"""The typed registry a plugin fills: the kinds of sources and delivery backends digest knows.
 
-Built-ins register exactly as a third party would: through the ``digest.plugins`` entry-point
-group, whose targets are callables that receive this module and call its ``register_*``
-functions.
+A plugin is a callable ``register(registry: Registry) -> None`` named by an entry point of the
+``digest.plugins`` group; ``digest.plugins.load`` calls it with a ``Registry``.
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..config import Settings, SourceSettings
-    from ..delivery.base import DeliveryBackend
-    from ..sources.base import Source
+    from ..config.settings import BackendFactory, SourceFactory
 
 
 @dataclass(frozen=True)
@@ -25,58 +19,36 @@ class SourceType:
 
     name: str
     options: type[Any]
-    factory: Callable[[SourceSettings, Settings], Source]
+    """The dataclass every key of its ``[[sources]]`` table besides name/type/enabled fills."""
+    factory: SourceFactory
 
 
 @dataclass(frozen=True)
 class BackendType:
-    """A delivery backend: its options dataclass and a factory."""
+    """A delivery backend: its options dataclass (the ``[delivery.<name>]`` table) and factory."""
 
     name: str
     options: type[Any]
-    factory: Callable[[Settings], DeliveryBackend]
+    factory: BackendFactory
 
 
-_sources: dict[str, SourceType] = {}
-_backends: dict[str, BackendType] = {}
-_loaded = False
+class Registry:
+    """The source types and delivery backends plugins have registered."""
 
+    def __init__(self) -> None:
+        self._sources: dict[str, SourceType] = {}
+        self._backends: dict[str, BackendType] = {}
 
-def register_source_type(kind: SourceType) -> None:
-    """Make a source type available to ``[[sources]] type = ...``."""
-    _sources[kind.name] = kind
+    def register_source_type(self, kind: SourceType) -> None:
+        """Make a source type available to ``[[sources]] type = ...``."""
+        self._sources[kind.name] = kind
 
+    def register_backend(self, kind: BackendType) -> None:
+        """Make a delivery backend available to ``[delivery] backend = ...``."""
+        self._backends[kind.name] = kind
 
-def register_backend(kind: BackendType) -> None:
-    """Make a delivery backend available to ``[delivery] backend = ...``."""
-    _backends[kind.name] = kind
+    def source_types(self) -> dict[str, SourceType]:
+        return dict(self._sources)
 
-
-def load_plugins() -> None:
-    """Register the built-ins, then every other installed ``digest.plugins`` entry point, once.
-
-    digest's own entry point is skipped (the built-ins are registered directly), so an install
-    whose metadata still names an older module path cannot break loading.
-    """
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    this = sys.modules[__name__]
-    from . import builtins
-
-    builtins.register(this)
-    for ep in entry_points(group="digest.plugins"):
-        if ep.dist is not None and ep.dist.name == "digest":
-            continue
-        ep.load()(this)
-
-
-def source_types() -> dict[str, SourceType]:
-    load_plugins()
-    return dict(_sources)
-
-
-def delivery_backends() -> dict[str, BackendType]:
-    load_plugins()
-    return dict(_backends)
+    def delivery_backends(self) -> dict[str, BackendType]:
+        return dict(self._backends)

@@ -10,19 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from markupsafe import Markup
 
-from ..models import Digest, DigestPost, RenderedEmail, Section
+from ..models import Audience, Digest, DigestPost, RenderedEmail, Section, SegmentEmail
 from ..placeholders import Placeholders
 from .overflow import Collapser, Layout, SectionLayout, fit
 from .reflinks import Linked, number, ref, tidy
-from .renderer import EMAIL_TEMPLATE, TEXT_TEMPLATE, compile_mjml, template_errors
-from .segments import Audience, SegmentEmail, SegmentView, view
-
-if TYPE_CHECKING:
-    from .renderer import Renderer
+from .segments import SegmentView, view
+from .templates import EMAIL_TEMPLATE, TEXT_TEMPLATE, Templates, compile_mjml, template_errors
 
 T = TypeVar("T")
 
@@ -80,7 +77,7 @@ def _more_key(layout: Layout) -> tuple[int, int]:
 class IssueRender:
     """Renders the segments of one issue; every partial is rendered once per distinct input."""
 
-    def __init__(self, renderer: Renderer, digest: Digest):
+    def __init__(self, renderer: Templates, digest: Digest):
         self.renderer = renderer
         self.digest = digest
         self.placeholders = Placeholders.fresh(repr(digest))

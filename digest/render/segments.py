@@ -1,57 +1,11 @@
-"""Segments: subscribers grouped by the areas they follow; each segment is rendered once.
-
-A subscriber without area preferences is in the ``all`` segment and gets the whole issue. One
-with preferences gets only the sections of those areas, then an "Also this week" list of the
-other posts' titles. The segment key depends on the preferences alone, so it is stable across
-issues.
-"""
+"""What one audience reads of an issue: its own sections in full, the others as titles."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import chain
 
-from ..models import Digest, DigestPost, RenderedEmail, Section, Subscriber
-from ..taxonomy import Taxonomy, area_key
-
-ALL = "all"
-"""The key of the segment that gets everything."""
-
-
-def segment_areas(areas: Iterable[str], taxonomy: Taxonomy) -> tuple[str, ...]:
-    """Canonical areas in section order (unknown areas after, by name), without duplicates."""
-    names = taxonomy.normalize(areas)
-    order = {name: i for i, name in enumerate((*taxonomy.settings.order, *taxonomy.names))}
-    return tuple(sorted(names, key=lambda a: (order.get(a, len(order)), a)))
-
-
-def segment_key(areas: Iterable[str], taxonomy: Taxonomy) -> str:
-    """The segment of a subscriber with these area preferences: ``all`` or slugs joined by +."""
-    canon = segment_areas(areas, taxonomy)
-    return "+".join(area_key(a).replace(" ", "-") for a in canon) if canon else ALL
-
-
-@dataclass(frozen=True, slots=True)
-class Audience:
-    """One segment's key, the areas it follows and how many active subscribers it has."""
-
-    key: str
-    areas: tuple[str, ...]
-    subscribers: int = 0
-
-
-def audiences(subscribers: Iterable[Subscriber], taxonomy: Taxonomy) -> tuple[Audience, ...]:
-    """The distinct segments of ``subscribers``, ``all`` first (always present), then by key."""
-    counts: dict[str, int] = {ALL: 0}
-    areas: dict[str, tuple[str, ...]] = {ALL: ()}
-    for sub in subscribers:
-        canon = segment_areas(sub.areas, taxonomy)
-        key = segment_key(canon, taxonomy)
-        areas.setdefault(key, canon)
-        counts[key] = counts.get(key, 0) + 1
-    keys = [ALL, *sorted(k for k in counts if k != ALL)]
-    return tuple(Audience(k, areas[k], counts[k]) for k in keys)
+from ..models import Audience, Digest, DigestPost, Section
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,30 +29,3 @@ def view(digest: Digest, audience: Audience) -> SegmentView:
     others = tuple(s for s in digest.sections if s.area not in followed)
     also = tuple(chain.from_iterable([s.posts for s in others]))
     return SegmentView(audience.key, audience.areas, mine, also, others)
-
-
-@dataclass(frozen=True, slots=True)
-class SegmentEmail:
-    """One segment's rendering: the email its subscribers get, and what overflow collapsed."""
-
-    key: str
-    areas: tuple[str, ...]
-    email: RenderedEmail
-    subscribers: int = 0
-    posts: int = 0
-    """Posts of the segment's own sections."""
-    also: int = 0
-    """Posts of other areas, listed by title."""
-    lines: int = 0
-    """Posts of the segment's sections collapsed to one-line title links."""
-    linked: int = 0
-    """Posts folded into the single "N more posts this week" link."""
-
-    @property
-    def collapsed(self) -> int:
-        """Posts not shown as the segment would show them without the size limit."""
-        return self.lines + self.linked
-
-    @property
-    def html_bytes(self) -> int:
-        return self.email.html_bytes

@@ -16,11 +16,13 @@ from pathlib import Path
 
 from ..config import Settings
 from ..errors import TemplateError
+from ..models import ALL, Audience
 from . import mjml_spec as spec
 from .overflow import Collapser
-from .renderer import EMAIL_TEMPLATE, Renderer, compile_mjml
+from .renderer import Renderer
 from .sample import sample_digest
-from .segments import ALL, Audience, view
+from .segments import view
+from .templates import EMAIL_TEMPLATE, compile_mjml
 from .theme import contrast_problems
 
 DYNAMIC = "\x03"

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ..config import ThemeSettings
+from typing import Protocol
 
 MIN_CONTRAST = 4.5
 """WCAG 2.1 AA minimum for body-size text."""
@@ -20,6 +17,23 @@ PAIRS = (
     ("muted_color", "background_color", "the 'view in browser' line"),
 )
 """(foreground key, background key, where the pair appears) for every text the email shows."""
+
+
+class Colors(Protocol):
+    """The colors of a theme (``ThemeSettings`` has them)."""
+
+    @property
+    def brand_color(self) -> str: ...
+    @property
+    def text_color(self) -> str: ...
+    @property
+    def background_color(self) -> str: ...
+    @property
+    def surface_color(self) -> str: ...
+    @property
+    def muted_color(self) -> str: ...
+    @property
+    def header_text_color(self) -> str: ...
 
 
 def _channel(value: int) -> float:
@@ -39,7 +53,7 @@ def contrast(foreground: str, background: str) -> float:
     return (a + 0.05) / (b + 0.05)
 
 
-def contrast_problems(theme: ThemeSettings) -> list[str]:
+def contrast_problems(theme: Colors) -> list[str]:
     """One message per color pair of ``theme`` below the WCAG AA ratio."""
     problems = []
     for fg, bg, where in PAIRS:

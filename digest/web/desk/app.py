@@ -31,8 +31,8 @@ from starlette.staticfiles import StaticFiles
 
 from ...config import Settings
 from ...errors import DigestError, NotFoundError
+from ...models import ALL
 from ...pipeline import Pipeline
-from ...render.segments import ALL
 from ...store import Store
 from . import actions as desk_actions
 from . import view as desk_view

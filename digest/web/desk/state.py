@@ -14,8 +14,8 @@ from starlette.responses import HTMLResponse
 from ...collect import collect, make_sources
 from ...config import Settings
 from ...errors import DigestError
+from ...models import ALL
 from ...pipeline import Pipeline
-from ...render.segments import ALL
 from . import view as desk_view
 from .auth import DeskAccess, csrf_token, session_of
 from .live import LiveHub

@@ -6,13 +6,13 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from ...build import BuiltIssue
-from ...models import RenderedEmail, StoredPost
+from ...models import ALL, Audience, BuiltIssue, RenderedEmail, SegmentEmail, StoredPost
 from ...pipeline import Pipeline
 from ...placeholders import fill
-from ...render.segments import ALL, Audience, SegmentEmail, segment_key
+from ...render.templates import web_url
 from ...store.desk import DeskAction, DeskRepo
 from ...store.events import EventRepo
+from ...subscribers.audiences import segment_key
 
 SAMPLE = {
     "email": "reader@example.org",
@@ -174,8 +174,6 @@ def preview_text(email: RenderedEmail) -> str:
 
 def archive_rows(pipeline: Pipeline, list_name: str, limit: int = 50) -> list[ArchiveRow]:
     """The list's stored issues, newest first, with their ledger counts and webhook stats."""
-    from ...render.renderer import web_url
-
     lst = pipeline.settings.list(list_name)
     list_id = pipeline.store.subscribers.list_id(lst.name)
     events = EventRepo(pipeline.store.engine)
