@@ -68,7 +68,7 @@ class Archive:
         """Write the issue's page and refresh the list's index; returns the page's path."""
         folder = self.folder(digest.list_name)
         page = folder / f"{digest.number}.html"
-        issue = self.renderer.issue(digest)
+        issue = self.renderer.issue(digest)  # the build's rendering when it rendered ``digest``
         try:
             _write(page, self.renderer.web_page(digest))
             entry = {

@@ -22,27 +22,6 @@ TRAINING_POSTS = 2000
 """How many of the newest posts the area classifier learns from."""
 
 
-def store_issue(
-    store: Store, built: BuiltIssue, now: datetime, approved_by: str | None = None
-) -> IssueRow | None:
-    """Freeze ``built`` with all it needs: whole email, every segment's rendering, its posts.
-
-    The one way an issue is stored, whether approved (``approved_by``) or sent straight away;
-    None when the period already has an issue.
-    """
-    return store.issues.create(
-        built.list_id,
-        built.digest.number,
-        built.window,
-        built.post_ids,
-        built.email,
-        now,
-        status="approved" if approved_by else "sending",
-        approved_by=approved_by,
-        segments={s.key: s.email for s in built.segments if s.key != ALL},
-    )
-
-
 class Builder:
     """Builds issues for one settings object; holds the summarizer, taxonomy and renderer."""
 

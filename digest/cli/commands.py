@@ -15,16 +15,17 @@ from rich.table import Table
 from ..archive import Archive
 from ..config.load import load_settings
 from ..errors import PostParseError
+from ..issues import write_files
 from ..models import BuiltIssue, SegmentEmail
 from ..pipeline import Pipeline
 from ..reports import CollectReport
-from ..send import sync_roster
 from ..sources.directory.source import (
     MARKDOWN_SUFFIXES,
     TEXT_SUFFIXES,
     DirectoryOptions,
     DirectorySource,
 )
+from ..subscribers.membership import sync_list
 from ..text import printable
 from .app import err, handled, hint_if_never_collected, main, out, pipeline_of, warn_rows
 from .delivery import say, wait_option
@@ -157,7 +158,7 @@ def build(
     names = [list_name] if list_name else [lst.name for lst in pipeline.settings.lists]
     results = []
     for name in names:
-        _, problems = sync_roster(pipeline.settings, pipeline.store, name, pipeline.clock())
+        problems = sync_list(pipeline.settings, pipeline.store, name, pipeline.clock()).problems
         warn_rows(problems)  # the roster decides the segments' counts
         built = pipeline.build(name)
         if not built.digest.posts:
@@ -167,15 +168,7 @@ def build(
             page = Archive(pipeline.settings, pipeline.builder.renderer).publish(built.digest)
             results[-1]["archive"] = str(page)
         if out is not None:
-            folder = out / name if len(names) > 1 else out
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / "email.html").write_text(built.email.html, encoding="utf-8")
-            (folder / "email.txt").write_text(built.email.text, encoding="utf-8")
-            (folder / "email.mjml").write_text(built.email.mjml, encoding="utf-8")
-            for seg in built.segments:
-                (folder / "segments" / seg.key).mkdir(parents=True, exist_ok=True)
-                for ext, body in (("html", seg.email.html), ("txt", seg.email.text)):
-                    (folder / "segments" / seg.key / f"email.{ext}").write_text(body, "utf-8")
+            write_files(built, out / name if len(names) > 1 else out)
         if not as_json:
             d = built.digest
             out_line = (

@@ -313,7 +313,7 @@ def issues() -> None:
 
 
 def _find(pipeline: Pipeline, list_name: str, ref: str) -> IssueRow:
-    list_id = pipeline.store.subscribers.list_id(pipeline.settings.list(list_name).name)
+    list_id = pipeline.list_id(list_name)
     number = ref.rsplit("-", 1)[-1]
     if not number.isdigit():
         raise NotFoundError("expected an issue number or key like 2026-11-30-4", subject=ref)

@@ -293,6 +293,13 @@ class DeliverySettings:
     def options(self, name: str | None = None) -> Any:
         return self.backends[name or self.backend]
 
+    def describe(self, folder: str | None = None) -> str:
+        """Where a send goes: the backend, with its outbox ``folder`` or its options' host."""
+        options = self.options()
+        host, port = getattr(options, "host", None), getattr(options, "port", None)
+        where = folder or (f"{host}:{port}" if host and port else host)
+        return f"{self.backend} {where}" if where else self.backend
+
     def make(self, settings: Settings, name: str | None = None) -> DeliveryBackend:
         """A backend instance: ``name``, or the configured one."""
         return self.factories[name or self.backend](settings)

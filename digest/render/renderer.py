@@ -17,9 +17,20 @@ from .templates import NOBODY, WEB_TEMPLATE, Templates, template_errors
 class Renderer(Templates):
     """Renders digests with one settings object's templates and theme; templates are cached."""
 
+    _last: tuple[Digest, IssueRender] | None = None
+
     def issue(self, digest: Digest) -> IssueRender:
-        """A renderer of ``digest``'s segments that caches the partials they share."""
-        return IssueRender(self, digest)
+        """A renderer of ``digest``'s segments that caches the partials they share.
+
+        The last one is kept: the web page and the archive's index entry of the issue the build
+        phase just rendered come from that rendering, not a second one.
+        """
+        last = self._last
+        if last is not None and last[0] is digest:
+            return last[1]
+        render = IssueRender(self, digest)
+        self._last = (digest, render)
+        return render
 
     def render(self, digest: Digest) -> RenderedEmail:
         """The email of the ``all`` segment: the whole issue."""

@@ -12,11 +12,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..errors import StoreError
 from ..private_files import create_private
 from . import schema
+from .desk import DeskRepo
+from .events import EventRepo
 from .issues import IssueRepo
 from .posts import PostRepo
 from .runs import RunRepo
 from .sources import SourceRepo
 from .subscribers import SubscriberRepo
+from .suppressions import SuppressionRepo
 
 
 def _sqlite_pragmas(dbapi_conn: object, _: object) -> None:
@@ -71,6 +74,9 @@ class Store:
         self.subscribers = SubscriberRepo(self.engine)
         self.issues = IssueRepo(self.engine)
         self.runs = RunRepo(self.engine)
+        self.suppressions = SuppressionRepo(self.engine)
+        self.events = EventRepo(self.engine)
+        self.desk = DeskRepo(self.engine)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:

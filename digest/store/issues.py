@@ -13,18 +13,8 @@ from ..errors import FrozenError, NotFoundError
 from ..models import RenderedEmail, Window
 from ..placeholders import Placeholders
 from .decisions import DecisionRepo
-from .ledger import (
-    ACCEPTED,
-    CLAIMED,
-    FAILED,
-    PLANNED,
-    SKIPPED,
-    SUBMITTED,
-    SUPPRESSED,
-    UNKNOWN,
-    LedgerRepo,
-    LedgerRow,
-)
+from .ledger import LedgerRepo, LedgerRow
+from .ledger_sql import ACCEPTED, CLAIMED, FAILED, PLANNED, SKIPPED, SUBMITTED, SUPPRESSED, UNKNOWN
 from .schema import issue_posts, issue_segments, issues, lists
 
 __all__ = [

@@ -18,10 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from ..models import Window
 from .schema import heartbeats, period_claims, runs, schedules
 
-FINAL = ("sent", "skipped", "missed")
-"""Outcomes after which a period is never run again on its own (held, failed and
-interrupted may be)."""
-
 
 @dataclass(frozen=True, slots=True)
 class Run:

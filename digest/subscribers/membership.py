@@ -16,9 +16,7 @@ from ..errors import SubscriberError
 from ..models import Subscriber
 from ..private_files import private_dir, write_private
 from ..store import Store
-from ..store.events import EventRepo
 from ..store.subscribers import SUPPRESSED, SubscriberRow, SyncCounts
-from ..store.suppressions import SuppressionRepo
 from ..taxonomy import Taxonomy
 from .roster import (
     COLUMNS,
@@ -164,7 +162,7 @@ def _resubscribe(
             subject=f"{roster}:{in_file.line}",
             hint="set the row's status to active first",
         )
-    was = SuppressionRepo(store.engine).resubscribe(list_id, email, now)
+    was = store.suppressions.resubscribe(list_id, email, now)
     log.warning("resubscribed %s to %s (was %s) on an operator's request", email, list_name, was)
     return f"resubscribed (was {was})"
 
@@ -225,5 +223,5 @@ def stats(store: Store, list_id: int) -> dict[str, int]:
     latest = store.issues.latest(list_id)
     if latest is not None:
         out["latest_issue"] = latest.number
-        out.update(EventRepo(store.engine).issue_totals(latest.id))
+        out.update(store.events.issue_totals(latest.id))
     return out

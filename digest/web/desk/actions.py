@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from ...errors import DigestError
-from ...store.desk import DeskRepo
 from ...store.issues import frozen
 from .auth import actor_of, checked_form, new_session, set_session, token_matches
 from .state import Desk, desk_of
@@ -154,9 +153,7 @@ async def send_test(request: Request) -> Response:
                 raise HTTPException(502, f"The test did not go out: {exc}") from None
             counts = ", ".join(f"{n} {status}" for status, n in sorted(report.counts.items()))
             detail = f"to {', '.join(chosen)}: {counts or report.outcome}"
-            DeskRepo(pipeline.store.engine).record(
-                name, number, "test-send", detail, actor, pipeline.clock()
-            )
+            pipeline.store.desk.record(name, number, "test-send", detail, actor, pipeline.clock())
         log.info("desk: %s sent a test of %s issue #%d %s", actor, name, number, detail)
         where = f" ({report.destination})" if report.destination else ""
         return f"Test of issue #{number} sent {detail}{where}."

@@ -10,8 +10,7 @@ from ...models import ALL, Audience, BuiltIssue, RenderedEmail, SegmentEmail, St
 from ...pipeline import Pipeline
 from ...placeholders import fill
 from ...render.templates import web_url
-from ...store.desk import DeskAction, DeskRepo
-from ...store.events import EventRepo
+from ...store.desk import DeskAction
 from ...subscribers.audiences import segment_key
 
 SAMPLE = {
@@ -175,10 +174,10 @@ def preview_text(email: RenderedEmail) -> str:
 def archive_rows(pipeline: Pipeline, list_name: str, limit: int = 50) -> list[ArchiveRow]:
     """The list's stored issues, newest first, with their ledger counts and webhook stats."""
     lst = pipeline.settings.list(list_name)
-    list_id = pipeline.store.subscribers.list_id(lst.name)
-    events = EventRepo(pipeline.store.engine)
+    list_id = pipeline.list_id(lst.name)
+    events = pipeline.store.events
     rows = []
-    for issue in DeskRepo(pipeline.store.engine).past_issues(list_id, limit):
+    for issue in pipeline.store.desk.past_issues(list_id, limit):
         counts = pipeline.store.issues.counts(issue.id)
         stats = events.issue_totals(issue.id)
         rows.append(
@@ -197,9 +196,9 @@ def archive_rows(pipeline: Pipeline, list_name: str, limit: int = 50) -> list[Ar
 
 def stored_issue_html(pipeline: Pipeline, list_name: str, number: int) -> str:
     """A past issue's frozen HTML for the sandboxed archive view."""
-    list_id = pipeline.store.subscribers.list_id(pipeline.settings.list(list_name).name)
+    list_id = pipeline.list_id(list_name)
     return preview_html(pipeline.store.issues.by_number(list_id, number).email)
 
 
 def actions(pipeline: Pipeline, list_name: str) -> list[DeskAction]:
-    return DeskRepo(pipeline.store.engine).actions(list_name)
+    return pipeline.store.desk.actions(list_name)
