@@ -9,11 +9,10 @@ from functools import cached_property
 
 from .config import Settings
 from .group import AuthorProfile, Classify, group, place
-from .models import ALL, BuiltIssue, Digest, SegmentEmail, StoredPost, Window
+from .models import ALL, BuiltIssue, Digest, IssueRow, SegmentEmail, StoredPost, Window
 from .periods import period_of
 from .render.renderer import Renderer
 from .store import Store
-from .store.issues import IssueRow
 from .subscribers.audiences import audiences, segment_key
 from .summarize import ExtractiveSummarizer, Summarizer
 from .taxonomy import Taxonomy, area_key

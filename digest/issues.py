@@ -7,9 +7,8 @@ from datetime import datetime
 from pathlib import Path
 
 from .errors import DigestError, FrozenError
-from .models import ALL, BuiltIssue
+from .models import ALL, BuiltIssue, IssueRow
 from .store import Store
-from .store.issues import IssueRow
 
 log = logging.getLogger(__name__)
 

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from .placeholders import Placeholders
-
-if TYPE_CHECKING:
-    from .store.issues import IssueRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +230,24 @@ class SegmentEmail:
     @property
     def html_bytes(self) -> int:
         return self.email.html_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class IssueRow:
+    """A stored issue: frozen content of one list's period."""
+
+    id: int
+    list_id: int
+    number: int
+    window: Window
+    status: str
+    email: RenderedEmail
+    created_at: datetime
+    finished_at: datetime | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.window.end.strftime('%Y-%m-%d')}-{self.number}"
 
 
 @dataclass(frozen=True, slots=True)

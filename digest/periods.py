@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
@@ -27,7 +27,6 @@ from apscheduler.triggers.cron import CronTrigger
 from .models import Window
 
 if TYPE_CHECKING:
-    from .config import Settings
     from .store.runs import RunRepo
 
 _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
@@ -212,7 +211,24 @@ class Effective:
         return period_at(self.trigger, at)
 
 
-def effective(settings: Settings, runs: RunRepo, list_name: str) -> Effective:
+class ListSchedule(Protocol):
+    """What cuts a list's periods: its name, crontab and zone (``ListSettings`` has them)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def schedule(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+
+
+class Lists(Protocol):
+    """Where a list's schedule is found by name (``Settings`` is one; config imports us)."""
+
+    def list(self, name: str) -> ListSchedule: ...
+
+
+def effective(settings: Lists, runs: RunRepo, list_name: str) -> Effective:
     """The schedule ``list_name`` runs on now."""
     lst = settings.list(list_name)
     o = runs.override(lst.name)
@@ -223,6 +239,6 @@ def effective(settings: Settings, runs: RunRepo, list_name: str) -> Effective:
     )
 
 
-def period_of(settings: Settings, runs: RunRepo, list_name: str, at: datetime) -> Window:
+def period_of(settings: Lists, runs: RunRepo, list_name: str, at: datetime) -> Window:
     """The list's period holding ``at``: after one fire time, up to and including the next."""
     return effective(settings, runs, list_name).period(at)

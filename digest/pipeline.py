@@ -18,12 +18,11 @@ from .config import Settings
 from .delivery.base import DeliveryBackend
 from .delivery.reasons import transient
 from .errors import ClaimHeldError, DigestError
-from .models import BuiltIssue, StoredPost, Window
+from .models import BuiltIssue, IssueRow, StoredPost, Window
 from .periods import parse_duration, period_of
 from .reports import CollectReport, ProgressFn, RunReport, SendReport
 from .send import Sender, ledger_report, outcome_of
 from .store import Store
-from .store.issues import IssueRow
 from .store.runs import Run
 from .subscribers.membership import sync_list
 from .tokens import Signer

@@ -26,13 +26,14 @@ from .models import (
     BuiltIssue,
     DeliveryResult,
     Envelope,
+    IssueRow,
     Recipient,
     RenderedEmail,
     Subscriber,
 )
 from .reports import Progress, ProgressFn, SendReport
 from .store import Store
-from .store.issues import CLAIMED, FAILED, PLANNED, SUBMITTED, UNKNOWN, IssueRow, LedgerRow
+from .store.issues import CLAIMED, FAILED, PLANNED, SUBMITTED, UNKNOWN, LedgerRow
 from .store.ledger import IdRange, Outcome
 from .tokens import Signer
 

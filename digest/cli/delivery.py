@@ -19,11 +19,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemaini
 from rich.progress import Progress as Bar
 
 from ..errors import NotFoundError
+from ..models import IssueRow
 from ..periods import parse_duration
 from ..pipeline import Pipeline
 from ..reports import Progress, ProgressFn, SendReport
 from ..send import ledger_report
-from ..store.issues import IssueRow
 from ..subscribers.roster import normalize_email
 from .app import err, handled, hint_if_never_collected, main, pipeline_of, warn_rows
 

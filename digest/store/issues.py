@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, RowMapping, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import FrozenError, NotFoundError
-from ..models import RenderedEmail, Window
+from ..models import IssueRow, RenderedEmail, Window
 from ..placeholders import Placeholders
 from .decisions import DecisionRepo
 from .ledger import LedgerRepo, LedgerRow
@@ -31,24 +30,6 @@ __all__ = [
     "LedgerRow",
     "frozen",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class IssueRow:
-    """A stored issue: frozen content of one list's period."""
-
-    id: int
-    list_id: int
-    number: int
-    window: Window
-    status: str
-    email: RenderedEmail
-    created_at: datetime
-    finished_at: datetime | None
-
-    @property
-    def key(self) -> str:
-        return f"{self.window.end.strftime('%Y-%m-%d')}-{self.number}"
 
 
 def frozen(list_name: str, number: int, status: str, change: str) -> FrozenError:
