@@ -11,6 +11,7 @@ from .config import Settings
 from .group import AuthorProfile, Classify, group, place
 from .models import ALL, BuiltIssue, Digest, IssueRow, SegmentEmail, StoredPost, Window
 from .periods import period_of
+from .render.issue import IssueRender
 from .render.renderer import Renderer
 from .store import Store
 from .subscribers.audiences import audiences, segment_key
@@ -96,15 +97,22 @@ class Builder:
                 stored.created_at,
                 self.classifier(store, posts),
             )
-            segments = self.frozen_segments(store, stored, self.segments(store, list_id, digest))
-            return BuiltIssue(lst.name, list_id, digest, stored.email, stored, segments)
+            render = self.renderer.issue(digest)
+            fresh = self.segments(store, list_id, digest, render)
+            segments = self.frozen_segments(store, stored, fresh)
+            return BuiltIssue(
+                lst.name, list_id, digest, stored.email, stored, segments, render.web_page
+            )
         previous = store.issues.latest(list_id)
         late_since = previous.created_at if previous else None
         posts = store.posts.for_issue(list_id, window, late_since)
         number = store.issues.next_number(list_id)
         digest = self.digest(lst.name, number, window, posts, now, self.classifier(store, posts))
-        segments = self.segments(store, list_id, digest)
-        return BuiltIssue(lst.name, list_id, digest, segments[0].email, None, segments)
+        render = self.renderer.issue(digest)
+        segments = self.segments(store, list_id, digest, render)
+        return BuiltIssue(
+            lst.name, list_id, digest, segments[0].email, None, segments, render.web_page
+        )
 
     @staticmethod
     def frozen_segments(
@@ -122,9 +130,11 @@ class Builder:
         """The key of the segment a subscriber with these area preferences gets."""
         return segment_key(areas, self.taxonomy)
 
-    def segments(self, store: Store, list_id: int, digest: Digest) -> tuple[SegmentEmail, ...]:
+    def segments(
+        self, store: Store, list_id: int, digest: Digest, render: IssueRender | None = None
+    ) -> tuple[SegmentEmail, ...]:
         """The ``all`` segment, then one per distinct preference among active subscribers."""
         found = audiences(store.subscribers.active(list_id), self.taxonomy)
-        segments = self.renderer.render_segments(digest, found)
+        segments = tuple((render or self.renderer.issue(digest)).segments(found))
         assert segments[0].key == ALL
         return segments

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
@@ -262,6 +263,8 @@ class BuiltIssue:
     stored: IssueRow | None = None
     segments: tuple[SegmentEmail, ...] = ()
     """One rendering per distinct segment of the list's active subscribers, ``all`` first."""
+    web_page: Callable[[], str] | None = field(default=None, compare=False, repr=False)
+    """The issue's web version, from the same rendering as its emails (the archive's page)."""
 
     def segment(self, key: str) -> SegmentEmail:
         """The segment with ``key`` (see ``Builder.segment_key``); KeyError when absent."""

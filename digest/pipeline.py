@@ -206,7 +206,7 @@ class Pipeline:
         try:
             sender = self._sender(backend, progress)
             issue = sender.freeze(built)
-            Archive(self.settings, self.builder.renderer).publish(built.digest)
+            Archive(self.settings, self.builder.renderer).publish(built)
             sender.deliver(issue, built.list_name)
         finally:
             backend.close()

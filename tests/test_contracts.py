@@ -11,8 +11,8 @@ import pytest
 from digest.archive import Archive
 from digest.config.load import load_settings
 from digest.delivery.outbox import OutboxBackend
-from digest.models import ALL, Audience
-from digest.render import renderer as renderer_module
+from digest.models import ALL, Audience, BuiltIssue
+from digest.render import issue as issue_module
 from digest.render.renderer import Renderer
 from digest.render.sample import sample_digest
 from digest.store import Store
@@ -29,19 +29,22 @@ def test_the_archive_publishes_the_rendering_build_made(
     settings = load_settings(project / "config.toml")
     renderer = Renderer(settings)
     digest = sample_digest(number=4)
-    (segment,) = renderer.render_segments(digest, [Audience(ALL, ())])
+    render = renderer.issue(digest)
+    segments = tuple(render.segments([Audience(ALL, ())]))
+    built = BuiltIssue("weekly", 1, digest, segments[0].email, None, segments, render.web_page)
     made: list[object] = []
-    real = renderer_module.IssueRender
+    real = issue_module.IssueRender.__init__
 
-    def counted(*args: object) -> object:
+    def counted(self: object, *args: object) -> None:
         made.append(args)
-        return real(*args)  # type: ignore[arg-type]
+        real(self, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(renderer_module, "IssueRender", counted)
-    page = Archive(settings, renderer).publish(digest)
-    assert made == []  # no second rendering of the issue
-    assert segment.email.subject in page.read_text(encoding="utf-8")
-    Archive(settings, renderer).publish(sample_digest(number=5))  # another issue: rendered
+    monkeypatch.setattr(issue_module.IssueRender, "__init__", counted)
+    page = Archive(settings, renderer).publish(built)
+    assert made == []  # the build's rendering, not a second one
+    html = page.read_text(encoding="utf-8")
+    assert html == render.web_page() and segments[0].email.subject in html
+    Archive(settings, renderer).publish(sample_digest(number=5))  # a bare digest: rendered once
     assert len(made) == 1
 
 

@@ -165,7 +165,7 @@ def build(
             hint_if_never_collected(pipeline, "build")
         results.append(_build_json(built))
         if archive:
-            page = Archive(pipeline.settings, pipeline.builder.renderer).publish(built.digest)
+            page = Archive(pipeline.settings, pipeline.builder.renderer).publish(built)
             results[-1]["archive"] = str(page)
         if out is not None:
             write_files(built, out / name if len(names) > 1 else out)

@@ -15,11 +15,19 @@ from typing import Any, NamedTuple, TypeVar
 from markupsafe import Markup
 
 from ..models import Audience, Digest, DigestPost, RenderedEmail, Section, SegmentEmail
-from ..placeholders import Placeholders
+from ..placeholders import Placeholders, fill
 from .overflow import Collapser, Layout, SectionLayout, fit
 from .reflinks import Linked, number, ref, tidy
 from .segments import SegmentView, view
-from .templates import EMAIL_TEMPLATE, TEXT_TEMPLATE, Templates, compile_mjml, template_errors
+from .templates import (
+    EMAIL_TEMPLATE,
+    NOBODY,
+    TEXT_TEMPLATE,
+    WEB_TEMPLATE,
+    Templates,
+    compile_mjml,
+    template_errors,
+)
 
 T = TypeVar("T")
 
@@ -234,6 +242,13 @@ class IssueRender:
     def segment(self, audience: Audience) -> SegmentEmail:
         """The email of one segment, collapsed as far as the size limit needs."""
         return self.segments([audience])[0]
+
+    def web_page(self) -> str:
+        """The issue as a standalone web page: every section, no per-recipient fields."""
+        with template_errors(WEB_TEMPLATE):
+            page = self.renderer.template(WEB_TEMPLATE).render(self.base)
+        # Public: a recipient field that reached the page (say, in a subject) shows as nothing.
+        return fill(page, self.placeholders, "html", NOBODY)
 
     def segments(self, audiences: Iterable[Audience]) -> list[SegmentEmail]:
         """The email of each segment, collapsed as far as the size limit needs.

@@ -9,28 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..models import ALL, Audience, Digest, RenderedEmail, SegmentEmail
-from ..placeholders import fill
 from .issue import IssueRender
-from .templates import NOBODY, WEB_TEMPLATE, Templates, template_errors
+from .templates import Templates
 
 
 class Renderer(Templates):
     """Renders digests with one settings object's templates and theme; templates are cached."""
 
-    _last: tuple[Digest, IssueRender] | None = None
-
     def issue(self, digest: Digest) -> IssueRender:
-        """A renderer of ``digest``'s segments that caches the partials they share.
-
-        The last one is kept: the web page and the archive's index entry of the issue the build
-        phase just rendered come from that rendering, not a second one.
-        """
-        last = self._last
-        if last is not None and last[0] is digest:
-            return last[1]
-        render = IssueRender(self, digest)
-        self._last = (digest, render)
-        return render
+        """A renderer of ``digest``'s segments that caches the partials they share."""
+        return IssueRender(self, digest)
 
     def render(self, digest: Digest) -> RenderedEmail:
         """The email of the ``all`` segment: the whole issue."""
@@ -44,8 +32,4 @@ class Renderer(Templates):
 
     def web_page(self, digest: Digest) -> str:
         """The issue as a standalone web page: every section, no per-recipient fields."""
-        render = self.issue(digest)
-        with template_errors(WEB_TEMPLATE):
-            page = self.template(WEB_TEMPLATE).render(render.base)
-        # Public: a recipient field that reached the page (say, in a subject) shows as nothing.
-        return fill(page, render.placeholders, "html", NOBODY)
+        return self.issue(digest).web_page()
