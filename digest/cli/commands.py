@@ -13,7 +13,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..archive import Archive
-from ..config.load import load_settings
+from ..build import Builder
+from ..config.load import load_settings, resolve_config_path
 from ..errors import PostParseError
 from ..issues import write_files
 from ..models import BuiltIssue, SegmentEmail
@@ -26,6 +27,7 @@ from ..sources.directory.source import (
     DirectorySource,
 )
 from ..subscribers.membership import sync_list
+from ..summarize import ExtractiveSummarizer
 from ..text import printable
 from .app import err, handled, hint_if_never_collected, main, out, pipeline_of, warn_rows
 from .delivery import say, wait_option
@@ -220,8 +222,6 @@ def run(ctx: click.Context, wait: timedelta) -> None:
 @handled
 def summarize(ctx: click.Context, files: tuple[Path, ...], jsonl: bool) -> None:
     """Summarize text files, or JSON lines on stdin, with digest's summarizer."""
-    from ..build import Builder
-
     settings = load_settings(ctx.obj.get("config")) if _config_exists(ctx) else None
     summarizer = Builder(settings).summarizer if settings else _default_summarizer()
     if jsonl:
@@ -268,12 +268,8 @@ def _post_text(file: Path) -> tuple[str, str | None]:
 
 
 def _config_exists(ctx: click.Context) -> bool:
-    from ..config.load import resolve_config_path
-
     return resolve_config_path(ctx.obj.get("config")).exists()
 
 
 def _default_summarizer() -> Any:
-    from ..summarize import ExtractiveSummarizer
-
     return ExtractiveSummarizer()
