@@ -12,41 +12,18 @@ from ..plugins.load import installed
 from ..plugins.registry import Registry
 from .schema import Ctx, build
 from .settings import (
-    ArchiveSettings,
+    ARRAYS,
+    TABLES,
     AuthorSettings,
-    CollectSettings,
     DatabaseSettings,
     DeliverySettings,
-    DeskSettings,
     ListSettings,
-    NewsletterSettings,
-    SchedulerSettings,
     Settings,
     SourceSettings,
-    SummarySettings,
-    TaxonomySettings,
-    TemplateSettings,
-    ThemeSettings,
-    WebSettings,
 )
 
 DEFAULT_CONFIG = Path("config.toml")
 CONFIG_ENV = "DIGEST_CONFIG"
-
-_TOP_LEVEL = {
-    "newsletter": NewsletterSettings,
-    "database": DatabaseSettings,
-    "taxonomy": TaxonomySettings,
-    "summary": SummarySettings,
-    "templates": TemplateSettings,
-    "theme": ThemeSettings,
-    "archive": ArchiveSettings,
-    "web": WebSettings,
-    "desk": DeskSettings,
-    "scheduler": SchedulerSettings,
-    "collect": CollectSettings,
-}
-_ARRAYS = {"sources", "lists", "authors", "delivery"}
 
 
 def resolve_config_path(path: str | Path | None = None) -> Path:
@@ -81,13 +58,12 @@ def settings_from_dict(
     """Validate an already-parsed TOML document that was read from ``file``."""
     registry = registry or installed()
     root = Ctx(file=file, key="", base=file.parent)
-    unknown = sorted(set(raw) - set(_TOP_LEVEL) - _ARRAYS)
+    unknown = sorted(set(raw) - set(TABLES) - ARRAYS)
     if unknown:
-        known = ", ".join(sorted(set(_TOP_LEVEL) | _ARRAYS))
+        known = ", ".join(sorted(set(TABLES) | ARRAYS))
         raise root.sub(unknown[0]).error("unknown section", hint=f"known sections: {known}")
     parts: dict[str, Any] = {
-        name: build(cls, _table(raw, name, root), root.sub(name))
-        for name, cls in _TOP_LEVEL.items()
+        name: build(cls, _table(raw, name, root), root.sub(name)) for name, cls in TABLES.items()
     }
     lists = tuple(
         build(ListSettings, t, root.sub("lists").sub(i))

@@ -334,3 +334,21 @@ class Settings:
         raise ConfigError(
             f"no list named {name!r}", subject=str(self.path), hint=f"configured lists: {known}"
         )
+
+
+TABLES: dict[str, type[Any]] = {
+    "newsletter": NewsletterSettings,
+    "database": DatabaseSettings,
+    "taxonomy": TaxonomySettings,
+    "summary": SummarySettings,
+    "templates": TemplateSettings,
+    "theme": ThemeSettings,
+    "archive": ArchiveSettings,
+    "web": WebSettings,
+    "desk": DeskSettings,
+    "scheduler": SchedulerSettings,
+    "collect": CollectSettings,
+}
+"""Each top-level table of config.toml and its dataclass."""
+ARRAYS = {"sources", "lists", "authors", "delivery"}
+"""The arrays of tables (``[[sources]]``...) and ``[delivery]``, each read in its own way."""
