@@ -40,7 +40,7 @@ test: lint
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/quality.py ../shared/data/bbc-news-dev.jsonl
 
-## Screenshots of the sample issue at 375 and 800 px into docs/screenshots/ (needs /usr/bin/chromium).
+## Screenshots of the sample issue at 375 and 800 px, and in dark mode, into docs/screenshots/ (needs /usr/bin/chromium).
 screenshots: $(VENV)/.installed-test
 	$(BIN)/python scripts/screenshots.py docs/screenshots
 

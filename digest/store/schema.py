@@ -80,6 +80,7 @@ posts = Table(
     Column("text", Text, nullable=False),
     Column("html", Text),
     Column("caption", Text),
+    Column("image", JSON),
     Column("author", String(500)),
     Column("author_bio", Text, nullable=False, default=""),
     Column("areas", JSON, nullable=False, default=list),

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, or_, select
 
 from ..models import Post
+from ..sources.images import image_json
 from .schema import posts
 from .simhash import MAX_DISTANCE, Fingerprints, distance, simhash
 from .urls import normalize_url
@@ -33,6 +34,7 @@ def _content(post: Post, url_key: str | None) -> dict[str, Any]:
         "text": post.text,
         "html": post.html,
         "caption": post.caption,
+        "image": image_json(post.image),
         "url": post.url,
         "url_key": url_key,
         "author": post.author,
