@@ -25,11 +25,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 
 from . import periods
-from .claims import SCHEDULED, owner_id
+from .claims import SCHEDULED
 from .errors import ClaimHeldError
 from .models import Window
 from .periods import Effective, latest_fire, next_fires, parse_duration
 from .pipeline import Pipeline
+from .store.owner import owner_id
 from .store.runs import Run
 
 log = logging.getLogger(__name__)

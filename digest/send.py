@@ -35,6 +35,7 @@ from .reports import Progress, ProgressFn, SendReport
 from .store import Store
 from .store.issues import CLAIMED, FAILED, PLANNED, SUBMITTED, UNKNOWN, LedgerRow
 from .store.ledger import IdRange, Outcome
+from .store.owner import owner_id
 from .tokens import Signer
 
 log = logging.getLogger(__name__)
@@ -230,7 +231,7 @@ class Sender:
         each = self.backend.deliver_each if isinstance(self.backend, PerMessageBackend) else None
         rows, suppressed = self.store.issues.claim(
             issue.id, envelope.segment, ids.first, ids.last, chunk, self.clock(),
-            CLAIMED if each else SUBMITTED,
+            CLAIMED if each else SUBMITTED, owner=owner_id(),
         )  # fmt: skip
         tally = {"suppressed": suppressed} if suppressed else {}
         size = self.backend.max_batch

@@ -16,8 +16,8 @@ from playwright.sync_api import expect, sync_playwright
 
 from digest.config.load import load_settings
 from digest.pipeline import Pipeline
-from digest.send import sync_roster
 from digest.store import Store
+from digest.subscribers.membership import sync_list as sync_roster
 from digest.tokens import Signer
 from digest.web import create_app
 

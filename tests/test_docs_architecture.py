@@ -108,6 +108,7 @@ def code_modules() -> set[str]:
         str(p.relative_to(PACKAGE).with_suffix(""))
         for p in PACKAGE.rglob("*.py")
         if p.name not in ("__init__.py", "__main__.py")
+        and "versions" not in p.relative_to(PACKAGE).parts  # Alembic revisions, not modules
     }
 
 

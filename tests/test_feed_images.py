@@ -102,7 +102,9 @@ def test_og_image_comes_with_the_full_text(server: FeedServer) -> None:
     assert second.image is None
 
 
-def test_a_stored_picture_reaches_the_lead_of_the_email(server: FeedServer, tmp_path: Path) -> None:
+def test_a_stored_picture_reaches_the_lead_of_the_email(
+    server: FeedServer, database_url: str
+) -> None:
     url = server.feed(
         "/f.xml",
         rss(
@@ -112,7 +114,7 @@ def test_a_stored_picture_reaches_the_lead_of_the_email(server: FeedServer, tmp_
         ),
     )
     settings = load_settings(Path(__file__).resolve().parent.parent / "config.toml")
-    store = Store(f"sqlite:///{tmp_path / 'digest.db'}")
+    store = Store(database_url)
     store.posts.upsert(feed_source(url).collect({}).posts, datetime.now(UTC))
     (stored,) = store.posts.since()
     assert stored.image == Image(f"{PUBLIC}/1.jpg", 800, 600)

@@ -12,6 +12,7 @@ from ..errors import FrozenError, NotFoundError
 from ..models import IssueRow, RenderedEmail, Window
 from ..placeholders import Placeholders
 from .decisions import DecisionRepo
+from .leases import ChunkLeaseRepo
 from .ledger import LedgerRepo, LedgerRow
 from .ledger_sql import ACCEPTED, CLAIMED, FAILED, PLANNED, SKIPPED, SUBMITTED, SUPPRESSED, UNKNOWN
 from .schema import issue_posts, issue_segments, issues, lists
@@ -63,7 +64,7 @@ def _issue(row: RowMapping) -> IssueRow:
     )
 
 
-class IssueRepo(LedgerRepo, DecisionRepo):
+class IssueRepo(LedgerRepo, DecisionRepo, ChunkLeaseRepo):
     """Reads and writes ``issues`` and ``issue_posts``; the ledger comes from LedgerRepo and
     ops' decisions on it from DecisionRepo."""
 
