@@ -30,7 +30,7 @@ import feedparser
 import httpx
 
 from digest.collect import collect
-from digest.config import settings_from_dict
+from digest.config.load import settings_from_dict
 from digest.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,10 +16,9 @@ from pathlib import Path
 
 from mjml import mjml2html
 
-from digest.config import load_settings
-from digest.models import Digest, DigestPost, Section, Window
-from digest.render import Renderer
-from digest.segments import ALL, Audience
+from digest.config.load import load_settings
+from digest.models import ALL, Audience, Digest, DigestPost, Section, Window
+from digest.render.renderer import Renderer
 
 AREAS = (
     "International Politics", "Foreign Affairs", "Economic Development", "Security",

@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 from sendgrid import SendGridAPIClient  # noqa: E402
 from sqlalchemy import create_engine, make_url, text  # noqa: E402
 
-from digest.config import load_settings  # noqa: E402
+from digest.config.load import load_settings  # noqa: E402
 from digest.delivery.options import SendGridOptions  # noqa: E402
 from digest.delivery.sendgrid import SendGridBackend, request_body  # noqa: E402
 from digest.models import Recipient, RenderedEmail, Window  # noqa: E402

@@ -16,8 +16,9 @@ from typing import Any
 
 from .config import Settings
 from .errors import DigestError
-from .models import Digest
-from .render import Renderer, web_url
+from .models import BuiltIssue, Digest
+from .render.renderer import Renderer
+from .render.templates import web_url
 
 log = logging.getLogger(__name__)
 MANIFEST = "issues.json"
@@ -63,17 +64,25 @@ class Archive:
         entries = data.get("issues", []) if isinstance(data, dict) else []
         return [e for e in entries if isinstance(e, dict) and isinstance(e.get("number"), int)]
 
-    def publish(self, digest: Digest) -> Path:
-        """Write the issue's page and refresh the list's index; returns the page's path."""
+    def publish(self, issue: BuiltIssue | Digest) -> Path:
+        """Write the issue's page and refresh the list's index; returns the page's path.
+
+        A built issue's page and subject are the ones the build phase rendered.
+        """
+        if isinstance(issue, BuiltIssue) and issue.web_page is not None:
+            digest, html, subject = issue.digest, issue.web_page(), issue.email.subject
+        else:
+            digest = issue.digest if isinstance(issue, BuiltIssue) else issue
+            render = self.renderer.issue(digest)
+            html, subject = render.web_page(), render.base["subject"]
         folder = self.folder(digest.list_name)
         page = folder / f"{digest.number}.html"
-        issue = self.renderer.issue(digest)
         try:
-            _write(page, self.renderer.web_page(digest))
+            _write(page, html)
             entry = {
                 "number": digest.number,
-                "date": issue.base["issue"]["date"],
-                "subject": issue.base["subject"],
+                "date": self.renderer.issue_date(digest),
+                "subject": subject,
                 "posts": len(digest.posts),
                 "href": page.name,
                 "url": self.url(digest.list_name, digest.number),

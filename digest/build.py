@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from functools import cached_property
 
 from .config import Settings
 from .group import AuthorProfile, Classify, group, place
-from .models import Digest, Headlines, RenderedEmail, StoredPost, Window
+from .models import (
+    ALL,
+    Audience,
+    BuiltIssue,
+    Digest,
+    Headlines,
+    IssueRow,
+    SegmentEmail,
+    StoredPost,
+    Window,
+)
 from .periods import period_of
-from .render import Renderer
-from .segments import ALL, Audience, SegmentEmail, audiences, segment_key
+from .render.issue import IssueRender
+from .render.renderer import Renderer
 from .store import Store
-from .store.issues import IssueRow
+from .subscribers.audiences import audiences, segment_key
 from .summarize import ExtractiveSummarizer, Summarizer
 from .taxonomy import Taxonomy, area_key
 from .waves.local import content_window, plan_for
@@ -23,59 +33,6 @@ NO_HEADLINES = Headlines()
 """An issue whose subject and preheader editors left automatic."""
 TRAINING_POSTS = 2000
 """How many of the newest posts the area classifier learns from."""
-
-
-@dataclass(frozen=True, slots=True)
-class BuiltIssue:
-    """A list's issue for one period: either freshly built, or the one already stored."""
-
-    list_name: str
-    list_id: int
-    digest: Digest
-    email: RenderedEmail
-    """The email of the ``all`` segment (subscribers without area preferences)."""
-    stored: IssueRow | None = None
-    segments: tuple[SegmentEmail, ...] = ()
-    """One rendering per distinct segment of the list's active subscribers, ``all`` first."""
-    waves: tuple[datetime, ...] = ()
-    """For a list sent in its readers' zones: the wave instants frozen with the issue."""
-
-    def segment(self, key: str) -> SegmentEmail:
-        """The segment with ``key`` (see ``Builder.segment_key``); KeyError when absent."""
-        for segment in self.segments:
-            if segment.key == key:
-                return segment
-        raise KeyError(key)
-
-    @property
-    def window(self) -> Window:
-        return self.digest.window
-
-    @property
-    def post_ids(self) -> tuple[int, ...]:
-        return tuple(p.id for p in self.digest.posts)
-
-
-def store_issue(
-    store: Store, built: BuiltIssue, now: datetime, approved_by: str | None = None
-) -> IssueRow | None:
-    """Freeze ``built`` with all it needs: whole email, every segment's rendering, its posts.
-
-    The one way an issue is stored, whether approved (``approved_by``) or sent straight away;
-    None when the period already has an issue.
-    """
-    return store.issues.create(
-        built.list_id,
-        built.digest.number,
-        built.window,
-        built.post_ids,
-        built.email,
-        now,
-        status="approved" if approved_by else "sending",
-        approved_by=approved_by,
-        segments={s.key: s.email for s in built.segments if s.key != ALL},
-        waves=built.waves,
-    )
 
 
 class Builder:
@@ -154,8 +111,12 @@ class Builder:
                 stored.created_at,
                 self.classifier(store, posts),
             )
-            segments = self.frozen_segments(store, stored, self.segments(store, list_id, digest))
-            return BuiltIssue(lst.name, list_id, digest, stored.email, stored, segments)
+            render = self.renderer.issue(digest)
+            fresh = self.segments(store, list_id, digest, render)
+            segments = self.frozen_segments(store, stored, fresh)
+            return BuiltIssue(
+                lst.name, list_id, digest, stored.email, stored, segments, render.web_page
+            )
         previous = store.issues.latest(list_id)
         late_since = previous.created_at if previous else None
         content, waves = window, tuple[datetime, ...]()
@@ -167,8 +128,11 @@ class Builder:
         headlines = store.headlines.for_period(lst.name, window.start)
         classify = self.classifier(store, posts)
         digest = self.digest(lst.name, number, window, posts, now, classify, headlines)
-        segments = self.segments(store, list_id, digest)
-        return BuiltIssue(lst.name, list_id, digest, segments[0].email, None, segments, waves)
+        render = self.renderer.issue(digest)
+        segments = self.segments(store, list_id, digest, render)
+        return BuiltIssue(
+            lst.name, list_id, digest, segments[0].email, None, segments, render.web_page, waves
+        )
 
     @staticmethod
     def frozen_segments(
@@ -198,9 +162,11 @@ class Builder:
         """The key of the segment a subscriber with these area preferences gets."""
         return segment_key(areas, self.taxonomy)
 
-    def segments(self, store: Store, list_id: int, digest: Digest) -> tuple[SegmentEmail, ...]:
+    def segments(
+        self, store: Store, list_id: int, digest: Digest, render: IssueRender | None = None
+    ) -> tuple[SegmentEmail, ...]:
         """The ``all`` segment, then one per distinct preference among active subscribers."""
         found = audiences(store.subscribers.active(list_id), self.taxonomy)
-        segments = self.renderer.render_segments(digest, found)
+        segments = tuple((render or self.renderer.issue(digest)).segments(found))
         assert segments[0].key == ALL
         return segments

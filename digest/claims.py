@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 
 from .errors import ClaimHeldError
 from .models import Window
-from .owner import owner_id
-from .send import SendReport
+from .reports import SendReport
+from .store.owner import owner_id
 from .store.runs import Holder, Run, RunRepo
 
 log = logging.getLogger(__name__)

@@ -6,13 +6,12 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from datetime import datetime
 
-from . import registry
 from .config import Settings
-from .sources.base import Problem, Source, SourceReport
-from .sources.fetch import collect_budget
+from .reports import CollectReport, SourceOutcome
+from .sources.base import Source, SourceReport
+from .sources.feed.fetch import collect_budget
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -22,50 +21,9 @@ GRACE = 1.0
 """Seconds past the budget a source has to hand back what it read before its fetches stopped."""
 
 
-@dataclass(frozen=True, slots=True)
-class SourceOutcome:
-    """What collecting one source did."""
-
-    source: str
-    fetched: int = 0
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    duplicate: int = 0
-    problems: tuple[Problem, ...] = ()
-    error: str | None = None
-    not_modified: bool = False
-    disabled: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class CollectReport:
-    """What collecting every source did."""
-
-    outcomes: tuple[SourceOutcome, ...] = field(default_factory=tuple)
-
-    @property
-    def failed(self) -> list[SourceOutcome]:
-        return [o for o in self.outcomes if o.error]
-
-    @property
-    def skipped(self) -> list[SourceOutcome]:
-        """Sources that were read but skipped some of their items."""
-        return [o for o in self.outcomes if o.problems and not o.error]
-
-    @property
-    def all_failed(self) -> bool:
-        return bool(self.outcomes) and len(self.failed) == len(self.outcomes)
-
-    @property
-    def new(self) -> int:
-        return sum(o.new for o in self.outcomes)
-
-
 def make_sources(settings: Settings) -> list[Source]:
     """Instantiate every enabled configured source through its registered type."""
-    types = registry.source_types()
-    return [types[s.type].factory(s, settings) for s in settings.sources if s.enabled]
+    return [s.factory(s, settings) for s in settings.sources if s.enabled]
 
 
 def collect(

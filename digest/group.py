@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from .models import DigestPost, Section, StoredPost
 from .summarize import Summarizer
@@ -107,8 +106,3 @@ def _section_order(
         return (area == taxonomy.catch_all, order.get(area, len(order)), -len(posts), area)
 
     return key
-
-
-def newest(posts: Sequence[DigestPost]) -> datetime | None:
-    """The latest publication time among ``posts``."""
-    return max((p.published for p in posts), default=None)

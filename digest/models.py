@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
@@ -241,3 +242,96 @@ class DeliveryResult(NamedTuple):
     """One of ``accepted``, ``failed``, ``retry`` or ``unknown``."""
     message_id: str | None = None
     error: str | None = None
+
+
+ALL = "all"
+"""The key of the segment that gets everything."""
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """One segment's key, the areas it follows and how many active subscribers it has."""
+
+    key: str
+    areas: tuple[str, ...]
+    subscribers: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentEmail:
+    """One segment's rendering: the email its subscribers get, and what overflow collapsed."""
+
+    key: str
+    areas: tuple[str, ...]
+    email: RenderedEmail
+    subscribers: int = 0
+    posts: int = 0
+    """Posts of the segment's own sections."""
+    also: int = 0
+    """Posts of other areas, listed by title."""
+    lines: int = 0
+    """Posts of the segment's sections collapsed to one-line title links."""
+    linked: int = 0
+    """Posts folded into the single "N more posts this week" link."""
+
+    @property
+    def collapsed(self) -> int:
+        """Posts not shown as the segment would show them without the size limit."""
+        return self.lines + self.linked
+
+    @property
+    def html_bytes(self) -> int:
+        return self.email.html_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class IssueRow:
+    """A stored issue: frozen content of one list's period."""
+
+    id: int
+    list_id: int
+    number: int
+    window: Window
+    status: str
+    email: RenderedEmail
+    created_at: datetime
+    finished_at: datetime | None
+    waves: tuple[datetime, ...] = ()
+    """The wave instants frozen with the issue (a list sent in its readers' zones)."""
+
+    @property
+    def key(self) -> str:
+        return f"{self.window.end.strftime('%Y-%m-%d')}-{self.number}"
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltIssue:
+    """A list's issue for one period: either freshly built, or the one already stored."""
+
+    list_name: str
+    list_id: int
+    digest: Digest
+    email: RenderedEmail
+    """The email of the ``all`` segment (subscribers without area preferences)."""
+    stored: IssueRow | None = None
+    segments: tuple[SegmentEmail, ...] = ()
+    """One rendering per distinct segment of the list's active subscribers, ``all`` first."""
+    web_page: Callable[[], str] | None = field(default=None, compare=False, repr=False)
+    """The issue's web version, from the same rendering as its emails (the archive's page)."""
+    waves: tuple[datetime, ...] = ()
+    """For a list sent in its readers' zones: the wave instants frozen with the issue."""
+
+    def segment(self, key: str) -> SegmentEmail:
+        """The segment with ``key`` (see ``Builder.segment_key``); KeyError when absent."""
+        for segment in self.segments:
+            if segment.key == key:
+                return segment
+        raise KeyError(key)
+
+    @property
+    def window(self) -> Window:
+        return self.digest.window
+
+    @property
+    def post_ids(self) -> tuple[int, ...]:
+        return tuple(p.id for p in self.digest.posts)

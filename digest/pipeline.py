@@ -4,30 +4,27 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from . import registry
+from . import issues
 from .archive import Archive
-from .build import Builder, BuiltIssue, store_issue
+from .build import Builder
 from .claims import MANUAL, RETRY, acquire, kept, run_outcome
-from .collect import CollectReport, collect
+from .collect import collect
 from .config import Settings
 from .delivery.base import DeliveryBackend
 from .delivery.reasons import transient
-from .errors import ClaimHeldError, DigestError, FrozenError, NotFoundError
-from .models import TEST_CHUNK, StoredPost, Window
-from .periods import period_of
-from .schedule import parse_duration
-from .segments import ALL
-from .send import ProgressFn, Sender, SendReport, ledger_report, outcome_of, sync_roster
+from .errors import ClaimHeldError, DigestError, NotFoundError
+from .models import ALL, BuiltIssue, IssueRow, StoredPost, Window
+from .periods import parse_duration, period_of
+from .reports import CollectReport, ProgressFn, RunReport, SendReport
+from .send import Sender, ledger_report, outcome_of
 from .store import Store
-from .store.desk import DeskRepo
-from .store.issues import IssueRow
 from .store.runs import Run
+from .subscribers.membership import sync_list
 from .tokens import Signer
 
 log = logging.getLogger(__name__)
@@ -36,16 +33,6 @@ Clock = Callable[[], datetime]
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class RunReport:
-    """What one ``digest run`` did."""
-
-    collected: CollectReport
-    sends: tuple[SendReport, ...]
-    busy: tuple[ClaimHeldError, ...] = ()
-    """Lists whose period another live process was sending: nothing sent for them here."""
 
 
 class Pipeline:
@@ -80,7 +67,7 @@ class Pipeline:
         if built.stored is not None:
             return self.store.posts.by_ids(self.store.issues.post_ids(built.stored.id))
         lst = self.settings.list(list_name)
-        list_id = self.store.subscribers.list_id(lst.name)
+        list_id = self.list_id(lst.name)
         previous = self.store.issues.latest(list_id)
         return self.store.posts.for_issue(
             list_id, built.window, previous.created_at if previous else None
@@ -88,13 +75,12 @@ class Pipeline:
 
     def issue_posts(self, list_name: str, number: int) -> list[StoredPost]:
         """The posts of a list's stored issue ``number``."""
-        list_id = self.store.subscribers.list_id(self.settings.list(list_name).name)
+        list_id = self.list_id(list_name)
         issue = self.store.issues.by_number(list_id, number)
         return self.store.posts.by_ids(self.store.issues.post_ids(issue.id))
 
     def backend(self, name: str | None = None) -> DeliveryBackend:
-        kind = registry.delivery_backends()[name or self.settings.delivery.backend]
-        return kind.factory(self.settings)
+        return self.settings.delivery.make(self.settings, name)
 
     def signer(self, backend: DeliveryBackend) -> Signer:
         signer = Signer.from_env(
@@ -106,6 +92,10 @@ class Pipeline:
                 self.settings.newsletter.signing_key_env,
             )
         return signer
+
+    def list_id(self, list_name: str) -> int:
+        """The store's id of the configured list ``list_name`` (ConfigError for another name)."""
+        return self.store.subscribers.list_id(self.settings.list(list_name).name)
 
     def period(self, list_name: str, at: datetime | None = None) -> Window:
         """The list's period holding ``at`` (default: now), as issues and claims both key it."""
@@ -175,21 +165,13 @@ class Pipeline:
             detail=detail,
             issue_number=report.issue_number,
             counts=report.counts,
-            destination=self.destination(report.destination),
+            destination=self.settings.delivery.describe(report.destination),
         )
         return report
 
-    def destination(self, folder: str | None) -> str:
-        """Where a send goes: the backend, with its outbox folder or its host."""
-        name = self.settings.delivery.backend
-        options = self.settings.delivery.options(name)
-        host, port = getattr(options, "host", None), getattr(options, "port", None)
-        where = folder or (f"{host}:{port}" if host and port else host)
-        return f"{name} {where}" if where else name
-
     def _already_sent(self, list_name: str, window: Window) -> SendReport:
         """The report for a period whose claim says it is done."""
-        list_id = self.store.subscribers.list_id(self.settings.list(list_name).name)
+        list_id = self.list_id(list_name)
         issue = self.store.issues.for_period(list_id, window)
         if issue is None:
             return SendReport(list_name, "already-sent")
@@ -206,7 +188,7 @@ class Pipeline:
         """Build, freeze and deliver the period's issue; the caller holds its claim."""
         now = self.clock()
         lst = self.settings.list(list_name)
-        _, problems = sync_roster(self.settings, self.store, list_name, now)
+        problems = sync_list(self.settings, self.store, list_name, now).problems
         built = self.build(list_name, at)
         base = SendReport(
             built.list_name, "", issue_number=built.digest.number, roster_problems=problems
@@ -226,15 +208,14 @@ class Pipeline:
         try:
             sender = self.sender(backend, progress)
             issue = sender.freeze(built)
-            Archive(self.settings, self.builder.renderer).publish(built.digest)
+            Archive(self.settings, self.builder.renderer).publish(built)
             sender.deliver(issue, built.list_name)
         finally:
             backend.close()
-        folder = getattr(backend, "folder", None)
         return replace(
             ledger_report(self.store, issue, built.list_name),
             roster_problems=problems,
-            destination=str(folder(sender.envelope(issue, built.list_name))) if folder else None,
+            destination=backend.destination(sender.envelope(issue, built.list_name)),
         )
 
     def sender(self, backend: DeliveryBackend, progress: ProgressFn | None = None) -> Sender:
@@ -258,7 +239,7 @@ class Pipeline:
 
     def unfinished(self, list_name: str) -> list[IssueRow]:
         """The list's issues that still have recipients to send to or to decide about."""
-        list_id = self.store.subscribers.list_id(self.settings.list(list_name).name)
+        list_id = self.list_id(list_name)
         return self.store.issues.unfinished(list_id)
 
     def resume(
@@ -269,7 +250,7 @@ class Pipeline:
         ``unknown`` rows wait for ops; rows a dead holder left ``submitted`` become ``unknown``
         only here, once its lease has run out and this process holds the claim.
         """
-        sync_roster(self.settings, self.store, list_name, self.clock())
+        sync_list(self.settings, self.store, list_name, self.clock())
         reports = []
         for issue in self.unfinished(list_name):
             with self.claimed(list_name, issue.window, "resume", wait) as run:
@@ -292,10 +273,9 @@ class Pipeline:
             sender.deliver(issue, list_name)
         finally:
             backend.close()
-        folder = getattr(backend, "folder", None)
         return replace(
             ledger_report(self.store, issue, list_name),
-            destination=str(folder(sender.envelope(issue, list_name))) if folder else None,
+            destination=backend.destination(sender.envelope(issue, list_name)),
         )
 
     def resolve_unknown(
@@ -323,13 +303,13 @@ class Pipeline:
         Under the period's claim, like every send: a period already recorded as sent is taken
         again for this, and the rows are re-planned only once the claim is held.
         """
-        list_id = self.store.subscribers.list_id(self.settings.list(list_name).name)
+        list_id = self.list_id(list_name)
         issue = self.store.issues.latest(list_id)
         while issue is not None and issue.status not in ("sending", "sent") and issue.number > 1:
             issue = self.store.issues.by_number(list_id, issue.number - 1)  # the last one sent
         if issue is None or issue.status not in ("sending", "sent"):
             return []
-        sync_roster(self.settings, self.store, list_name, self.clock())
+        sync_list(self.settings, self.store, list_name, self.clock())
         found = issue
         with self.claimed(list_name, found.window, "retry-failed", wait, RETRY) as run:
             if run is None:
@@ -361,22 +341,9 @@ class Pipeline:
         )  # fmt: skip
         backend = self.backend()
         try:
-            sender = self.sender(backend)
-            results = sender.test_send(issue, built.list_name, list(addresses))
+            return self.sender(backend).test_report(issue, built.list_name, addresses)
         finally:
             backend.close()
-        folder = getattr(backend, "folder", None)
-        test = replace(sender.envelope(issue, built.list_name), chunk=TEST_CHUNK)
-        where = folder(test) if folder else None
-        return SendReport(
-            built.list_name,
-            "test",
-            issue_number=built.digest.number,
-            counts=dict(Counter(r.status for r in results)),
-            recipients=len(results),
-            destination=str(where) if where else None,
-            failures=tuple(Counter(r.error or "" for r in results if r.status == "failed").items()),
-        )
 
     def approve(self, list_name: str, actor: str, at: datetime | None = None) -> IssueRow:
         """Freeze the list's coming issue (or the one of ``at``'s period) as approved by ``actor``.
@@ -384,42 +351,11 @@ class Pipeline:
         Frozen exactly as previewed: the whole issue, every segment's rendering, its posts.
         """
         built = self.coming(list_name) if at is None else self.build(list_name, at)
-        if built.stored is not None:
-            raise DigestError(
-                f"issue {built.stored.number} is already {built.stored.status}",
-                subject=f"list {built.list_name}",
-                hint="an approved or sent issue cannot be approved again",
-            )
-        issue = store_issue(self.store, built, self.clock(), approved_by=actor)
-        if issue is None:
-            raise DigestError("another process froze this issue first", subject=list_name)
-        self._record(built.list_name, issue.number, "approve", actor)
-        log.info("%s: issue %d approved by %s", built.list_name, issue.number, actor)
-        return issue
+        return issues.approve(self.store, built, actor, self.clock())
 
     def unapprove(self, list_name: str, actor: str) -> IssueRow:
         """Take back the approval of the list's issue; it is a draft again, editable."""
-        lst = self.settings.list(list_name)
-        issue = self.store.issues.latest(self.store.subscribers.list_id(lst.name))
-        if issue is None or issue.status == "sent":
-            last = f"issue {issue.number} is sent; " if issue else ""
-            raise FrozenError(
-                f"{last}no issue is approved",
-                subject=f"list {lst.name}",
-                hint=f"approve the coming issue with: digest approve {lst.name}",
-            )
-        if issue.status != "approved" or not self.store.issues.unapprove(issue.id):
-            raise FrozenError(
-                f"issue {issue.number} is sending; it can no longer be unapproved",
-                subject=f"list {lst.name}",
-                hint=f"see how far it got: digest issues show {issue.number} --list {lst.name}",
-            )
-        self._record(lst.name, issue.number, "unapprove", actor)
-        log.info("%s: issue %d unapproved by %s", lst.name, issue.number, actor)
-        return issue
-
-    def _record(self, list_name: str, number: int, action: str, actor: str) -> None:
-        DeskRepo(self.store.engine).record(list_name, number, action, "", actor, self.clock())
+        return issues.unapprove(self.store, self.settings.list(list_name).name, actor, self.clock())
 
     def run(self, wait: timedelta = timedelta(0)) -> RunReport:
         """The main job: collect, then send every list whose current issue is not sent."""

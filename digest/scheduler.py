@@ -28,10 +28,9 @@ from . import periods
 from .claims import SCHEDULED
 from .errors import ClaimHeldError
 from .models import Window
-from .owner import owner_id
-from .periods import Effective
+from .periods import Effective, latest_fire, next_fires, parse_duration
 from .pipeline import Pipeline
-from .schedule import latest_fire, next_fires, parse_duration
+from .store.owner import owner_id
 from .store.runs import Run
 from .waves import runs as wave_runs
 

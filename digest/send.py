@@ -11,65 +11,36 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from .build import BuiltIssue, store_issue
 from .config import Settings
-from .delivery.base import DeliveryBackend, SendAborted
+from .delivery.base import DeliveryBackend, PerMessageBackend, SendAborted
 from .delivery.pacing import RateLimiter, backoff
 from .delivery.reasons import recipient_problem
 from .errors import DeliveryError
-from .membership import sync_list
-from .models import TEST_CHUNK, DeliveryResult, Envelope, Recipient, RenderedEmail, Subscriber
-from .owner import owner_id
-from .roster import RowProblem
+from .issues import store_issue
+from .models import (
+    TEST_CHUNK,
+    BuiltIssue,
+    DeliveryResult,
+    Envelope,
+    IssueRow,
+    Recipient,
+    RenderedEmail,
+    Subscriber,
+)
+from .reports import Progress, ProgressFn, SendReport
 from .store import Store
-from .store.decisions import UnknownChunk, UnknownRecipient
-from .store.issues import CLAIMED, FAILED, PLANNED, SUBMITTED, UNKNOWN, IssueRow, LedgerRow
+from .store.issues import CLAIMED, FAILED, PLANNED, SUBMITTED, UNKNOWN, LedgerRow
 from .store.ledger import IdRange, Outcome, Zones
+from .store.owner import owner_id
 from .tokens import Signer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Clock = Callable[[], datetime]
-SegmentOf = Callable[[Subscriber], str]
-"""Which rendering a subscriber gets ("" is the whole issue)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """How far a delivery has got: recipients handled of the total, and the tally so far."""
-
-    total: int
-    done: int
-    counts: dict[str, int]
-
-
-ProgressFn = Callable[[Progress], None]
-
-
-@dataclass(frozen=True, slots=True)
-class SendReport:
-    """What sending one list's issue did."""
-
-    list_name: str
-    outcome: str
-    """``sent``, ``already-sent``, ``no-posts``, ``dry-run``, ``incomplete``, ``unknown``, or
-    ``test`` (a test send outside the ledger)."""
-    issue_number: int | None = None
-    issue_key: str | None = None
-    counts: dict[str, int] = field(default_factory=dict)
-    recipients: int = 0
-    roster_problems: tuple[RowProblem, ...] = ()
-    destination: str | None = None
-    failures: tuple[tuple[str, int], ...] = ()
-    """Each distinct failure reason and how many recipients it hit."""
-    unknown: tuple[UnknownChunk, ...] = ()
-    """Chunks that may or may not have gone out, waiting for ``--resolve-unknown``."""
-    unknown_recipients: tuple[UnknownRecipient, ...] = ()
-    """The same, one entry per recipient."""
 
 
 def outcome_of(counts: dict[str, int]) -> str:
@@ -94,14 +65,6 @@ def ledger_report(store: Store, issue: IssueRow, list_name: str) -> SendReport:
         unknown=tuple(store.issues.unknown(issue.id)) if unknown else (),
         unknown_recipients=unknown,
     )
-
-
-def sync_roster(
-    settings: Settings, store: Store, list_name: str, now: datetime
-) -> tuple[int, tuple[RowProblem, ...]]:
-    """Bring the list's roster file into the store; return the list id and its problem rows."""
-    synced = sync_list(settings, store, list_name, now)
-    return synced.list_id, synced.problems
 
 
 @contextmanager
@@ -130,7 +93,6 @@ class Sender:
         signer: Signer,
         clock: Clock = lambda: datetime.now(UTC),
         progress: ProgressFn | None = None,
-        segment_of: SegmentOf | None = None,
         sleep: Callable[[float], None] = time.sleep,
         halt: threading.Event | None = None,
         segment_key: Callable[[tuple[str, ...]], str] | None = None,
@@ -141,7 +103,6 @@ class Sender:
         self.signer = signer
         self.clock = clock
         self.progress = progress
-        self.segment_of = segment_of
         self.segment_key = segment_key
         """Maps a subscriber's area preferences to the key of the segment they receive."""
         self.sleep = sleep
@@ -204,17 +165,15 @@ class Sender:
             issue = replace(issue, status="sending")
         if issue.status == "sending":
             keys = set(self.store.issues.segments_of(issue.id))
-            segment_of = self.segment_of
-            if segment_of is None and keys and self.segment_key is not None:
+            if not keys or self.segment_key is None:
+                self.store.issues.plan_active(issue.id, built.list_id, now, zones=zones)
+            else:
                 key_of = self.segment_key
 
                 def segment_of(sub: Subscriber) -> str:
                     key = key_of(sub.areas)
                     return key if key in keys else ""  # a new preference gets the whole issue
 
-            if segment_of is None:
-                self.store.issues.plan_active(issue.id, built.list_id, now, zones=zones)
-            else:
                 active = self.store.subscribers.active(built.list_id, zones=zones)
                 self.store.issues.plan(issue.id, active, now, segment_of)
         return issue
@@ -232,14 +191,14 @@ class Sender:
         self._total = self.store.issues.counts(issue.id).get(PLANNED, 0)
         self._done, self._tally = 0, {}
         self._stop.clear()
-        rounds = getattr(self.backend, "retry_rounds", 0)
+        rounds = self.backend.retry_rounds
         for segment in self.store.issues.segments(issue.id):
             if segment not in renderings:
                 raise DeliveryError(f"no rendering for segment {segment!r}", subject=issue.key)
             envelope = self.envelope(issue, list_name, renderings[segment], segment)
             for round_ in range(rounds + 1):
                 if round_:
-                    self.sleep(backoff(round_ - 1, getattr(self.backend, "retry_wait", 1.0), 60))
+                    self.sleep(backoff(round_ - 1, self.backend.retry_wait, 60))
                 if not self._pass(issue, envelope):
                     break
         counts = self.store.issues.counts(issue.id)
@@ -259,8 +218,8 @@ class Sender:
 
     def _pass(self, issue: IssueRow, envelope: Envelope) -> int:
         """One sweep over the segment's planned rows; returns how many came back for retry."""
-        workers = max(1, int(getattr(self.backend, "workers", 1)))
-        limiter = RateLimiter(float(getattr(self.backend, "max_per_second", 0) or 0))
+        workers = max(1, self.backend.workers)
+        limiter = RateLimiter(self.backend.max_per_second or 0.0)
         size = self.backend.max_batch
         pending = self.store.issues.pending(issue.id, envelope.segment, PLANNED, size)
         inflight: set[Future[int]] = set()
@@ -302,7 +261,7 @@ class Sender:
         resume to decide. Returns the tally of outcomes (``retry``: planned again).
         """
         # A backend that sends one message at a time records each outcome as it comes.
-        each = getattr(self.backend, "deliver_each", None)
+        each = self.backend.deliver_each if isinstance(self.backend, PerMessageBackend) else None
         rows, suppressed = self.store.issues.claim(
             issue.id, envelope.segment, ids.first, ids.last, chunk, self.clock(),
             CLAIMED if each else SUBMITTED, owner=owner_id(),
@@ -379,6 +338,20 @@ class Sender:
             recipients = self.recipients(part, list_name, issue.id)
             results.extend(self.backend.deliver(envelope, recipients))
         return results
+
+    def test_report(self, issue: IssueRow, list_name: str, addresses: Sequence[str]) -> SendReport:
+        """``test_send``, reported: counts, failure reasons and where the messages went."""
+        results = self.test_send(issue, list_name, list(addresses))
+        test = replace(self.envelope(issue, list_name), chunk=TEST_CHUNK)
+        return SendReport(
+            list_name,
+            "test",
+            issue_number=issue.number,
+            counts=dict(Counter(r.status for r in results)),
+            recipients=len(results),
+            destination=self.backend.destination(test),
+            failures=tuple(Counter(r.error or "" for r in results if r.status == "failed").items()),
+        )
 
 
 def _screen(rows: list[LedgerRow]) -> tuple[list[LedgerRow], list[DeliveryResult]]:

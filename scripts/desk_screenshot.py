@@ -16,10 +16,10 @@ from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.pipeline import Pipeline
-from digest.send import sync_roster
 from digest.store import Store
+from digest.subscribers.membership import sync_list as sync_roster
 from digest.tokens import Signer
 from digest.web import create_app
 

@@ -1,6 +1,6 @@
 """Screenshots of the sample issue's email for the README (``make screenshots``).
 
-Renders ``digest.sample`` with the project's config and templates, fills the per-recipient
+Renders ``digest.render.sample`` with the project's config and templates, fills the per-recipient
 placeholders with sample values, and photographs the whole page in Debian's headless Chromium:
 everyone and one segment at 375 and 800 px, and everyone in dark mode at 375 px. The lead's
 picture is answered with a drawn stand-in; nothing else leaves the page.
@@ -19,12 +19,11 @@ from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from digest.config import load_settings
-from digest.models import RenderedEmail
+from digest.config.load import load_settings
+from digest.models import Audience, RenderedEmail
 from digest.placeholders import fill
-from digest.render import Renderer
-from digest.sample import LEAD_IMAGE, sample_digest
-from digest.segments import Audience
+from digest.render.renderer import Renderer
+from digest.render.sample import LEAD_IMAGE, sample_digest
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
 SHOTS = (  # (name, page, width, colour scheme)

@@ -156,7 +156,7 @@ def postgres_url(_postgres_databases: Databases | str) -> Iterator[str]:
 
 def project_url(project: Path) -> str:
     """The ``[database] url`` a project's config resolves to."""
-    from digest.config import load_settings
+    from digest.config.load import load_settings
 
     return load_settings(project / "config.toml").database.url
 

@@ -13,10 +13,11 @@ from typing import Any
 
 import httpx
 
-from digest.config import Settings, load_settings
+from digest.config import Settings
+from digest.config.load import load_settings
 from digest.pipeline import Pipeline
-from digest.send import sync_roster
 from digest.store import Store
+from digest.subscribers.membership import sync_list as sync_roster
 from digest.tokens import Signer
 from digest.web import create_app
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from digest.sources.feed import FeedOptions, FeedSource
-from digest.sources.fetch import user_agent
+from digest.sources.feed.fetch import user_agent
+from digest.sources.feed.source import FeedOptions, FeedSource
 from digest.taxonomy import Taxonomy
 
 FEEDS = Path(__file__).parent / "feeds"
@@ -249,7 +249,7 @@ def feed_source(
     **options: object,
 ) -> FeedSource:
     """A FeedSource with the default project's taxonomy and short, test-sized limits."""
-    from digest.config import load_settings
+    from digest.config.load import load_settings
 
     settings = load_settings(Path(__file__).resolve().parent.parent / "config.toml")
     opts: dict[str, object] = {

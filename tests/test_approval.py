@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from digest.cli import main
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.errors import FrozenError
 from digest.models import RenderedEmail
 from digest.pipeline import Pipeline

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.pipeline import Pipeline
 from digest.store import Store
 from digest.store.desk import DeskRepo

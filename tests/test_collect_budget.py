@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.errors import ConfigError
 
 from .cli_helpers import run_digest

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import load_settings, resolve_config_path
+from digest.config.load import load_settings, resolve_config_path
 from digest.errors import ConfigError
-from digest.sources.directory import DirectoryOptions
+from digest.sources.directory.source import DirectoryOptions
 
 from .cli_helpers import cli_env, run_digest
 

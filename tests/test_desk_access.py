@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from digest.cli import main
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.errors import ConfigError
-from digest.web.desk_auth import desk_access, is_loopback, loopback_host
-from digest.web.throttle import OVERALL, PER_CLIENT, client_key
+from digest.web.desk.auth import desk_access, is_loopback, loopback_host
+from digest.web.desk.throttle import OVERALL, PER_CLIENT, client_key
 from tests.cli_helpers import cli_env, run_digest
 from tests.desk_setup import TOKEN, DeskSite, open_desk
 

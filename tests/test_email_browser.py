@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from digest.config import load_settings
-from digest.render import Renderer
-from digest.sample import sample_digest
-from digest.segments import ALL, Audience
+from digest.config.load import load_settings
+from digest.models import ALL, Audience
+from digest.render.renderer import Renderer
+from digest.render.sample import sample_digest
 
 from .email_helpers import big_week, filled
 

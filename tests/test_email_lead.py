@@ -11,12 +11,11 @@ from typing import Any
 
 import pytest
 
-from digest.config import load_settings
-from digest.models import Digest, Image, Section
-from digest.render import Renderer
-from digest.sample import END as T0
-from digest.sample import LEAD_IMAGE, sample_digest
-from digest.segments import ALL, Audience
+from digest.config.load import load_settings
+from digest.models import ALL, Audience, Digest, Image, Section
+from digest.render.renderer import Renderer
+from digest.render.sample import END as T0
+from digest.render.sample import LEAD_IMAGE, sample_digest
 
 from .email_helpers import filled
 

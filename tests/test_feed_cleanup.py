@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from digest.sources.cleanup import clean_html, clean_text
-from digest.sources.entries import sanitize
+from digest.sources.feed.cleanup import clean_html, clean_text
+from digest.sources.feed.entries import sanitize
 
 from .feedserver import FeedServer, Reply, feed_source, server_fixture  # noqa: F401
 

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from digest.build import Builder
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.store import Store
 
 from .feedserver import FeedServer, server_fixture  # noqa: F401

@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from digest.collect import collect
-from digest.config import Settings, load_settings
+from digest.config import Settings
+from digest.config.load import load_settings
 from digest.models import Window
-from digest.simhash import MAX_DISTANCE, distance, simhash
 from digest.store import Store
 from digest.store.schema import posts
+from digest.store.simhash import MAX_DISTANCE, distance, simhash
 
 from .feedserver import FeedServer, feed_source, server_fixture  # noqa: F401
 

@@ -9,8 +9,8 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from digest.collect import collect
-from digest.config import load_settings
-from digest.sources.fetch import retry_after
+from digest.config.load import load_settings
+from digest.sources.feed.fetch import retry_after
 from digest.store import Store
 
 from .feedserver import FEEDS, FeedServer, Reply, endless, feed_source, server_fixture, trickle  # noqa: F401

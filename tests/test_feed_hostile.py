@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from digest.collect import collect
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.store import Store
 
 from .feedserver import FEEDS, FeedServer, Reply, endless, feed_source, server_fixture, trickle  # noqa: F401

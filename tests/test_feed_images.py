@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.group import group
 from digest.models import Digest, Image, Window
-from digest.render import Renderer
+from digest.render.renderer import Renderer
 from digest.store import Store
 from digest.summarize import ExtractiveSummarizer
 from digest.taxonomy import Taxonomy

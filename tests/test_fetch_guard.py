@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from digest.sources.netguard import AddressRefused, check_address, non_public_kind
+from digest.sources.feed.netguard import AddressRefused, check_address, non_public_kind
 
 from .cli_helpers import run_digest
 from .feedserver import FeedServer, Reply, feed_source, server_fixture  # noqa: F401

@@ -23,9 +23,9 @@ import time_machine
 from click.testing import CliRunner
 
 from digest.cli import main
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.pipeline import Pipeline
-from digest.web.desk_view import archive_rows
+from digest.web.desk.view import archive_rows
 from tests.cli_helpers import cli_env, run_digest
 from tests.desk_setup import NOW, open_desk
 

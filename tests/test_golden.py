@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import load_settings
-from digest.render import Renderer
-from digest.sample import sample_digest
-from digest.segments import ALL, Audience
+from digest.config.load import load_settings
+from digest.models import ALL, Audience
+from digest.render.renderer import Renderer
+from digest.render.sample import sample_digest
 
 GOLDEN = Path(__file__).parent / "golden"
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"

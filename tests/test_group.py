@@ -109,7 +109,7 @@ def test_classifier_used_only_above_threshold() -> None:
 def test_builder_classifies_untagged_posts_from_the_store(project: Path) -> None:
     """A post with no area and no author profile gets the classifier's area, or catch-all."""
     from digest.build import Builder
-    from digest.config import load_settings
+    from digest.config.load import load_settings
     from digest.models import Post
     from digest.store import Store
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.pipeline import Pipeline
 
 from .delivery_helpers import SIGNING_KEY

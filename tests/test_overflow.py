@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import load_settings
-from digest.overflow import Collapser, ranked
-from digest.render import Renderer
-from digest.segments import ALL, Audience, view
+from digest.config.load import load_settings
+from digest.models import ALL, Audience
+from digest.render.overflow import Collapser, ranked
+from digest.render.renderer import Renderer
+from digest.render.segments import view
 
 from .email_helpers import AREAS, big_week, filled
 

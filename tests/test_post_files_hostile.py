@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from digest.sources.directory import DirectoryOptions, DirectorySource
+from digest.sources.directory.source import DirectoryOptions, DirectorySource
 
 from .cli_helpers import cli_env
 

@@ -100,7 +100,7 @@ def test_set_area_moves_the_post_and_keeps_tags(cli: Any) -> None:
 
 
 def test_every_change_is_recorded_with_time(cli: Any, project: Path) -> None:
-    from digest.config import load_settings
+    from digest.config.load import load_settings
     from digest.store import Store
 
     pid = post_id(cli, "WTO")

@@ -3,8 +3,8 @@ from __future__ import annotations
 import random
 import textwrap
 
-from digest.reflinks import Linked, number, ref, references, tidy
-from digest.render import wordwrap
+from digest.render.reflinks import Linked, number, ref, references, tidy
+from digest.render.templates import wordwrap
 
 
 def test_linked_numbers_links_by_first_appearance_across_parts() -> None:

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.errors import TemplateError
 from digest.models import Digest, DigestPost, Section, Window
-from digest.render import Renderer
+from digest.render.renderer import Renderer
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from digest.errors import ConfigError, SubscriberError
-from digest.roster import read_roster
 from digest.store import Store
+from digest.subscribers.roster import read_roster
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from digest.schedule import crontab_days, next_fires, parse_crontab, period_at
+from digest.periods import crontab_days, next_fires, parse_crontab, period_at
 
 NY = ZoneInfo("America/New_York")
 

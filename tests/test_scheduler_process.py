@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.store import Store
 from digest.store.schema import deliveries, issues, period_claims, runs
 

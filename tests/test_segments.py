@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from digest.build import Builder
-from digest.config import load_settings
-from digest.models import Subscriber
-from digest.render import Renderer
-from digest.sample import sample_digest
-from digest.segments import ALL, Audience, audiences, view
+from digest.config.load import load_settings
+from digest.models import ALL, Audience, Subscriber
+from digest.render.renderer import Renderer
+from digest.render.sample import sample_digest
+from digest.render.segments import view
+from digest.subscribers.audiences import audiences
 
 from .cli_helpers import run_digest
 from .email_helpers import filled

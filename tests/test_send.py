@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.delivery.outbox import OutboxBackend
 from digest.models import DeliveryResult, Envelope, Recipient
 from digest.pipeline import Pipeline

@@ -28,7 +28,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.pipeline import Pipeline
 from digest.store import Store
 from digest.store.schema import deliveries, issues, runs

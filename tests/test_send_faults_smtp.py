@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.pipeline import Pipeline
 
 from .cli_helpers import cli_env

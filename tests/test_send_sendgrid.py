@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.delivery.pacing import RateLimiter, backoff
 from digest.pipeline import Pipeline
-from digest.send import Progress
+from digest.reports import Progress
 
 from .delivery_helpers import API_KEY, SIGNING_KEY, use_backend, write_roster
 from .fake_sendgrid import Action, FakeSendGrid

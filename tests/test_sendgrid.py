@@ -176,7 +176,7 @@ def test_every_thread_has_its_own_client_with_a_timeout(fake: FakeSendGrid) -> N
 
 
 def test_the_key_comes_from_the_environment(project: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from digest.config import load_settings
+    from digest.config.load import load_settings
 
     from .delivery_helpers import use_backend
 

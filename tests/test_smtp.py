@@ -16,7 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.pipeline import Pipeline
 
 from .delivery_helpers import SIGNING_KEY, use_backend, write_roster

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from digest.errors import PostParseError
-from digest.sources.blogpage import parse_blog_page
-from digest.sources.directory import DirectoryOptions, DirectorySource
-from digest.sources.frontmatter import parse_markdown_post
+from digest.sources.directory.blogpage import parse_blog_page
+from digest.sources.directory.frontmatter import parse_markdown_post
+from digest.sources.directory.source import DirectoryOptions, DirectorySource
 from digest.text import safe_url
 
 from .conftest import SAMPLE_PAGE, needs_shared

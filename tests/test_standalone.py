@@ -9,7 +9,7 @@ import pytest
 
 from digest.build import Builder
 from digest.collect import make_sources
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.summarize import ExtractiveSummarizer, split_sentences
 from digest.summarize.standalone import dangling, opens_dangling, strip_connective
 from tests.conftest import SAMPLE_PAGE

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from digest.cli import main
-from digest.roster import read_roster
+from digest.subscribers.roster import read_roster
 
 BEN = "ben.carter@example.com"
 ERIN = "erin.walsh@example.com"

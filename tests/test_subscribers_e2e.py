@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.delivery.outbox import OutboxBackend
 from digest.models import DeliveryResult, Envelope, Recipient
 from digest.pipeline import Pipeline

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from digest.config import load_settings
-from digest.membership import sync_list
+from digest.config.load import load_settings
 from digest.store import Store
 from digest.store.suppressions import SuppressionRepo
+from digest.subscribers.membership import sync_list
 
 NOW = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
 BEN = "ben.carter@example.com"

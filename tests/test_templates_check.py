@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import load_settings
-from digest.templates_check import blank_jinja, check, check_mjml
+from digest.config.load import load_settings
+from digest.render.templates_check import blank_jinja, check, check_mjml
 
 from .cli_helpers import run_digest
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from digest.archive import Archive
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.errors import ConfigError
 from digest.models import Digest, DigestPost, Section
-from digest.sample import sample_digest
-from digest.theme import contrast, contrast_problems, luminance
+from digest.render.sample import sample_digest
+from digest.render.theme import contrast, contrast_problems, luminance
 
 from .email_helpers import TOKEN
 
@@ -80,7 +80,7 @@ def test_web_version_and_index(project: Path) -> None:
 
 
 def test_email_links_to_the_web_version(project: Path) -> None:
-    from digest.render import Renderer
+    from digest.render.renderer import Renderer
 
     email = Renderer(load_settings(project / "config.toml")).render(sample_digest(number=12))
     url = "https://digest.example.org/archive/weekly/12.html"
@@ -89,8 +89,8 @@ def test_email_links_to_the_web_version(project: Path) -> None:
 
 
 def test_hostile_content_is_inert_in_every_output(project: Path) -> None:
-    from digest.render import Renderer
-    from digest.segments import Audience
+    from digest.models import Audience
+    from digest.render.renderer import Renderer
 
     base = sample_digest()
     evil = DigestPost(

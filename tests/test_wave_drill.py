@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.store import Store
 from digest.store.schema import deliveries, issues, wave_claims
 

@@ -13,9 +13,9 @@ import httpx
 from click.testing import CliRunner
 
 from digest.cli import main
-from digest.config import load_settings
-from digest.roster import read_roster
+from digest.config.load import load_settings
 from digest.store import Store
+from digest.subscribers.roster import read_roster
 
 from .desk_setup import open_desk
 from .test_wave_sends import KATHMANDU, TOKYO, dispatch, setup

@@ -11,10 +11,10 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from digest.cli import main
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.pipeline import Pipeline
-from digest.send import sync_roster
 from digest.store.schema import deliveries, subscribers
+from digest.subscribers.membership import sync_list as sync_roster
 from digest.waves import runs as wave_runs
 
 from .test_waves import HEADER, local_list

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from digest.config import load_settings
+from digest.config.load import load_settings
 from digest.errors import ConfigError
 from digest.pipeline import Pipeline
 from digest.waves import runs as wave_runs

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from digest.roster import read_roster
+from digest.subscribers.roster import read_roster
 
 from .web_setup import NOW, Site, open_site
 

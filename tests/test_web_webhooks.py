@@ -192,7 +192,7 @@ def test_without_a_key_the_webhook_is_unavailable(
     text = config.read_text(encoding="utf-8")
     start = text.index("sendgrid_public_key = ")
     config.write_text(text[:start] + text[text.index("\n", start) + 1 :], encoding="utf-8")
-    from digest.config import load_settings
+    from digest.config.load import load_settings
     from digest.web import create_app
 
     app = create_app(load_settings(config), site.store, signer=site.signer, clock=lambda: NOW)
@@ -211,7 +211,7 @@ def test_the_key_may_come_from_the_environment(
     text = config.read_text(encoding="utf-8")
     start = text.index("sendgrid_public_key = ")
     config.write_text(text[:start] + text[text.index("\n", start) + 1 :], encoding="utf-8")
-    from digest.config import load_settings
+    from digest.config.load import load_settings
     from digest.web import create_app
 
     app = create_app(load_settings(config), site.store, signer=site.signer, clock=lambda: NOW)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import load_settings
+from digest.config.load import load_settings
+from digest.models import IssueRow
 from digest.pipeline import Pipeline
-from digest.store.issues import IssueRow
 
 from .delivery_helpers import API_KEY, write_roster
 from .fake_sendgrid import FakeSendGrid

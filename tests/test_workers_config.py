@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import WorkersSettings, load_settings
+from digest.config import WorkersSettings
+from digest.config.load import load_settings
 from digest.errors import ConfigError
 from digest.pipeline import Pipeline
 from digest.send import Sender

@@ -14,10 +14,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 
-from digest.config import Settings, load_settings
-from digest.roster import read_roster
+from digest.config import Settings
+from digest.config.load import load_settings
 from digest.store import Store
 from digest.store.schema import issues, subscribers, suppressions
+from digest.subscribers.roster import read_roster
 from digest.tokens import Signer, TokenClaims
 from digest.web import create_app
 

@@ -15,10 +15,11 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
 
-from ..config import Settings, load_settings
+from ..config import Settings
+from ..config.load import load_settings
 from ..errors import DigestError
 from ..pipeline import Pipeline
-from ..roster import RowProblem
+from ..subscribers.roster import RowProblem
 
 F = TypeVar("F", bound=Callable[..., Any])
 out = Console(soft_wrap=True)

@@ -13,19 +13,21 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..archive import Archive
-from ..build import BuiltIssue
-from ..collect import CollectReport
-from ..config import load_settings
+from ..build import Builder
+from ..config.load import load_settings, resolve_config_path
 from ..errors import PostParseError
+from ..issues import write_files
+from ..models import BuiltIssue, SegmentEmail
 from ..pipeline import Pipeline
-from ..segments import SegmentEmail
-from ..send import sync_roster
-from ..sources.directory import (
+from ..reports import CollectReport
+from ..sources.directory.source import (
     MARKDOWN_SUFFIXES,
     TEXT_SUFFIXES,
     DirectoryOptions,
     DirectorySource,
 )
+from ..subscribers.membership import sync_list
+from ..summarize import ExtractiveSummarizer
 from ..text import printable
 from ..waves.send import run_due
 from .app import err, handled, hint_if_never_collected, main, out, pipeline_of, warn_rows
@@ -159,25 +161,17 @@ def build(
     names = [list_name] if list_name else [lst.name for lst in pipeline.settings.lists]
     results = []
     for name in names:
-        _, problems = sync_roster(pipeline.settings, pipeline.store, name, pipeline.clock())
+        problems = sync_list(pipeline.settings, pipeline.store, name, pipeline.clock()).problems
         warn_rows(problems)  # the roster decides the segments' counts
         built = pipeline.build(name)
         if not built.digest.posts:
             hint_if_never_collected(pipeline, "build")
         results.append(_build_json(built))
         if archive:
-            page = Archive(pipeline.settings, pipeline.builder.renderer).publish(built.digest)
+            page = Archive(pipeline.settings, pipeline.builder.renderer).publish(built)
             results[-1]["archive"] = str(page)
         if out is not None:
-            folder = out / name if len(names) > 1 else out
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / "email.html").write_text(built.email.html, encoding="utf-8")
-            (folder / "email.txt").write_text(built.email.text, encoding="utf-8")
-            (folder / "email.mjml").write_text(built.email.mjml, encoding="utf-8")
-            for seg in built.segments:
-                (folder / "segments" / seg.key).mkdir(parents=True, exist_ok=True)
-                for ext, body in (("html", seg.email.html), ("txt", seg.email.text)):
-                    (folder / "segments" / seg.key / f"email.{ext}").write_text(body, "utf-8")
+            write_files(built, out / name if len(names) > 1 else out)
         if not as_json:
             d = built.digest
             out_line = (
@@ -239,8 +233,6 @@ def run(ctx: click.Context, wait: timedelta) -> None:
 @handled
 def summarize(ctx: click.Context, files: tuple[Path, ...], jsonl: bool) -> None:
     """Summarize text files, or JSON lines on stdin, with digest's summarizer."""
-    from ..build import Builder
-
     settings = load_settings(ctx.obj.get("config")) if _config_exists(ctx) else None
     summarizer = Builder(settings).summarizer if settings else _default_summarizer()
     if jsonl:
@@ -287,12 +279,8 @@ def _post_text(file: Path) -> tuple[str, str | None]:
 
 
 def _config_exists(ctx: click.Context) -> bool:
-    from ..config import resolve_config_path
-
     return resolve_config_path(ctx.obj.get("config")).exists()
 
 
 def _default_summarizer() -> Any:
-    from ..summarize import ExtractiveSummarizer
-
     return ExtractiveSummarizer()

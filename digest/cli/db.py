@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ..config import load_settings
+from ..config.load import load_settings
 from ..store import Store
 from .app import handled, main, out
 

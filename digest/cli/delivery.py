@@ -19,11 +19,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemaini
 from rich.progress import Progress as Bar
 
 from ..errors import NotFoundError
+from ..models import IssueRow
+from ..periods import parse_duration
 from ..pipeline import Pipeline
-from ..roster import normalize_email
-from ..schedule import parse_duration
-from ..send import Progress, ProgressFn, SendReport, ledger_report
-from ..store.issues import IssueRow
+from ..reports import Progress, ProgressFn, SendReport
+from ..send import ledger_report
+from ..subscribers.roster import normalize_email
 from ..waves import runs as wave_runs
 from .app import err, handled, hint_if_never_collected, main, pipeline_of, warn_rows
 
@@ -313,7 +314,7 @@ def issues() -> None:
 
 
 def _find(pipeline: Pipeline, list_name: str, ref: str) -> IssueRow:
-    list_id = pipeline.store.subscribers.list_id(pipeline.settings.list(list_name).name)
+    list_id = pipeline.list_id(list_name)
     number = ref.rsplit("-", 1)[-1]
     if not number.isdigit():
         raise NotFoundError("expected an issue number or key like 2026-11-30-4", subject=ref)

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from ..claims import MANUAL
 from ..errors import ConfigError
-from ..schedule import parse_crontab
+from ..periods import parse_crontab
 from ..scheduler import Scheduler, describe, effective, run_period
 from ..waves.local import waves_between
 from ..waves.send import run_wave

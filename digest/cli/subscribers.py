@@ -9,14 +9,13 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from .. import membership
 from ..config import Settings
 from ..errors import ConfigError, NotFoundError
 from ..models import Subscriber
 from ..pipeline import Pipeline
 from ..private_files import private_opener
-from ..roster import normalize_email
-from ..store.suppressions import SuppressionRepo
+from ..subscribers import membership
+from ..subscribers.roster import normalize_email
 from .app import err, handled, main, out, pipeline_of, warn_rows
 
 LIST_OPTION = click.option("--list", "list_name", help="The list (needed when there are several).")
@@ -144,7 +143,7 @@ def remove(ctx: click.Context, email: str, list_name: str | None) -> None:
     address = _email(email)
     if pipeline.store.subscribers.find(list_id, address) is None:
         raise NotFoundError(f"{address} is not on {name}", subject=address)
-    SuppressionRepo(pipeline.store.engine).add(
+    pipeline.store.suppressions.add(
         address, "unsubscribed", pipeline.clock(), list_id=list_id, detail="removed by an operator"
     )
     click.echo(f"{address}: unsubscribed from {name}")

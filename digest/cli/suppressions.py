@@ -7,7 +7,7 @@ import json
 import click
 from rich.table import Table
 
-from ..store.suppressions import REASONS, SuppressionRepo
+from ..store.suppressions import REASONS
 from .app import handled, main, out, pipeline_of
 from .subscribers import _email
 
@@ -25,7 +25,7 @@ def suppressions() -> None:
 def list_suppressions(ctx: click.Context, email: str | None, as_json: bool) -> None:
     """List suppressions, newest first."""
     pipeline = pipeline_of(ctx)
-    items = SuppressionRepo(pipeline.store.engine).all(_email(email) if email else None)
+    items = pipeline.store.suppressions.all(_email(email) if email else None)
     if as_json:
         data = [
             {
@@ -62,8 +62,8 @@ def add(ctx: click.Context, email: str, reason: str, list_name: str | None, note
     address = _email(email)
     list_id = None
     if list_name:
-        list_id = pipeline.store.subscribers.list_id(pipeline.settings.list(list_name).name)
-    new = SuppressionRepo(pipeline.store.engine).add(
+        list_id = pipeline.list_id(list_name)
+    new = pipeline.store.suppressions.add(
         address, reason, pipeline.clock(), list_id=list_id, detail=note
     )
     where = list_name or "all lists"
@@ -81,8 +81,6 @@ def remove(ctx: click.Context, email: str, list_name: str | None) -> None:
     address = _email(email)
     list_id = None
     if list_name:
-        list_id = pipeline.store.subscribers.list_id(pipeline.settings.list(list_name).name)
-    removed = SuppressionRepo(pipeline.store.engine).remove(
-        address, pipeline.clock(), list_id=list_id
-    )
+        list_id = pipeline.list_id(list_name)
+    removed = pipeline.store.suppressions.remove(address, pipeline.clock(), list_id=list_id)
     click.echo(f"{address}: {removed} suppression{'' if removed == 1 else 's'} lifted")

@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from ..config import load_settings
-from ..templates_check import check
+from ..config.load import load_settings
+from ..render.templates_check import check
 from .app import handled, main
 
 

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from ..config import load_settings
+from ..config.load import load_settings
 from .app import handled, main
 
 

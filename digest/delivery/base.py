@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from ..errors import ConfigError
 from ..models import DeliveryResult, Envelope, Recipient
 
 
-@runtime_checkable
 class DeliveryBackend(Protocol):
     """Sends one envelope to a batch of recipients and says what happened to each.
 
-    A backend may also have ``workers`` (chunks in flight at once, default 1), ``max_per_second``
-    (a cap on messages per second, default none) and ``retry_rounds`` (passes over recipients it
-    sent back with ``retry``); the sender reads them with ``getattr``. One that sends a message
-    at a time has ``deliver_each(envelope, recipients, step)``, and calls ``step(done, next_id)``
-    before each message so each outcome is recorded as it comes (see ``LedgerRepo.step``).
+    Everything the sender reads of a backend is here, so mypy checks a third-party backend in
+    full. A backend that sends one message at a time is also a ``PerMessageBackend``.
     """
 
     name: str
@@ -25,6 +21,14 @@ class DeliveryBackend(Protocol):
     """How many recipients one ``deliver`` call may take (SendGrid: 1000)."""
     idempotent: bool
     """True when resending a submitted-but-unconfirmed batch cannot make a duplicate."""
+    workers: int
+    """Chunks in flight at once (1: one after another)."""
+    max_per_second: float
+    """A cap on messages per second; 0 for none."""
+    retry_rounds: int
+    """Passes over the recipients ``deliver`` sent back with ``retry``."""
+    retry_wait: float
+    """Seconds before the first retry pass; each later pass waits twice as long (at most 60)."""
 
     def deliver(self, envelope: Envelope, recipients: Sequence[Recipient]) -> list[DeliveryResult]:
         """Deliver; report each recipient ``accepted``, ``failed``, ``retry`` or ``unknown``.
@@ -33,8 +37,28 @@ class DeliveryBackend(Protocol):
         """
         ...
 
+    def destination(self, envelope: Envelope) -> str | None:
+        """Where ``envelope``'s messages end up, when the backend can say (the outbox's folder)."""
+        ...
+
     def close(self) -> None:
         """Release connections."""
+        ...
+
+
+Step = Callable[[DeliveryResult | None, int | None], None]
+"""``step(done, next_id)``: record one message's outcome and submit the next recipient."""
+
+
+@runtime_checkable
+class PerMessageBackend(DeliveryBackend, Protocol):
+    """A backend that sends one message at a time, so each outcome is recorded as it comes."""
+
+    def deliver_each(
+        self, envelope: Envelope, recipients: Sequence[Recipient], step: Step
+    ) -> list[DeliveryResult]:
+        """Like ``deliver``, calling ``step(done, next_id)`` before each message (see
+        ``LedgerRepo.step``)."""
         ...
 
 

@@ -37,6 +37,10 @@ class OutboxBackend:
     name = "outbox"
     max_batch = 500
     idempotent = True
+    workers = 1
+    max_per_second = 0.0
+    retry_rounds = 0
+    retry_wait = 1.0
 
     def __init__(self, path: Path):
         self.path = path
@@ -46,6 +50,9 @@ class OutboxBackend:
         if envelope.is_test:
             return self.path / envelope.list_name / "tests" / envelope.issue_key
         return self.path / envelope.list_name / envelope.issue_key
+
+    def destination(self, envelope: Envelope) -> str:
+        return str(self.folder(envelope))
 
     def deliver(self, envelope: Envelope, recipients: Sequence[Recipient]) -> list[DeliveryResult]:
         folder = self.folder(envelope)

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from ..models import Envelope
 from .options import Pacing
 
 
@@ -56,3 +57,7 @@ class PacedBackend:
         self.max_per_second = pacing.max_per_second
         self.retry_rounds = pacing.retry_rounds
         self.retry_wait = pacing.backoff
+
+    def destination(self, envelope: Envelope) -> str | None:
+        """None: the provider or relay does not say where messages end up."""
+        return None

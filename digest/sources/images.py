@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..models import Image
-from .netguard import non_public_kind
+from .feed.netguard import non_public_kind
 
 MAX_URL = 2000
 MAX_ALT = 300

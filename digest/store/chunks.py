@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, func, not_, or_, select
 
-from .ledger import CLAIMED, IN_HAND, PLANNED, SUBMITTED, UNKNOWN
+from .ledger_sql import CLAIMED, IN_HAND, PLANNED, SUBMITTED, UNKNOWN
 from .schema import deliveries
 
 LOST = "worker lost after submit: may have been sent"

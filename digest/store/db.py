@@ -12,12 +12,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..errors import StoreError
 from ..private_files import create_private
 from . import migrate, schema
+from .desk import DeskRepo
+from .events import EventRepo
 from .headlines import HeadlineRepo
 from .issues import IssueRepo
 from .posts import PostRepo
 from .runs import RunRepo
 from .sources import SourceRepo
 from .subscribers import SubscriberRepo
+from .suppressions import SuppressionRepo
 
 
 def _sqlite_pragmas(dbapi_conn: object, _: object) -> None:
@@ -65,6 +68,9 @@ class Store:
         self.issues = IssueRepo(self.engine)
         self.runs = RunRepo(self.engine)
         self.headlines = HeadlineRepo(self.engine)
+        self.suppressions = SuppressionRepo(self.engine)
+        self.events = EventRepo(self.engine)
+        self.desk = DeskRepo(self.engine)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:

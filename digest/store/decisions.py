@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, select
 
-from .ledger import FAILED, PLANNED, SKIPPED, UNKNOWN
+from .ledger_sql import FAILED, PLANNED, SKIPPED, UNKNOWN
 from .schema import deliveries
 
 

@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, RowMapping, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import FrozenError, NotFoundError
-from ..models import RenderedEmail, Window
+from ..models import IssueRow, RenderedEmail, Window
 from ..placeholders import Placeholders
 from .decisions import DecisionRepo
 from .leases import ChunkLeaseRepo
-from .ledger import (
-    ACCEPTED,
-    CLAIMED,
-    FAILED,
-    PLANNED,
-    SKIPPED,
-    SUBMITTED,
-    SUPPRESSED,
-    UNKNOWN,
-    LedgerRepo,
-    LedgerRow,
-)
+from .ledger import LedgerRepo, LedgerRow
+from .ledger_sql import ACCEPTED, CLAIMED, FAILED, PLANNED, SKIPPED, SUBMITTED, SUPPRESSED, UNKNOWN
 from .schema import issue_posts, issue_segments, issues, lists
 
 __all__ = [
@@ -42,26 +31,6 @@ __all__ = [
     "LedgerRow",
     "frozen",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class IssueRow:
-    """A stored issue: frozen content of one list's period."""
-
-    id: int
-    list_id: int
-    number: int
-    window: Window
-    status: str
-    email: RenderedEmail
-    created_at: datetime
-    finished_at: datetime | None
-    waves: tuple[datetime, ...] = ()
-    """The wave instants frozen with the issue (a list sent in its readers' zones)."""
-
-    @property
-    def key(self) -> str:
-        return f"{self.window.end.strftime('%Y-%m-%d')}-{self.number}"
 
 
 def frozen(list_name: str, number: int, status: str, change: str) -> FrozenError:

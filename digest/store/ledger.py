@@ -12,8 +12,6 @@ from sqlalchemy import (
     ColumnElement,
     Engine,
     and_,
-    bindparam,
-    case,
     false,
     func,
     literal,
@@ -26,23 +24,17 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql import Executable, exists
 
 from ..models import DeliveryResult, Subscriber
+from . import ledger_sql as sql
+from .ledger_sql import (
+    CLAIMED,
+    FAILED,
+    PLANNED,
+    SUBMITTED,
+    UNKNOWN,
+)
 from .schema import UTCDateTime, chunk_leases, deliveries, subscribers
 
-PLANNED, CLAIMED, SUBMITTED, ACCEPTED, FAILED, UNKNOWN, SUPPRESSED, SKIPPED = (
-    "planned",
-    "claimed",
-    "submitted",
-    "accepted",
-    "failed",
-    "unknown",
-    "suppressed",
-    "skipped",
-)
 T = TypeVar("T")
-PENDING = (PLANNED, CLAIMED, SUBMITTED, UNKNOWN)
-"""Statuses that keep an issue from being finished."""
-IN_HAND = (CLAIMED, SUBMITTED)
-"""A chunk's rows between claim and outcome: ``claimed`` ones were never attempted."""
 
 
 class LedgerRow(NamedTuple):
@@ -69,101 +61,6 @@ def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
             batch = []
     if batch:
         yield batch
-
-
-_MINE = and_(
-    deliveries.c.issue_id == bindparam("b_issue"),
-    deliveries.c.subscriber_id.between(bindparam("b_first"), bindparam("b_last")),
-    deliveries.c.status == PLANNED,
-    deliveries.c.segment == bindparam("b_segment"),
-)
-_SUPPRESS = (
-    deliveries.update()
-    .where(
-        _MINE,
-        exists().where(
-            subscribers.c.id == deliveries.c.subscriber_id,
-            or_(subscribers.c.status != "active", subscribers.c.in_roster.is_(False)),
-        ),
-    )
-    .values(
-        status=SUPPRESSED,
-        updated_at=bindparam("b_now", type_=UTCDateTime()),
-        error=select(
-            case((subscribers.c.in_roster.is_(True), subscribers.c.status), else_="removed")
-        )
-        .where(subscribers.c.id == deliveries.c.subscriber_id)
-        .scalar_subquery(),
-    )
-)
-"""Rows of a chunk whose subscriber has left since planning: suppressed, with the reason."""
-_SUBMIT = (
-    deliveries.update()
-    .where(_MINE)
-    .values(
-        status=bindparam("b_claim"),
-        chunk=bindparam("b_chunk"),
-        updated_at=bindparam("b_now", type_=UTCDateTime()),
-        attempts=deliveries.c.attempts + 1,
-    )
-    .returning(
-        deliveries.c.subscriber_id,
-        deliveries.c.email,
-        select(subscribers.c.name)
-        .where(subscribers.c.id == deliveries.c.subscriber_id)
-        .scalar_subquery(),
-    )
-)
-"""The rest of a chunk's planned rows: submitted (or claimed), returning (id, email, name)."""
-
-
-_OUTCOME = {
-    "status": bindparam("b_status"),
-    "message_id": bindparam("b_message_id"),
-    "error": bindparam("b_error"),
-    "updated_at": bindparam("b_now", type_=UTCDateTime()),
-}
-"""What recording an outcome writes, for a chunk's rows or one row alike."""
-_RECORD = (
-    deliveries.update()
-    .where(
-        deliveries.c.issue_id == bindparam("b_issue"),
-        deliveries.c.subscriber_id.between(bindparam("b_first"), bindparam("b_last")),
-        deliveries.c.chunk == bindparam("b_chunk"),
-        deliveries.c.status.in_(IN_HAND),
-    )
-    .values(**_OUTCOME)
-)
-"""A chunk's rows in hand (narrowed further by the caller): their outcome."""
-_STEP = (
-    deliveries.update()
-    .where(
-        deliveries.c.issue_id == bindparam("b_issue"),
-        deliveries.c.subscriber_id == bindparam("b_id"),
-        deliveries.c.chunk == bindparam("b_chunk"),
-        deliveries.c.status.in_(IN_HAND),
-    )
-    .values(**_OUTCOME)
-)
-"""One row of a chunk in hand: submitted just before its message goes out, or its outcome."""
-_PENDING = (
-    select(deliveries.c.subscriber_id)
-    .where(
-        deliveries.c.issue_id == bindparam("b_issue"),
-        deliveries.c.status == bindparam("b_status"),
-        deliveries.c.segment == bindparam("b_segment"),
-        deliveries.c.subscriber_id > bindparam("b_after"),
-    )
-    .order_by(deliveries.c.subscriber_id)
-    .limit(bindparam("b_limit"))
-    .subquery()
-)
-_PENDING_RANGE = select(
-    func.min(_PENDING.c.subscriber_id),
-    func.max(_PENDING.c.subscriber_id),
-    func.count(),
-)
-"""The next batch of a segment's rows in one status, after an id: (first, last, how many)."""
 
 
 class IdRange(NamedTuple):
@@ -343,7 +240,9 @@ class LedgerRepo:
         last = 0
         while True:
             with self.engine.connect() as conn:
-                first, end, count = conn.execute(_PENDING_RANGE, {**values, "b_after": last}).one()
+                first, end, count = conn.execute(
+                    sql.PENDING_RANGE, {**values, "b_after": last}
+                ).one()
             if count:
                 yield IdRange(int(first), int(end), int(count))
             if count < batch:
@@ -383,8 +282,8 @@ class LedgerRepo:
             "b_now": now,
         }
         with self.engine.begin() as conn:
-            suppressed = conn.execute(_SUPPRESS, values).rowcount
-            rows = sorted(conn.execute(_SUBMIT, values).all(), key=lambda r: int(r[0]))
+            suppressed = conn.execute(sql.SUPPRESS, values).rowcount
+            rows = sorted(conn.execute(sql.SUBMIT, values).all(), key=lambda r: int(r[0]))
             if rows:
                 conn.execute(
                     chunk_leases.insert().values(
@@ -416,14 +315,14 @@ class LedgerRepo:
             if done is not None:
                 status = PLANNED if done.status == "retry" else done.status
                 conn.execute(
-                    _STEP,
+                    sql.STEP,
                     values
                     | {"b_id": done.subscriber_id, "b_status": status}
                     | {"b_message_id": done.message_id, "b_error": done.error},
                 )
             if upcoming is not None:
                 conn.execute(
-                    _STEP,
+                    sql.STEP,
                     values
                     | {"b_id": upcoming, "b_status": SUBMITTED}
                     | {"b_message_id": None, "b_error": None},
@@ -459,8 +358,8 @@ class LedgerRepo:
                 if kind != common:
                     for part in _batches(some, 500):
                         where = deliveries.c.subscriber_id.in_(part)
-                        conn.execute(_RECORD.where(where), values(*kind))
-            conn.execute(_RECORD, values(*common))  # the rest of the chunk, in one statement
+                        conn.execute(sql.RECORD.where(where), values(*kind))
+            conn.execute(sql.RECORD, values(*common))  # the rest of the chunk, in one statement
 
     def interrupted(self, issue_id: int, resend: bool, now: datetime) -> int:
         """Rows a crash left ``submitted``: planned again if resending is safe, else unknown.

@@ -19,10 +19,6 @@ from ..models import Window
 from .schema import heartbeats, period_claims, runs, schedules, wave_claims
 from .wave_claims import WaveClaimReads
 
-FINAL = ("sent", "skipped", "missed")
-"""Outcomes after which a period is never run again on its own (held, failed and
-interrupted may be)."""
-
 
 @dataclass(frozen=True, slots=True)
 class Run:

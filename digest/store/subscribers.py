@@ -70,13 +70,17 @@ class SubscriberRepo:
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self._ids: dict[str, int] = {}
 
     def list_id(self, name: str) -> int:
-        """The id of list ``name``, creating the row the first time."""
-        try:
-            return self._list_id(name)
-        except IntegrityError:  # another process created it between our read and write
-            return self._list_id(name)
+        """The id of list ``name``, creating the row the first time; looked up once (ids never
+        change)."""
+        if name not in self._ids:
+            try:
+                self._ids[name] = self._list_id(name)
+            except IntegrityError:  # another process created it between our read and write
+                self._ids[name] = self._list_id(name)
+        return self._ids[name]
 
     def _list_id(self, name: str) -> int:
         with self.engine.begin() as conn:

@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import Connection, or_, select
 
 from ..models import Post
-from ..simhash import MAX_DISTANCE, Fingerprints, distance, simhash
 from ..sources.images import image_json
-from ..urls import normalize_url
 from .bounds import fit, fit_key
 from .schema import posts
+from .simhash import MAX_DISTANCE, Fingerprints, distance, simhash
+from .urls import normalize_url
 
 _CHUNK = 500
 _KEY_BYTES = 2000

@@ -9,11 +9,9 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..config import Settings
-from ..models import Window
-from ..periods import Effective, effective
-from ..schedule import next_fires
+from ..models import IssueRow, Window
+from ..periods import Effective, effective, next_fires
 from ..store import Store
-from ..store.issues import IssueRow
 from ..store.ledger import Zones
 from .plan import WavePlan, frozen, plan
 

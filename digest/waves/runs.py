@@ -15,12 +15,11 @@ from apscheduler.schedulers.base import BaseScheduler
 from ..claims import SCHEDULED
 from ..config import SchedulerSettings
 from ..errors import ClaimHeldError
-from ..periods import effective
+from ..models import IssueRow
+from ..periods import effective, next_fires, parse_duration
 from ..pipeline import Pipeline
-from ..schedule import next_fires, parse_duration
-from ..send import sync_roster
-from ..store.issues import IssueRow
 from ..store.runs import Run
+from ..subscribers.membership import sync_list
 from .local import plan_for, waves_between
 from .send import run_wave
 
@@ -72,7 +71,7 @@ class WaveJobs:
         except OSError:
             return
         if self._rosters.get(list_name) != mtime:
-            sync_roster(self.pipeline.settings, self.pipeline.store, list_name, self.clock())
+            sync_list(self.pipeline.settings, self.pipeline.store, list_name, self.clock())
             self._rosters[list_name] = mtime
 
     def _next(self, list_name: str) -> None:

@@ -14,11 +14,12 @@ from ..archive import Archive
 from ..claims import MANUAL
 from ..errors import ClaimHeldError, DigestError
 from ..models import Window
-from ..periods import effective
+from ..periods import effective, parse_duration
 from ..pipeline import Pipeline
-from ..schedule import parse_duration
-from ..send import SendReport, ledger_report, sync_roster
+from ..reports import SendReport
+from ..send import ledger_report
 from ..store.runs import Run
+from ..subscribers.membership import sync_list
 from .local import plan_for, wave_zones, waves_between
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ def send_wave(pipeline: Pipeline, list_name: str, window: Window, wave: datetime
     """Freeze the period's issue (once) and deliver it to one wave's readers; the caller holds
     the wave's claim. The report's counts are this wave's."""
     store, lst = pipeline.store, pipeline.settings.list(list_name)
-    _, problems = sync_roster(pipeline.settings, store, list_name, pipeline.clock())
+    problems = sync_list(pipeline.settings, store, list_name, pipeline.clock()).problems
     built = pipeline.build(list_name, window.end)
     base = SendReport(
         built.list_name, "", issue_number=built.digest.number, roster_problems=problems

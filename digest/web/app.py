@@ -18,14 +18,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..config import Settings
 from ..errors import TemplateError
 from ..store import Store
-from ..store.events import EventRepo
-from ..store.suppressions import SuppressionRepo
 from ..taxonomy import Taxonomy
 from ..tokens import Signer
 from . import preferences, unsubscribe, webhooks
 from .archive import archive_mount
 from .context import Web
-from .desk import desk_app
+from .desk.app import desk_app
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -98,8 +96,8 @@ def create_app(
         pages=pages,
         prefix=prefix,
         taxonomy=Taxonomy(settings.taxonomy),
-        suppressions=SuppressionRepo(store.engine),
-        events=EventRepo(store.engine),
+        suppressions=store.suppressions,
+        events=store.events,
         webhook_key=webhooks.public_key(settings),
     )
     css = (Path(settings.templates.path) / "web" / "web.css").read_text(encoding="utf-8")

@@ -21,8 +21,8 @@ from starlette.responses import JSONResponse, Response
 
 from ..config import Settings
 from ..errors import ConfigError
-from ..roster import normalize_email
 from ..store.events import ProviderEvent
+from ..subscribers.roster import normalize_email
 from .context import TooLarge, read_body, web_of
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 
 from ..errors import DeliveryError
 from ..models import Envelope
-from ..schedule import parse_duration
+from ..periods import parse_duration
 from ..send import Sender
 from ..store.chunks import ChunkLedger
 from ..store.issues import PLANNED, IssueRow

@@ -86,9 +86,13 @@ class FaultyBackend:
         self.name = inner.name
         self.max_batch = inner.max_batch
         self.idempotent = inner.idempotent
+        self.workers = inner.workers
+        self.max_per_second = inner.max_per_second
+        self.retry_rounds = inner.retry_rounds
+        self.retry_wait = inner.retry_wait
 
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.inner, name)
+    def destination(self, envelope: Envelope) -> str | None:
+        return self.inner.destination(envelope)
 
     def deliver(self, envelope: Envelope, recipients: Sequence[Recipient]) -> list[DeliveryResult]:
         self.faults.at("claimed")

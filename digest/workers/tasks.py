@@ -20,11 +20,12 @@ from typing import Any
 from celery import Celery, Task
 from sqlalchemy.exc import OperationalError
 
-from ..config import Settings, load_settings
+from ..config import Settings
+from ..config.load import load_settings
 from ..errors import NotFoundError, StoreError
 from ..models import RenderedEmail
+from ..periods import parse_duration
 from ..pipeline import Pipeline
-from ..schedule import parse_duration
 from ..send import Sender
 from ..store.chunks import ChunkLedger
 from ..store.ledger import IdRange

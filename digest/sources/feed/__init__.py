@@ -1,0 +1,1 @@
+"""The ``feed`` source: fetching, parsing and cleaning RSS, Atom and JSON Feed."""

@@ -1,0 +1,116 @@
+"""The ledger's statuses and SQL: the statements that claim, suppress, record and step rows."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, bindparam, case, func, or_, select
+from sqlalchemy.sql import exists
+
+from .schema import UTCDateTime, deliveries, subscribers
+
+PLANNED, CLAIMED, SUBMITTED, ACCEPTED, FAILED, UNKNOWN, SUPPRESSED, SKIPPED = (
+    "planned",
+    "claimed",
+    "submitted",
+    "accepted",
+    "failed",
+    "unknown",
+    "suppressed",
+    "skipped",
+)
+IN_HAND = (CLAIMED, SUBMITTED)
+"""A chunk's rows between claim and outcome: ``claimed`` ones were never attempted."""
+
+
+MINE = and_(
+    deliveries.c.issue_id == bindparam("b_issue"),
+    deliveries.c.subscriber_id.between(bindparam("b_first"), bindparam("b_last")),
+    deliveries.c.status == PLANNED,
+    deliveries.c.segment == bindparam("b_segment"),
+)
+SUPPRESS = (
+    deliveries.update()
+    .where(
+        MINE,
+        exists().where(
+            subscribers.c.id == deliveries.c.subscriber_id,
+            or_(subscribers.c.status != "active", subscribers.c.in_roster.is_(False)),
+        ),
+    )
+    .values(
+        status=SUPPRESSED,
+        updated_at=bindparam("b_now", type_=UTCDateTime()),
+        error=select(
+            case((subscribers.c.in_roster.is_(True), subscribers.c.status), else_="removed")
+        )
+        .where(subscribers.c.id == deliveries.c.subscriber_id)
+        .scalar_subquery(),
+    )
+)
+"""Rows of a chunk whose subscriber has left since planning: suppressed, with the reason."""
+SUBMIT = (
+    deliveries.update()
+    .where(MINE)
+    .values(
+        status=bindparam("b_claim"),
+        chunk=bindparam("b_chunk"),
+        updated_at=bindparam("b_now", type_=UTCDateTime()),
+        attempts=deliveries.c.attempts + 1,
+    )
+    .returning(
+        deliveries.c.subscriber_id,
+        deliveries.c.email,
+        select(subscribers.c.name)
+        .where(subscribers.c.id == deliveries.c.subscriber_id)
+        .scalar_subquery(),
+    )
+)
+"""The rest of a chunk's planned rows: submitted (or claimed), returning (id, email, name)."""
+
+
+OUTCOME = {
+    "status": bindparam("b_status"),
+    "message_id": bindparam("b_message_id"),
+    "error": bindparam("b_error"),
+    "updated_at": bindparam("b_now", type_=UTCDateTime()),
+}
+"""What recording an outcome writes, for a chunk's rows or one row alike."""
+RECORD = (
+    deliveries.update()
+    .where(
+        deliveries.c.issue_id == bindparam("b_issue"),
+        deliveries.c.subscriber_id.between(bindparam("b_first"), bindparam("b_last")),
+        deliveries.c.chunk == bindparam("b_chunk"),
+        deliveries.c.status.in_(IN_HAND),
+    )
+    .values(**OUTCOME)
+)
+"""A chunk's rows in hand (narrowed further by the caller): their outcome."""
+STEP = (
+    deliveries.update()
+    .where(
+        deliveries.c.issue_id == bindparam("b_issue"),
+        deliveries.c.subscriber_id == bindparam("b_id"),
+        deliveries.c.chunk == bindparam("b_chunk"),
+        deliveries.c.status.in_(IN_HAND),
+    )
+    .values(**OUTCOME)
+)
+"""One row of a chunk in hand: submitted just before its message goes out, or its outcome."""
+PENDING = (
+    select(deliveries.c.subscriber_id)
+    .where(
+        deliveries.c.issue_id == bindparam("b_issue"),
+        deliveries.c.status == bindparam("b_status"),
+        deliveries.c.segment == bindparam("b_segment"),
+        deliveries.c.subscriber_id > bindparam("b_after"),
+    )
+    .order_by(deliveries.c.subscriber_id)
+    .limit(bindparam("b_limit"))
+    .subquery()
+)
+PENDING_RANGE = select(
+    func.min(PENDING.c.subscriber_id),
+    func.max(PENDING.c.subscriber_id),
+    func.count(),
+)
+"""The next batch of a segment's rows in one status, after an id: (first, last, how many)."""

@@ -1,0 +1,1 @@
+"""Subscribers: roster files, list membership, and the audiences (segments) they form."""

@@ -1,0 +1,1 @@
+"""The editors' desk: preview, adjust and approve each list's coming issue in the browser."""
