@@ -8,6 +8,7 @@ from datetime import datetime
 from functools import cached_property
 
 from .config import Settings
+from .errors import NotFoundError
 from .group import AuthorProfile, Classify, group, place
 from .models import (
     ALL,
@@ -157,6 +158,16 @@ class Builder:
             if segment_key((area,), self.taxonomy) == key:
                 return self.renderer.render_segments(built.digest, [Audience(key, (area,))])[0]
         return None
+
+    def test_issue(self, built: BuiltIssue, segment: str, now: datetime) -> IssueRow:
+        """The issue a test send of ``segment`` sends: the stored one, or a draft of ``built``."""
+        chosen = self.segment(built, segment)
+        if chosen is None:
+            raise NotFoundError(f"no segment {segment!r}", subject=f"list {built.list_name}")
+        if built.stored is not None:
+            return replace(built.stored, email=chosen.email)
+        number, window = built.digest.number, built.window
+        return IssueRow(0, built.list_id, number, window, "draft", chosen.email, now, None)
 
     def segment_key(self, areas: Iterable[str]) -> str:
         """The key of the segment a subscriber with these area preferences gets."""

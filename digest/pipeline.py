@@ -17,7 +17,7 @@ from .collect import collect
 from .config import Settings
 from .delivery.base import DeliveryBackend
 from .delivery.reasons import transient
-from .errors import ClaimHeldError, DigestError, NotFoundError
+from .errors import ClaimHeldError, DigestError
 from .models import ALL, BuiltIssue, IssueRow, StoredPost, Window
 from .periods import parse_duration, period_of
 from .reports import CollectReport, ProgressFn, RunReport, SendReport
@@ -332,13 +332,7 @@ class Pipeline:
         """Send the period's issue as ``segment`` gets it, marked [TEST], to ``addresses`` only,
         outside the ledger."""
         built = self.build(list_name, at)
-        chosen = self.builder.segment(built, segment)
-        if chosen is None:
-            raise NotFoundError(f"no segment {segment!r}", subject=f"list {built.list_name}")
-        issue = replace(built.stored, email=chosen.email) if built.stored else IssueRow(
-            0, built.list_id, built.digest.number, built.window, "draft", chosen.email,
-            self.clock(), None,
-        )  # fmt: skip
+        issue = self.builder.test_issue(built, segment, self.clock())
         backend = self.backend()
         try:
             return self.sender(backend).test_report(issue, built.list_name, addresses)

@@ -34,8 +34,9 @@ from .models import (
 from .reports import Progress, ProgressFn, SendReport
 from .store import Store
 from .store.issues import CLAIMED, FAILED, PLANNED, SUBMITTED, UNKNOWN, LedgerRow
-from .store.ledger import IdRange, Outcome, Zones
+from .store.ledger import IdRange, Outcome
 from .store.owner import owner_id
+from .store.zones import Zones
 from .tokens import Signer
 
 log = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ from .settings import (
     TemplateSettings,
     ThemeSettings,
     WebSettings,
-    WorkersSettings,
 )
+from .workers import WorkersSettings
 
 __all__ = [
     "ArchiveSettings",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ..errors import ConfigError
 from ..periods import parse_crontab, parse_duration
 from ..render.theme import contrast_problems, font_problem
+from .workers import WorkersSettings
 
 if TYPE_CHECKING:
     from ..delivery.base import DeliveryBackend
@@ -281,69 +281,6 @@ class DeskSettings:
         for domain in self.test_domains:
             if not domain or "@" in domain or "." not in domain or any(c.isspace() for c in domain):
                 raise ValueError(f"test_domains: expected domain names, got {domain!r}")
-
-
-@dataclass(frozen=True)
-class WorkersSettings:
-    """``[workers]``: send chunks through Celery workers on RabbitMQ instead of in-process."""
-
-    broker: str = ""
-    """The RabbitMQ URL (``amqp://user:password@host:5672/vhost``); empty: send in-process."""
-    broker_env: str | None = None
-    """The NAME of an environment variable holding the broker URL; wins over ``broker``."""
-    queue: str = "digest"
-    """The queue chunks are sent through: one per deployment."""
-    chunk_lease: str = "2m"
-    """How long a chunk in hand may go without a ledger write before a redelivery decides it."""
-    stall: str = "10m"
-    """``digest send`` gives up waiting when no chunk has finished for this long."""
-
-    def validate(self) -> None:
-        from ..periods import parse_duration
-
-        if self.broker:
-            check_broker(self.broker, "broker")
-        if not _QUEUE.fullmatch(self.queue):
-            raise ValueError(
-                f"queue: expected at most 200 letters, digits, '.', '-' or '_', got {self.queue!r}"
-            )
-        for key in ("chunk_lease", "stall"):
-            try:
-                seconds = parse_duration(getattr(self, key)).total_seconds()
-            except ValueError as exc:
-                raise ValueError(f"{key}: {exc}") from None
-            if seconds <= 0:
-                raise ValueError(f"{key}: expected a duration above 0, got {getattr(self, key)!r}")
-
-    def broker_url(self) -> str | None:
-        """The broker to send through, or None for in-process; a ``broker_env`` wins."""
-        if self.broker_env:
-            value = os.environ.get(self.broker_env, "").strip()
-            if value:
-                try:
-                    check_broker(value, f"${self.broker_env}", echo=False)
-                except ValueError as exc:
-                    raise ConfigError(str(exc), subject="[workers] broker_env") from None
-                return value
-        return self.broker or None
-
-
-_QUEUE = re.compile(r"[A-Za-z0-9_.-]{1,200}")
-BROKER_SCHEMES = ("amqp", "amqps", "pyamqp")
-
-
-def check_broker(url: str, where: str, echo: bool = True) -> None:
-    """Refuse a broker URL that is not RabbitMQ's (AMQP); never echo one from the environment."""
-    scheme, sep, rest = url.partition("://")
-    shown = f", got {url!r}" if echo else " (the value is not shown)"
-    if not sep or not rest:
-        raise ValueError(f"{where}: expected a URL like 'amqp://host:5672/vhost'{shown}")
-    if scheme not in BROKER_SCHEMES:
-        raise ValueError(
-            f"{where}: expected an amqp:// URL to RabbitMQ, got a {scheme}:// URL; Redis and "
-            "SQS redeliver unacknowledged tasks after a visibility timeout, which could run a "
-            "chunk twice while its first worker still sends it"
-        )
 
 
 SourceFactory = Callable[["SourceSettings", "Settings"], "Source"]

@@ -10,9 +10,9 @@ from sqlalchemy import Engine, RowMapping, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..models import Subscriber
-from .ledger import Zones, zone_clause
 from .schema import lists, subscribers
 from .suppressions import enforce
+from .zones import Zones, zone_clause
 
 SUPPRESSED = ("unsubscribed", "bounced", "complained")
 """Statuses recorded in the database that a roster file can never undo on its own."""

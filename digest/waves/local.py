@@ -12,7 +12,7 @@ from ..config import Settings
 from ..models import IssueRow, Window
 from ..periods import Effective, effective, next_fires
 from ..store import Store
-from ..store.ledger import Zones
+from ..store.zones import Zones
 from .plan import WavePlan, frozen, plan
 
 MAX_PERIODS = 200
