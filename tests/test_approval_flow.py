@@ -100,7 +100,7 @@ class Desk:
     config: Path
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=f"{self.url}/desk", timeout=60)
+        return httpx.Client(base_url=f"{self.url}/desk", timeout=120)
 
     def headers(self, client: httpx.Client) -> dict[str, str]:
         page = client.get("/lists/weekly")

@@ -19,16 +19,21 @@ from digest.config import load_settings
 from digest.store import Store
 from digest.store.schema import deliveries, issues, period_claims, runs
 
+DEADLINE = 600.0
+"""For waits that must not run out on a busy machine (a stop, a run, a resume)."""
 SCHED = ('schedule = "0 7 * * 1"          # crontab: Mondays at 07:00', "schedule = {!r}")
 
 
-def configure(project: Path, cron: str, grace: str = "12h", subscribers: int = 0) -> Store:
+def configure(
+    project: Path, cron: str, grace: str = "12h", subscribers: int = 0, lease: str = "10m"
+) -> Store:
+    """A seconds-scale schedule; ``lease`` long unless a test needs a dead scheduler's to expire."""
     config = project / "config.toml"
     text = config.read_text(encoding="utf-8")
     text = text.replace(SCHED[0], f'schedule = "{cron}"').replace(
         'timezone = "America/New_York"\n\n[taxonomy]', 'timezone = "UTC"\n\n[taxonomy]'
     )
-    text += f'\n[scheduler]\ngrace = "{grace}"\nlease = "15s"\npoll = "1s"\n'
+    text += f'\n[scheduler]\ngrace = "{grace}"\nlease = "{lease}"\npoll = "1s"\n'
     config.write_text(text, encoding="utf-8")
     if subscribers:
         rows = "".join(
@@ -63,7 +68,7 @@ def scheduler(project: Path) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
             proc.wait()
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 240.0) -> None:
+def wait_for(predicate: Callable[[], bool], timeout: float = DEADLINE) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -90,7 +95,7 @@ def final_runs(store: Store) -> list[dict[str, object]]:
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=120) == 0
+    assert proc.wait(timeout=DEADLINE) == 0
 
 
 def assert_once_per_period(store: Store) -> None:
@@ -162,13 +167,14 @@ def test_restart_after_missed_runs_inside_and_outside_grace(
 def test_sigkill_mid_run_then_restart_resumes(
     project: Path, scheduler: Callable[[], subprocess.Popen[bytes]]
 ) -> None:
-    store = configure(project, "*/10 * * * * *", subscribers=1200)  # a run fits in a period
+    # the killed scheduler's claim is taken over once its lease runs out: short, and waited for
+    store = configure(project, "*/10 * * * * *", subscribers=1200, lease="15s")
 
     def accepted() -> int:
         return sum(1 for r in rows(store, deliveries) if r["status"] == "accepted")
 
     proc = scheduler()
-    wait_for(lambda: accepted() > 50, timeout=180)
+    wait_for(lambda: accepted() > 50)
     proc.kill()
     proc.wait()
     (issue,) = rows(store, issues)
@@ -177,8 +183,7 @@ def test_sigkill_mid_run_then_restart_resumes(
     assert any(r["outcome"] == "running" for r in rows(store, period_claims))
     restarted = scheduler()
     wait_for(
-        lambda: any(r["trigger"] == "resume" and r["outcome"] == "sent" for r in final_runs(store)),
-        timeout=180,
+        lambda: any(r["trigger"] == "resume" and r["outcome"] == "sent" for r in final_runs(store))
     )
     stop(restarted)
     assert_once_per_period(store)
