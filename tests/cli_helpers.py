@@ -51,7 +51,7 @@ def serving(project: Path, env: dict[str, str]) -> Iterator[str]:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    watchdog = threading.Timer(180, proc.kill)  # a server that never says it runs
+    watchdog = threading.Timer(600, proc.kill)  # a server that never says it runs
     watchdog.start()
     try:
         assert proc.stdout is not None
@@ -70,7 +70,7 @@ def serving(project: Path, env: dict[str, str]) -> Iterator[str]:
         watchdog.cancel()
         proc.terminate()
         try:
-            proc.wait(timeout=60)
+            proc.wait(timeout=120)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
