@@ -19,6 +19,8 @@ from digest.config import load_settings
 from digest.store import Store
 from digest.store.schema import deliveries, issues, period_claims, runs
 
+LOGS: dict[int, Path] = {}
+"""Each scheduler process's log, by pid."""
 DEADLINE = 600.0
 """For waits that must not run out on a busy machine (a stop, a run, a resume)."""
 SCHED = ('schedule = "0 7 * * 1"          # crontab: Mondays at 07:00', "schedule = {!r}")
@@ -50,14 +52,18 @@ def scheduler(project: Path) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
 
     def start() -> subprocess.Popen[bytes]:
-        log = open(project / f"scheduler-{len(procs)}.log", "wb")  # noqa: SIM115
+        path = project / f"scheduler-{len(procs)}.log"
+        log = open(path, "wb")  # noqa: SIM115
+        config = str(project / "config.toml")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "digest", "--config", str(project / "config.toml"), "scheduler"],
+            # -X faulthandler: a SIGABRT writes every thread's stack to the log (see ``stop``)
+            [sys.executable, "-X", "faulthandler", "-m", "digest", "--config", config, "scheduler"],
             cwd=project,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        LOGS[proc.pid] = path
         procs.append(proc)
         return proc
 
@@ -94,8 +100,16 @@ def final_runs(store: Store) -> list[dict[str, object]]:
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM and wait; a scheduler that does not stop is made to show where it hangs."""
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=DEADLINE) == 0
+    try:
+        code = proc.wait(timeout=DEADLINE)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        proc.wait()
+        stacks = LOGS[proc.pid].read_text(encoding="utf-8", errors="replace")
+        raise AssertionError("the scheduler did not stop:\n" + stacks[-12000:]) from None
+    assert code == 0
 
 
 def assert_once_per_period(store: Store) -> None:

@@ -107,7 +107,7 @@ def test_a_week_with_approval_on_from_collect_to_unsubscribe(
     use_backend(project, "smtp", host="127.0.0.1", port=port, security="none", timeout=120.0)
     ok(project, "collect")
     built = json.loads(ok(project, "build", "--list", "weekly", "--json"))
-    assert built
+    assert (built["list"], built["issue"], built["status"]) == ("weekly", 1, "draft")
     posts = json.loads(ok(project, "posts", "list", "--json"))
     assert len(posts) == 13
     wto, arctic = (next(p["id"] for p in posts if part in p["title"]) for part in ("WTO", "Arctic"))
@@ -174,7 +174,7 @@ def test_a_week_with_approval_on_from_collect_to_unsubscribe(
         # a reader opens "View in browser" from the message they got
         ben, grace = first["ben.carter@example.com"], first["grace.lee@example.net"]
         view = link(ben, "View in browser")
-        assert view.startswith("https://digest.example.org/")
+        assert view == "https://digest.example.org/archive/weekly/1.html"
         archived = web.get(urlsplit(view).path)
         assert archived.status_code == 200 and "text/html" in archived.headers["content-type"]
         shown = html.unescape(archived.text)
@@ -203,9 +203,9 @@ def test_a_week_with_approval_on_from_collect_to_unsubscribe(
         assert pressed.status_code == 200 and "You are unsubscribed" in pressed.text
 
     suppressed = json.loads(ok(project, "suppressions", "list", "--json"))
-    assert {(s["email"], s["reason"]) for s in suppressed} == {
-        ("ben.carter@example.com", "unsubscribed"),
-        ("grace.lee@example.net", "unsubscribed"),
+    assert {(s["email"], s["reason"], s["detail"], s["origin"]) for s in suppressed} == {
+        ("ben.carter@example.com", "unsubscribed", "one-click", "web"),
+        ("grace.lee@example.net", "unsubscribed", "confirm page", "web"),
     }
 
     # the next week: one new post, approved, run; the two who left get nothing
