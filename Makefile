@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?= -n auto
+# The second pass of `make test`: the suite again, every store on this PostgreSQL server.
+TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
 .PHONY: run test lint install bench clean
 
@@ -33,14 +35,18 @@ lint: $(VENV)/.installed-test node_modules/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy digest
 
-## Lint, type-check and run the whole test suite.
+## Lint, type-check and run the whole test suite on SQLite, then on PostgreSQL when it answers.
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+	@if $(BIN)/python -m tests.databases "$(TEST_POSTGRES_URL)" 2>/dev/null; then \
+		DIGEST_TEST_DATABASE_URL="$(TEST_POSTGRES_URL)" $(BIN)/pytest $(PYTEST_ARGS); \
+	elif [ "$$CI" = "true" ]; then $(BIN)/python -m tests.databases "$(TEST_POSTGRES_URL)"; exit 1; \
+	else echo "skipped the PostgreSQL pass: nothing answers at $(TEST_POSTGRES_URL)"; fi
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/quality.py ../shared/data/bbc-news-dev.jsonl
 
-## Screenshots of the sample issue at 375 and 800 px into docs/screenshots/ (needs /usr/bin/chromium).
+## Screenshots of the sample issue at 375 and 800 px, and in dark mode, into docs/screenshots/ (needs /usr/bin/chromium).
 screenshots: $(VENV)/.installed-test
 	$(BIN)/python scripts/screenshots.py docs/screenshots
 

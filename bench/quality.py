@@ -1,11 +1,15 @@
 """Quality and speed benchmark of the offline summarizer and the area classifier.
 
-Usage: python bench/quality.py DATASET.jsonl [--limit N] [--max-words W] [--max-sentences S]
+Usage: python bench/quality.py DATASET.jsonl [--limit N] [--part K/N] [--max-words W]
+       [--max-sentences S]
 
 DATASET holds one JSON record per line: {id, category, title, text, summary}, e.g. the BBC
 dev set in ../shared/data. Prints ROUGE of digest's summaries against the reference and
-against the lead of each article cut to the same number of words, summarizer throughput on
-one core, and classification accuracy with plenty and with only ten examples per category.
+against the lead of each article cut to the same number of words, how often each opens on a
+word that points back to unseen text (the dangling-opener rate, with the words it counts),
+summarizer throughput on one core, and classification accuracy with plenty and with only ten
+examples per category. --part K/N keeps the articles whose id hashes to K modulo N, so knobs
+can be tuned on one part (0/2) and checked on the other (1/2).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import random
 import statistics
 import sys
 import time
+import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -28,6 +33,14 @@ from sklearn.model_selection import train_test_split
 
 from digest.classify import AreaClassifier
 from digest.summarize import ExtractiveSummarizer
+from digest.summarize.standalone import (
+    COMMA_ONLY,
+    CONNECTIVES,
+    PRONOUNS,
+    QUANTIFIERS,
+    REPORTING_VERBS,
+    opens_dangling,
+)
 
 METRICS = ("rouge1", "rouge2", "rougeL")
 FEW_SHOT = 10
@@ -45,6 +58,14 @@ def load(path: str, limit: int | None) -> list[dict[str, Any]]:
         return records
     keep = sorted(random.Random(0).sample(range(len(records)), limit))
     return [records[i] for i in keep]
+
+
+def part(records: list[dict[str, Any]], spec: str) -> list[dict[str, Any]]:
+    """The records whose id hashes (CRC-32) to K modulo N, for spec "K/N"."""
+    k, n = (int(x) for x in spec.split("/"))
+    if not 0 <= k < n:
+        raise SystemExit(f"--part {spec}: need 0 <= K < N")
+    return [r for r in records if zlib.crc32(str(r["id"]).encode()) % n == k]
 
 
 def lead(text: str, words: int) -> str:
@@ -70,6 +91,28 @@ def bench_rouge(records: list[dict[str, Any]], summaries: list[str]) -> None:
         print(f"{m:<10}{a:>9.2f}{b:>9.2f}{a - b:>+9.2f}")
     words = [len(s.split()) for s in summaries]
     print(f"mean words per summary: {statistics.mean(words):.1f} (max {max(words)})")
+
+
+def bench_dangling(records: list[dict[str, Any]], summaries: list[str]) -> None:
+    """Print how often summaries and same-length leads open on a word pointing back."""
+    ours: Counter[str] = Counter()
+    base: Counter[str] = Counter()
+    for record, summary in zip(records, summaries, strict=True):
+        if found := opens_dangling(summary):
+            ours[found.kind] += 1
+        if found := opens_dangling(lead(record["text"], len(summary.split()))):
+            base[found.kind] += 1
+    n = len(records)
+    for name, counts in (("digest", ours), ("lead", base)):
+        kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(counts.items()))
+        print(f"dangling openers, {name}: {100 * counts.total() / n:.2f}% "
+              f"({counts.total()} of {n}{'; ' + kinds if kinds else ''})")  # fmt: skip
+    print("  counted: an opening connective: " + ", ".join(CONNECTIVES)
+          + f" ({', '.join(COMMA_ONLY)} only before a comma)")  # fmt: skip
+    print("  an opening pronoun (also after a fronted adverb or phrase): " + ", ".join(PRONOUNS)
+          + "; " + ", ".join(QUANTIFIERS) + " before a verb or 'of them'")  # fmt: skip
+    print("  a reporting clause outside quotes (', he/she/they/it VERB'): "
+          + ", ".join(REPORTING_VERBS))  # fmt: skip
 
 
 def bench_speed(records: list[dict[str, Any]], summarizer: ExtractiveSummarizer) -> None:
@@ -144,15 +187,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--part", default=None, metavar="K/N")
     parser.add_argument("--max-words", type=int, default=60)
     parser.add_argument("--max-sentences", type=int, default=3)
     args = parser.parse_args()
     records = load(args.dataset, args.limit)
+    if args.part:
+        records = part(records, args.part)
     summarizer = ExtractiveSummarizer(max_sentences=args.max_sentences, max_words=args.max_words)
-    print(f"dataset: {args.dataset} ({len(records)} articles); "
+    print(f"dataset: {args.dataset}{' part ' + args.part if args.part else ''} "
+          f"({len(records)} articles); "
           f"budget {args.max_sentences} sentences / {args.max_words} words")  # fmt: skip
     summaries = [summarizer.summarize(r["text"], r["title"]) for r in records]
     bench_rouge(records, summaries)
+    bench_dangling(records, summaries)
     bench_speed(records, summarizer)
     bench_classifier(records)
 

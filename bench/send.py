@@ -8,6 +8,12 @@ prints, against that floor, the official ``sendgrid`` client alone posting prebu
 the share of the ratio that is the library's, whatever digest does.
 
     .venv/bin/python bench/send.py [--sizes 100000,1000000] [--workers 4] [--split 2]
+        [--stores sqlite,postgresql] [--postgres URL]
+
+``--stores`` times the same in-process send on each store: the embedded SQLite file, and a
+fresh database (created and dropped here) on the PostgreSQL server of ``--postgres`` (default
+the local one), skipped with a line when it does not answer. ``cpu s`` is this process's CPU
+(user + system) during the send; PostgreSQL's own server CPU is not in it.
 
 ``--split N`` also sends the largest size as N processes, each to its own share of the list
 with its own database, against one fake: an upper bound for a sender spread over processes.
@@ -35,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sendgrid import SendGridAPIClient  # noqa: E402
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import create_engine, make_url, text  # noqa: E402
 
 from digest.config import load_settings  # noqa: E402
 from digest.delivery.options import SendGridOptions  # noqa: E402
@@ -46,6 +52,7 @@ from digest.store import Store  # noqa: E402
 from digest.tokens import Signer  # noqa: E402
 
 KEY = "SG.bench-key"
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 NOW = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
 BLOCK = "<tr><td><h2>A policy post title</h2><p>{}</p><a href='https://x.org/p'>Read</a></td></tr>"
 EMAIL = RenderedEmail(
@@ -79,16 +86,21 @@ def start_fake() -> tuple[subprocess.Popen[str], str]:
 def seed(store: Store, count: int) -> tuple[int, int]:
     """A list of ``count`` active subscribers and a frozen issue; returns (list id, issue id)."""
     list_id = store.subscribers.list_id("bench")
+    insert = "INSERT INTO subscribers (list_id, email, name, areas, status, in_roster, updated_at)"
+    if store.engine.dialect.name == "postgresql":
+        query = (
+            f"{insert} SELECT :list, 'reader' || lpad(i::text, 7, '0') || '@example.org',"
+            " 'Reader ' || i, '[]', 'active', true, :now FROM generate_series(1, :count) AS i"
+        )
+    else:
+        query = (
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count) "
+            f"{insert} SELECT :list, printf('reader%07d@example.org', i), printf('Reader %d', i),"
+            " '[]', 'active', 1, :now FROM n"
+        )
     with store.begin() as conn:
         conn.execute(
-            text(
-                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count) "
-                "INSERT INTO subscribers"
-                " (list_id, email, name, areas, status, in_roster, updated_at)"
-                " SELECT :list, printf('reader%07d@example.org', i), printf('Reader %d', i), '[]',"
-                " 'active', 1, :now FROM n"
-            ),
-            {"count": count, "list": list_id, "now": NOW.replace(tzinfo=None)},
+            text(query), {"count": count, "list": list_id, "now": NOW.replace(tzinfo=None)}
         )
     issue = store.issues.create(list_id, 1, Window(NOW, NOW), [], EMAIL, NOW)
     assert issue is not None
@@ -181,13 +193,51 @@ def fake() -> Iterator[str]:
 FAKE_SAW: list[tuple[int, int]] = []
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def postgres_answers(server: str) -> str | None:
+    """None when the PostgreSQL server answers, else why not."""
+    try:
+        engine = create_engine(server, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as exc:
+        return str(exc).splitlines()[0]
+    return None
+
+
 @contextmanager
-def prepared(count: int, url: str, workers: int) -> Iterator[Callable[[], float]]:
+def database(kind: str, server: str) -> Iterator[str]:
+    """A fresh store's URL: an SQLite file, or a PostgreSQL database dropped afterwards."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{tmp}/bench.db"
+        return
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    name = f"digest_bench_{time.time_ns()}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def prepared(
+    count: int, url: str, workers: int, store_kind: str = "sqlite", server: str = POSTGRES
+) -> Iterator[Callable[[], float]]:
     """A seeded store of ``count`` subscribers, and a function timing its whole send to ``url``:
     plan the ledger, then deliver."""
     settings = load_settings(ROOT / "config.toml")
-    with tempfile.TemporaryDirectory() as tmp:
-        store = Store(f"sqlite:///{tmp}/bench.db")
+    with database(store_kind, server) as db_url:
+        store = Store(db_url)
         list_id, issue_id = seed(store, count)
         issue = store.issues.by_number(list_id, 1)
         assert issue is not None
@@ -209,9 +259,11 @@ def prepared(count: int, url: str, workers: int) -> Iterator[Callable[[], float]
             store.close()
 
 
-def run(count: int, workers: int) -> dict[str, float]:
-    with fake() as url, prepared(count, url, workers) as send:
+def run(count: int, workers: int, store_kind: str, server: str) -> dict[str, float]:
+    with fake() as url, prepared(count, url, workers, store_kind, server) as send:
+        cpu = cpu_seconds()
         wall = send()
+        cpu = cpu_seconds() - cpu
     rss = peak_rss_mb()
     with fake() as url:
         base = floor(url, count, workers)
@@ -219,6 +271,7 @@ def run(count: int, workers: int) -> dict[str, float]:
         client = client_only(url, count, workers)
     return {
         "wall": wall,
+        "cpu": cpu,
         "requests": requests_for(count),
         "rss": rss,
         "floor": base,
@@ -274,6 +327,8 @@ def main() -> None:
         default=0,
         help="also time the largest size split over this many processes (an upper bound)",
     )
+    parser.add_argument("--stores", default="sqlite", help="sqlite,postgresql: which stores")
+    parser.add_argument("--postgres", default=POSTGRES, help="PostgreSQL server for --stores")
     parser.add_argument("--child", nargs=2, metavar=("URL", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -281,18 +336,24 @@ def main() -> None:
         return
     print(f"a fresh fake SendGrid (validation off) for each measurement, {args.workers} workers")
     print(
-        f"{'recipients':>11} {'wall s':>8} {'req/s':>7} {'rcpt/s':>9} {'peak RSS MB':>11}"
-        f" {'floor s':>8} {'x floor':>7} {'client alone':>13}"
+        f"{'store':>10} {'recipients':>11} {'wall s':>8} {'cpu s':>7} {'req/s':>7} {'rcpt/s':>9}"
+        f" {'peak RSS MB':>11} {'floor s':>8} {'x floor':>7} {'client alone':>13}"
     )
     sizes = [int(s) for s in args.sizes.split(",")]
+    kinds = args.stores.split(",")
+    if "postgresql" in kinds and (why := postgres_answers(args.postgres)):
+        print(f"skipped postgresql: {why}")
+        kinds.remove("postgresql")
     for size in sizes:
-        r = run(size, args.workers)
-        print(
-            f"{size:>11,} {r['wall']:>8.1f} {r['requests'] / r['wall']:>7.1f}"
-            f" {size / r['wall']:>9,.0f} {r['rss']:>11.0f} {r['floor']:>8.1f}"
-            f" {r['wall'] / r['floor']:>7.2f} {r['client'] / r['floor']:>12.2f}x",
-            flush=True,
-        )
+        for kind in kinds:
+            r = run(size, args.workers, kind, args.postgres)
+            print(
+                f"{kind:>10} {size:>11,} {r['wall']:>8.1f} {r['cpu']:>7.1f}"
+                f" {r['requests'] / r['wall']:>7.1f} {size / r['wall']:>9,.0f} {r['rss']:>11.0f}"
+                f" {r['floor']:>8.1f} {r['wall'] / r['floor']:>7.2f}"
+                f" {r['client'] / r['floor']:>12.2f}x",
+                flush=True,
+            )
     if args.split > 1:
         size = max(sizes)
         wall = split(size, args.split, args.workers)

@@ -11,9 +11,6 @@ process id, so the same rules hold across hosts.
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +19,7 @@ from datetime import datetime, timedelta
 
 from .errors import ClaimHeldError
 from .models import Window
+from .owner import owner_id
 from .send import SendReport
 from .store.runs import Holder, Run, RunRepo
 
@@ -36,16 +34,6 @@ RETRY = (*MANUAL, "sent")
 """``send --retry-failed`` takes a sent period again: only the rows it re-plans are sent."""
 WAIT_POLL = 0.5
 """Seconds between looks at a held claim while waiting for it."""
-
-_owner: tuple[int, str] | None = None
-
-
-def owner_id() -> str:
-    """This process as a claim owner: ``host:pid:random`` (random, so a reused pid is new)."""
-    global _owner
-    if _owner is None or _owner[0] != os.getpid():
-        _owner = (os.getpid(), f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}")
-    return _owner[1]
 
 
 def held_error(list_name: str, window: Window, holder: Holder) -> ClaimHeldError:

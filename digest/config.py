@@ -192,6 +192,12 @@ class ThemeSettings:
     surface_color: str = "#ffffff"
     muted_color: str = "#4b5563"
     header_text_color: str = "#ffffff"
+    dark_brand_color: str = "#8fbcf2"
+    """Links and section titles in dark mode (the header keeps ``brand_color``)."""
+    dark_text_color: str = "#e6e8eb"
+    dark_background_color: str = "#0f1115"
+    dark_surface_color: str = "#1c2027"
+    dark_muted_color: str = "#aeb6c2"
 
     def validate(self) -> None:
         import re
@@ -200,7 +206,8 @@ class ThemeSettings:
 
         for key in (
             "brand_color", "text_color", "background_color", "surface_color", "muted_color",
-            "header_text_color",
+            "header_text_color", "dark_brand_color", "dark_text_color", "dark_background_color",
+            "dark_surface_color", "dark_muted_color",
         ):  # fmt: skip
             value = getattr(self, key)
             if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):

@@ -46,6 +46,12 @@ class StoreError(DigestError):
     """The database is unreachable or its schema is not one this version knows."""
 
 
+class SchemaOutdatedError(StoreError):
+    """The database's schema is older than this digest: ``digest db upgrade`` brings it up."""
+
+    exit_code = 2
+
+
 class TemplateError(DigestError):
     """A template is missing, fails to render, or produces invalid MJML."""
 

@@ -80,6 +80,8 @@ def group(
             area_source=source,
             confidence=round(confidence, 3),
             pinned=post.pinned,
+            image=post.image,
+            dated=post.published_given,
         )
         by_area.setdefault(areas[0] if areas else taxonomy.catch_all, []).append(item)
     return tuple(

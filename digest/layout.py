@@ -12,7 +12,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from .models import Digest, DigestPost, RenderedEmail, Section
 from .overflow import Collapser, Layout, SectionLayout, fit
@@ -27,11 +27,12 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _SLOT = "\x01"
-TOC, SECTION, MORE, POST, TITLE = (
-    f"partials/{name}.mjml.j2" for name in ("toc", "section", "more", "post", "title")
+TOC, SECTION, MORE, POST, TITLE, LEAD = (
+    f"partials/{name}.mjml.j2" for name in ("toc", "section", "more", "post", "title", "lead")
 )
-TEXT_TOC, TEXT_SECTION, TEXT_MORE, TEXT_POST, TEXT_TITLE, TEXT_LINKS = (
-    f"partials/{name}.txt.j2" for name in ("toc", "section", "more", "post", "title", "links")
+TEXT_TOC, TEXT_SECTION, TEXT_MORE, TEXT_POST, TEXT_TITLE, TEXT_LINKS, TEXT_LEAD = (
+    f"partials/{name}.txt.j2"
+    for name in ("toc", "section", "more", "post", "title", "links", "lead")
 )
 
 
@@ -70,7 +71,14 @@ def _fill(skeleton: list[str], parts: dict[str, str]) -> str:
 
 
 def _section_key(section: SectionLayout) -> tuple[Any, ...]:
-    return (section.area, section.total, *map(id, section.posts), 0, *map(id, section.lines))
+    return (
+        section.area,
+        section.total,
+        id(section.lead),
+        *map(id, section.posts),
+        0,
+        *map(id, section.lines),
+    )
 
 
 def _more_key(layout: Layout) -> tuple[int, int]:
@@ -86,11 +94,22 @@ class IssueRender:
         self.placeholders = Placeholders.fresh(repr(digest))
         """Tokens for this issue's renderings; their key appears nowhere in its content."""
         ctx = renderer.context(digest, self.placeholders)
-        nl = renderer.settings.newsletter
-        ctx["subject"] = renderer.string("subject", nl.subject, ctx)
-        ctx["preheader"] = renderer.string("preheader", nl.preheader, ctx)
-        self.base = {**ctx, "titles": self._titles, "in_full": self._in_full}
-        self.text_base = {**ctx, "ref": ref, "titles": self._title_lines, "in_full": self._texts}
+        self._ctx = ctx
+        self._heads: dict[int, tuple[str, str]] = {}
+        ctx["subject"], ctx["preheader"] = self.head(ctx["lead"])
+        self.base = {
+            **ctx,
+            "titles": self._titles,
+            "in_full": self._in_full,
+            "lead_story": self._lead_story,
+        }
+        self.text_base = {
+            **ctx,
+            "ref": ref,
+            "titles": self._title_lines,
+            "in_full": self._texts,
+            "lead_story": self._lead_text,
+        }
         self._parts: dict[str, dict[Hashable, Any]] = {}
         self.rendered = 0
         """How many partial outputs have been rendered (each is rendered once)."""
@@ -100,6 +119,24 @@ class IssueRender:
         with template_errors(TEXT_TEMPLATE):
             layout = renderer.template(TEXT_TEMPLATE).render(ctx, slot=_slot)
         self.text_skeleton = _skeleton(tidy(layout))
+
+    def head(self, lead: DigestPost | None) -> tuple[str, str]:
+        """The subject and preheader of an email led by ``lead`` (``[newsletter]`` strings)."""
+        key = id(lead)
+        out = self._heads.get(key)
+        if out is None:
+            nl, ctx = self.renderer.settings.newsletter, {**self._ctx, "lead": lead}
+            out = (
+                self.renderer.string("subject", nl.subject, ctx),
+                self.renderer.string("preheader", nl.preheader, ctx),
+            )
+            self._heads[key] = out
+        return out
+
+    def segment_lead(self, segment: SegmentView) -> DigestPost | None:
+        """The post a segment's subject names: its own lead, else the issue's."""
+        lead: DigestPost | None = segment.lead or self._ctx["lead"]
+        return lead
 
     def _rendered(
         self, name: str, var: str, items: Iterable[tuple[Hashable, Any]], **ctx: Any
@@ -116,7 +153,7 @@ class IssueRender:
             is_text = name.endswith(".txt.j2")
             base = self.text_base if is_text else self.base
             out = self.renderer.batch(name, var, list(missing.values()), {**base, **ctx})
-            if is_text and name in (TEXT_POST, TEXT_TITLE):
+            if is_text and name in (TEXT_POST, TEXT_TITLE, TEXT_LEAD):
                 out = [tidy(text) for text in out]
             elif is_text:
                 out = [Linked.parse(tidy(text).strip("\n")) for text in out]  # type: ignore[misc]
@@ -142,6 +179,15 @@ class IssueRender:
     def _in_full(self, posts: Sequence[DigestPost]) -> Markup:
         """Each post's ``partials/post.mjml.j2``, joined (for ``in_full(posts)``)."""
         return Markup("".join(self._each(POST, posts)))
+
+    def _lead_story(self, post: DigestPost) -> Markup:
+        """``partials/lead.mjml.j2`` of ``post`` (for ``lead_story(post)``)."""
+        return Markup(self._rendered(LEAD, "post", [(id(post), post)])[id(post)])
+
+    def _lead_text(self, post: DigestPost) -> str:
+        """``partials/lead.txt.j2`` of ``post`` (for ``lead_story(post)``)."""
+        text: str = self._rendered(TEXT_LEAD, "post", [(id(post), post)])[id(post)]
+        return text
 
     def _title_lines(self, posts: Sequence[DigestPost]) -> str:
         """Each post's ``partials/title.txt.j2``, one per line (for ``titles(posts)``)."""
@@ -179,8 +225,11 @@ class IssueRender:
         tocs = [(toc, toc) for toc, _ in plans]
         sections = [(_section_key(s), s) for _, layout in plans for s in layout.sections]
         mores = [(_more_key(lay), _more_key(lay)) for _, lay in plans if lay.also or lay.more]
+        leads = {id(s.lead): s.lead for _, lay in plans for s in lay.sections if s.lead is not None}
         for name in (TOC, TEXT_TOC):
             self._rendered(name, "toc", tocs)
+        for name in (LEAD, TEXT_LEAD):  # in one batch, before the sections that show them
+            self._rendered(name, "post", leads.items())
         for name in (SECTION, TEXT_SECTION):
             self._rendered(name, "section", sections)
         for name in (MORE, TEXT_MORE):
@@ -192,8 +241,15 @@ class IssueRender:
             return [s.posts for s in others]
         return [layout.also]
 
-    def mjml(self, toc: Toc, layout: Layout, others: Sequence[Section] = ()) -> str:
-        """The segment's MJML at one collapse level (``others``: the sections "also" lists)."""
+    def mjml(
+        self,
+        toc: Toc,
+        layout: Layout,
+        others: Sequence[Section] = (),
+        lead: DigestPost | None = None,
+    ) -> str:
+        """The segment's MJML at one collapse level (``others``: the sections "also" lists;
+        ``lead``: the post its subject and preheader name)."""
         try:
             sections = self._parts[SECTION]
             body = [sections[_section_key(s)] for s in layout.sections]
@@ -201,12 +257,19 @@ class IssueRender:
             toc_part = self._parts[TOC][toc]
         except KeyError:
             self.prepare([(toc, layout)])
-            return self.mjml(toc, layout, others)
+            return self.mjml(toc, layout, others, lead)
         if more is not None:
             groups = self._also_groups(layout, others)
             titles = "".join([self._group(TITLE, posts) for posts in groups])
             body.append(more.replace(_ALSO, titles))
-        return _fill(self.mjml_skeleton, {"toc": toc_part, "body": "".join(body)})
+        subject, preheader = self.head(lead if lead is not None else self._ctx["lead"])
+        parts = {
+            "toc": toc_part,
+            "body": "".join(body),
+            "subject": escape(subject),
+            "preheader": escape(preheader),
+        }
+        return _fill(self.mjml_skeleton, parts)
 
     def text(self, toc: Toc, layout: Layout, others: Sequence[Section] = ()) -> str:
         """The segment's plain-text part at one collapse level, links numbered."""
@@ -250,17 +313,26 @@ class IssueRender:
         tocs = [self.toc(v) for v in views]
         plans = [(toc, Collapser(v).layout(0)) for toc, v in zip(tocs, views, strict=True)]
         self.prepare(plans)
+        leads = [self.segment_lead(v) for v in views]
         mjmls = [
-            self.mjml(toc, layout, v.others) for (toc, layout), v in zip(plans, views, strict=True)
+            self.mjml(toc, layout, v.others, lead)
+            for (toc, layout), v, lead in zip(plans, views, leads, strict=True)
         ]
         htmls = [compile_mjml(mjml) for mjml in mjmls]
         fitted = [
-            fit(v, partial(self.mjml, toc, others=v.others), compile_mjml, first=(lay, m, h))
-            for v, (toc, lay), m, h in zip(views, plans, mjmls, htmls, strict=True)
+            fit(
+                v,
+                partial(self.mjml, toc, others=v.others, lead=lead),
+                compile_mjml,
+                first=(lay, m, h),
+            )
+            for v, (toc, lay), m, h, lead in zip(views, plans, mjmls, htmls, leads, strict=True)
         ]
         return [
-            self._email(audience, toc, v.others, *fit_)
-            for audience, v, toc, fit_ in zip(audiences, views, tocs, fitted, strict=True)
+            self._email(audience, toc, v.others, lead, *fit_)
+            for audience, v, toc, lead, fit_ in zip(
+                audiences, views, tocs, leads, fitted, strict=True
+            )
         ]
 
     def _email(
@@ -268,13 +340,15 @@ class IssueRender:
         audience: Audience,
         toc: Toc,
         others: Sequence[Section],
+        lead: DigestPost | None,
         layout: Layout,
         mjml: str,
         html: str,
     ) -> SegmentEmail:
+        subject, preheader = self.head(lead)
         email = RenderedEmail(
-            subject=self.base["subject"],
-            preheader=self.base["preheader"],
+            subject=subject,
+            preheader=preheader,
             html=html,
             text=self.text(toc, layout, others),
             mjml=mjml,

@@ -10,6 +10,16 @@ from .placeholders import Placeholders
 
 
 @dataclass(frozen=True, slots=True)
+class Image:
+    """A post's picture: an https URL (see ``digest.sources.images``), its size, alt text."""
+
+    url: str
+    width: int | None = None
+    height: int | None = None
+    alt: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Post:
     """A post as a source read it, before it is stored."""
 
@@ -24,6 +34,8 @@ class Post:
     published: datetime | None = None
     html: str | None = None
     caption: str | None = None
+    image: Image | None = None
+    """The feed's enclosure or media picture, or the article's ``og:image``."""
     origin: str = ""
     """Where the post came from (a file path or feed URL), for error messages."""
 
@@ -47,6 +59,7 @@ class StoredPost:
     area_override: str | None = None
     excluded: bool = False
     pinned: bool = False
+    image: Image | None = None
     published_given: bool = True
     """False when the post carried no date: ``published`` is then when it was first collected,
     good for windowing, never shown as its publication date (see ``shown_published``)."""
@@ -79,6 +92,9 @@ class DigestPost:
     area_source: str = "post"
     confidence: float = 1.0
     pinned: bool = False
+    image: Image | None = None
+    dated: bool = True
+    """False when the post carried no date: ``published`` is then not shown."""
 
     @property
     def tags(self) -> str:

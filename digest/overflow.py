@@ -33,6 +33,27 @@ class SectionLayout:
     total: int
     posts: tuple[DigestPost, ...]
     lines: tuple[DigestPost, ...] = ()
+    lead: DigestPost | None = None
+    """The segment's lead, when this section holds it in full (it is also in ``posts``)."""
+
+    @property
+    def rest(self) -> tuple[DigestPost, ...]:
+        """The posts in full other than the lead (shown after it)."""
+        if self.lead is None:
+            return self.posts
+        return tuple(p for p in self.posts if p is not self.lead)
+
+
+def section_layout(
+    area: str,
+    total: int,
+    posts: tuple[DigestPost, ...],
+    lines: tuple[DigestPost, ...] = (),
+    lead: DigestPost | None = None,
+) -> SectionLayout:
+    """A section's layout; ``lead`` is kept only when it is one of ``posts``."""
+    held = lead is not None and any(p is lead for p in posts)
+    return SectionLayout(area, total, posts, lines, lead if held else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,15 +68,15 @@ class Layout:
     level: int = 0
 
 
-def ranked(sections: tuple[Section, ...]) -> list[DigestPost]:
-    """The posts of ``sections``, best first: pinned, then round-robin across sections."""
+def ranked(sections: tuple[Section, ...], lead: DigestPost | None = None) -> list[DigestPost]:
+    """The posts of ``sections``, best first: the lead, pinned, then round-robin by section."""
     order = [
-        (not post.pinned, index, number, post)
+        (post is not lead, not post.pinned, index, number, post)
         for number, section in enumerate(sections)
         for index, post in enumerate(section.posts)
     ]
-    order.sort(key=lambda item: item[:3])
-    return [item[3] for item in order]
+    order.sort(key=lambda item: item[:4])
+    return [item[4] for item in order]
 
 
 class Collapser:
@@ -70,14 +91,17 @@ class Collapser:
     def ranked(self) -> list[DigestPost]:
         """The segment's own posts, best first (computed when a layout first collapses)."""
         if self._ranked is None:
-            self._ranked = ranked(self.view.sections)
+            self._ranked = ranked(self.view.sections, self.view.lead)
         return self._ranked
 
     def layout(self, level: int) -> Layout:
         level = max(0, min(level, self.max_level))
+        lead = self.view.lead
         if level == 0:
             whole = tuple(
-                SectionLayout(s.area, len(s.posts), s.posts) for s in self.view.sections if s.posts
+                section_layout(s.area, len(s.posts), s.posts, (), lead)
+                for s in self.view.sections
+                if s.posts
             )
             return Layout(whole, self.view.also)
         n_also, n_own = len(self.view.also), len(self.ranked)
@@ -92,7 +116,9 @@ class Collapser:
             posts = tuple(p for p in section.posts if id(p) in full)
             lines = tuple(p for p in section.posts if id(p) not in full and id(p) not in linked)
             if posts or lines:
-                sections.append(SectionLayout(section.area, len(section.posts), posts, lines))
+                sections.append(
+                    section_layout(section.area, len(section.posts), posts, lines, lead)
+                )
         also = tuple(p for p in self.view.also if id(p) not in linked)
         more = also_linked + own_linked
         return Layout(tuple(sections), also, more, to_lines - own_linked, level)

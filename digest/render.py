@@ -6,9 +6,12 @@ the delivery backend fills in, so one rendering serves every recipient of a segm
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime, tzinfo
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,10 +22,11 @@ from mjml import mjml2html
 from .config import Settings
 from .errors import TemplateError
 from .jinja_env import RenderEnvironment
-from .models import Digest, RenderedEmail
+from .models import Digest, DigestPost, Image, RenderedEmail
 from .placeholders import Placeholders, fill
 from .reflinks import ref
-from .segments import ALL, Audience, SegmentEmail
+from .segments import ALL, Audience, SegmentEmail, lead_of
+from .sources.images import display_size, safe_image_url
 from .text import safe_url
 
 if TYPE_CHECKING:
@@ -96,6 +100,24 @@ def wordwrap(text: str, width: int = 72) -> str:
     return "\n".join(lines)
 
 
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+@lru_cache(maxsize=1024)
+def slug(text: str) -> str:
+    """An HTML id for a section title: lower-case letters and digits joined by hyphens."""
+    return "s-" + _NOT_SLUG.sub("-", str(text).lower()).strip("-")
+
+
+LEAD_COLUMN = 536
+"""Pixels of column beside the lead's rule: 552 less the 4px rule and 12px gap."""
+
+
+def lead_size(image: Image) -> tuple[int, int]:
+    """(width, height) of a lead picture: never wider than its column."""
+    return display_size(image, LEAD_COLUMN)
+
+
 def web_url(settings: Settings, list_name: str, number: int) -> str:
     """The public URL of an issue's web version, from ``[archive] url``."""
     base = settings.newsletter.base_url.rstrip("/")
@@ -161,12 +183,29 @@ class Renderer:
         self.env.filters["link"] = safe_url
         self.env.filters["ref"] = ref
         self.env.filters["wordwrap"] = wordwrap
+        self.env.filters["slug"] = slug
+        self.env.filters["image_url"] = safe_image_url
         self.strings = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
         self._strings: dict[str, jinja2.Template] = {}
+        self._days: dict[tuple[datetime, tzinfo], str] = {}
+        """Publication days as shown, by time and zone (strftime is slow)."""
 
     def context(self, digest: Digest, placeholders: Placeholders) -> dict[str, Any]:
         """What every template of an issue sees (subject and preheader are added after)."""
         posts = digest.posts
+        zone = self.zone(digest)
+        days = self._days
+
+        def day(post: DigestPost) -> str:
+            """The day ``post`` was published, in the list's zone; "" when it carried no date."""
+            if not post.dated:
+                return ""
+            key = (post.published, zone)
+            shown = days.get(key)
+            if shown is None:
+                shown = days[key] = post.published.astimezone(zone).strftime("%B %-d")
+            return shown
+
         return {
             "newsletter": self.settings.newsletter,
             "theme": self.settings.theme,
@@ -178,20 +217,21 @@ class Renderer:
             "list": digest.list_name,
             "sections": digest.sections,
             "post_count": len(posts),
-            "lead": posts[0] if posts else None,
+            "lead": lead_of(digest.sections),
             "recipient": placeholders,
+            "day": day,
+            "size": lead_size,
             "web_url": web_url(self.settings, digest.list_name, digest.number),
         }
 
+    def zone(self, digest: Digest) -> tzinfo:
+        """The time zone of ``digest``'s list (the built time's own when the list is unknown)."""
+        zones = {lst.name: lst.tz for lst in self.settings.lists}
+        return zones.get(digest.list_name) or digest.built_at.tzinfo or UTC
+
     def issue_date(self, digest: Digest) -> str:
         """The day the issue was built to go out, in its list's zone (the period stays the key)."""
-        zones = {lst.name: lst.tz for lst in self.settings.lists}
-        when = (
-            digest.built_at.astimezone(zones[digest.list_name])
-            if digest.list_name in zones
-            else digest.built_at
-        )
-        return when.strftime("%B %-d, %Y")
+        return digest.built_at.astimezone(self.zone(digest)).strftime("%B %-d, %Y")
 
     def string(self, key: str, source: str, ctx: dict[str, Any]) -> str:
         """Render the ``[newsletter]`` template string ``key`` on one line."""

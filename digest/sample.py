@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from .models import Digest, DigestPost, Section, Window
+from .models import Digest, DigestPost, Image, Section, Window
 
 END = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 BASE = "https://blogs.example.org/2026/02"
+LEAD_IMAGE = Image(
+    f"{BASE}/arctic-shipping-lanes/cargo-ship-ice.jpg",
+    1200,
+    675,
+    "A cargo ship breaking through thin sea ice under a low sun",
+)
+"""The lead's picture (the feed's media:content)."""
+NO_LINK = frozenset({"central-asia-press-freedom"})
+"""Posts that came without a URL (a .txt post file): they link to the web version instead."""
 
 _POSTS = (
     ("International Politics", "Arctic Shipping Lanes Are Opening Faster Than the Rules That "
@@ -56,17 +65,21 @@ _POSTS = (
 
 
 def sample_digest(list_name: str = "weekly", number: int = 12) -> Digest:
-    """The sample issue: nine posts in six sections, with fixed ids, dates and summaries."""
+    """The sample issue: nine posts in six sections, with fixed ids, dates and summaries.
+
+    The lead has a picture; one post has no URL, as posts from plain-text files have none.
+    """
     sections: dict[str, list[DigestPost]] = {}
     for i, (area, title, author, more, slug, summary) in enumerate(_POSTS):
         post = DigestPost(
             id=101 + i,
             title=title,
-            url=f"{BASE}/{slug}/",
+            url=None if slug in NO_LINK else f"{BASE}/{slug}/",
             author=author,
             areas=(area, *more),
             summary=summary,
             published=END - timedelta(hours=6 * (i + 1)),
+            image=LEAD_IMAGE if i == 0 else None,
         )
         sections.setdefault(area, []).append(post)
     window = Window(END - timedelta(days=7), END)

@@ -27,9 +27,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 
 from . import periods
-from .claims import SCHEDULED, owner_id
+from .claims import SCHEDULED
 from .errors import ClaimHeldError
 from .models import Window
+from .owner import owner_id
 from .periods import Effective
 from .pipeline import Pipeline
 from .schedule import latest_fire, next_fires, parse_duration

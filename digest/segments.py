@@ -64,17 +64,30 @@ class SegmentView:
     also: tuple[DigestPost, ...] = ()
     others: tuple[Section, ...] = ()
     """The sections whose posts make up ``also``, in order."""
+    lead: DigestPost | None = None
+    """The post the segment's subject names and its body sets apart (see ``lead_of``)."""
+
+
+def lead_of(sections: Iterable[Section]) -> DigestPost | None:
+    """The lead of these sections: the first pinned post, else the first post of the first."""
+    first = None
+    for section in sections:
+        for post in section.posts:
+            if post.pinned:
+                return post
+            first = first or post
+    return first
 
 
 def view(digest: Digest, audience: Audience) -> SegmentView:
     """The part of ``digest`` that ``audience`` reads."""
     if not audience.areas:
-        return SegmentView(audience.key, (), digest.sections)
+        return SegmentView(audience.key, (), digest.sections, lead=lead_of(digest.sections))
     followed = set(audience.areas)
     mine = tuple(s for s in digest.sections if s.area in followed)
     others = tuple(s for s in digest.sections if s.area not in followed)
     also = tuple(chain.from_iterable([s.posts for s in others]))
-    return SegmentView(audience.key, audience.areas, mine, also, others)
+    return SegmentView(audience.key, audience.areas, mine, also, others, lead_of(mine))
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from .delivery.reasons import recipient_problem
 from .errors import DeliveryError
 from .membership import sync_list
 from .models import TEST_CHUNK, DeliveryResult, Envelope, Recipient, RenderedEmail, Subscriber
+from .owner import owner_id
 from .roster import RowProblem
 from .store import Store
 from .store.decisions import UnknownChunk, UnknownRecipient
@@ -271,7 +272,7 @@ class Sender:
         each = getattr(self.backend, "deliver_each", None)
         rows, suppressed = self.store.issues.claim(
             issue.id, envelope.segment, ids.first, ids.last, chunk, self.clock(),
-            CLAIMED if each else SUBMITTED,
+            CLAIMED if each else SUBMITTED, owner=owner_id(),
         )  # fmt: skip
         tally = {"suppressed": suppressed} if suppressed else {}
         size = self.backend.max_batch

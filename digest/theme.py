@@ -18,8 +18,13 @@ PAIRS = (
     ("brand_color", "surface_color", "links and section titles"),
     ("header_text_color", "brand_color", "header text"),
     ("muted_color", "background_color", "the 'view in browser' line"),
+    ("dark_text_color", "dark_surface_color", "body text in dark mode"),
+    ("dark_muted_color", "dark_surface_color", "author lines and footer in dark mode"),
+    ("dark_brand_color", "dark_surface_color", "links and section titles in dark mode"),
+    ("dark_muted_color", "dark_background_color", "the 'view in browser' line in dark mode"),
 )
-"""(foreground key, background key, where the pair appears) for every text the email shows."""
+"""(foreground key, background key, where the pair appears) for every text the email shows,
+in both palettes."""
 
 
 def _channel(value: int) -> float:

@@ -10,22 +10,26 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.browser", "tests.databases"]
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 SAMPLE_PAGE = SHARED / "samples" / "nato-warms-to-russia.txt"
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
+def project(tmp_path: Path, database_url: str) -> Path:
     """A copy of the defaults (config, templates, roster, posts) in a temporary folder.
 
     The config's relative ``../shared/samples`` source is pointed at the real shared folder.
+    Its ``[database] url`` stays the relative ``digest.db`` on SQLite, and is this test's own
+    PostgreSQL database when ``DIGEST_TEST_DATABASE_URL`` says so (``tests/databases.py``).
     """
     for name in ("templates", "subscribers", "posts"):
         shutil.copytree(ROOT / name, tmp_path / name)
     text = (ROOT / "config.toml").read_text(encoding="utf-8")
     text = text.replace('path = "../shared/samples"', f'path = "{SHARED / "samples"}"')
+    if not database_url.startswith("sqlite"):
+        text = text.replace('url = "sqlite:///digest.db"', f'url = "{database_url}"')
     (tmp_path / "config.toml").write_text(text, encoding="utf-8")
     return tmp_path
 

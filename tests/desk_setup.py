@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import re
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +19,8 @@ from digest.send import sync_roster
 from digest.store import Store
 from digest.tokens import Signer
 from digest.web import create_app
+
+from .databases import dump
 
 NOW = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
 EDITORS = ("ed@example.org", "copy.desk@example.org")
@@ -62,9 +63,7 @@ class DeskSite:
 
     def dump(self) -> list[str]:
         """Every row of every table, to compare before and after."""
-        path = self.settings.database.url.removeprefix("sqlite:///")
-        with sqlite3.connect(path) as conn:
-            return list(conn.iterdump())
+        return dump(self.settings.database.url)
 
 
 def open_desk(

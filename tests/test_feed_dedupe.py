@@ -39,8 +39,8 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(f"sqlite:///{tmp_path / 'd.db'}")
+def store(database_url: str) -> Store:
+    return Store(database_url)
 
 
 def rss(*entries: tuple[str, str, str]) -> str:

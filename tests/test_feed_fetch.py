@@ -86,10 +86,10 @@ def test_client_errors_are_not_retried(server: FeedServer) -> None:
     assert report.error == "HTTP 404 Not Found" and len(server.hits("/missing")) == 1
 
 
-def test_http_410_disables_the_source_until_enabled(server: FeedServer, tmp_path: Path) -> None:
+def test_http_410_disables_the_source_until_enabled(server: FeedServer, database_url: str) -> None:
     url = server.add("/f", Reply(410))
     settings = load_settings(Path(__file__).resolve().parent.parent / "config.toml")
-    store = Store(f"sqlite:///{tmp_path / 'd.db'}")
+    store = Store(database_url)
     now = datetime.now(UTC)
     first = collect(settings, store, now, [feed_source(url, name="gone")])
     (outcome,) = first.outcomes

@@ -135,7 +135,7 @@ def test_future_and_missing_dates(server: FeedServer) -> None:
     assert [p.published for p in report.posts] == [None, None, None, None]
 
 
-def test_one_run_survives_every_hostile_source(server: FeedServer, tmp_path: Path) -> None:
+def test_one_run_survives_every_hostile_source(server: FeedServer, database_url: str) -> None:
     sources = [
         feed_source(server.file("rss20.xml"), name="good"),
         feed_source(server.feed("/html", "<html><body>hi</body></html>", "text/html"), "html"),
@@ -150,7 +150,7 @@ def test_one_run_survives_every_hostile_source(server: FeedServer, tmp_path: Pat
         feed_source(server.feed("/empty", b""), name="empty"),
     ]  # fmt: skip
     settings = load_settings(Path(__file__).resolve().parent.parent / "config.toml")
-    store = Store(f"sqlite:///{tmp_path / 'd.db'}")
+    store = Store(database_url)
     report = collect(settings, store, datetime.now(UTC), sources, workers=4)
     outcomes = {o.source: o for o in report.outcomes}
     assert outcomes["good"].error is None and outcomes["good"].new == 2

@@ -81,8 +81,10 @@ def test_unusable_files(tmp_path: Path) -> None:
         read_roster(tmp_path / "missing.csv")
 
 
-def test_sync_keeps_database_suppressions_and_marks_removed(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'd.db'}")
+def test_sync_keeps_database_suppressions_and_marks_removed(
+    tmp_path: Path, database_url: str
+) -> None:
+    store = Store(database_url)
     lid = store.subscribers.list_id("weekly")
     path = write(tmp_path, "email,name\na@example.org,A\nb@example.org,B\n")
     store.subscribers.sync(lid, read_roster(path).subscribers, NOW)

@@ -21,8 +21,8 @@ LEASE = timedelta(minutes=2)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(f"sqlite:///{tmp_path / 'd.db'}")
+def store(database_url: str) -> Store:
+    return Store(database_url)
 
 
 def test_only_one_claim_per_period(store: Store) -> None:

@@ -4,16 +4,17 @@ failed recipients can be retried; unknowns are listed and resolved per recipient
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
 
 from digest.delivery.reasons import recipient_problem, transient
 
 from .cli_helpers import cli_env, run_digest
+from .databases import project_url
 from .delivery_helpers import API_KEY, SIGNING_KEY, use_backend, write_roster
 from .fake_sendgrid import Action, FakeSendGrid
 from .smtp_relay import KillingRelay, start_relay
@@ -45,29 +46,52 @@ def relay() -> Iterator[KillingRelay]:
 
 
 def hostile_rows(project: Path) -> None:
-    """Give two subscribers a CRLF name and address straight in SQLite, as a legacy or
+    """Give two subscribers a CRLF name and address straight in the database, as a legacy or
     tampered row would be; triggers keep them so whatever the roster import accepts."""
-    db = sqlite3.connect(project / "digest.db")
-    name = HOSTILE_NAME.replace("\n", "' || char(10) || '")
-    email = HOSTILE_EMAIL.replace("\r\n", "' || char(13, 10) || '")
-    db.executescript(
-        f"""
-        CREATE TRIGGER eve AFTER UPDATE ON subscribers WHEN NEW.email = '{EVE}'
-            AND NEW.name <> '{name}'
-        BEGIN UPDATE subscribers SET name = '{name}' WHERE id = NEW.id; END;
-        CREATE TRIGGER mallory AFTER INSERT ON deliveries WHEN NEW.email = '{MALLORY}'
-        BEGIN UPDATE deliveries SET email = '{email}' WHERE id = NEW.id; END;
-        UPDATE subscribers SET name = 'x' WHERE email = '{EVE}';
-        """
-    )
-    db.commit()
-    db.close()
+    url = project_url(project)
+    engine = create_engine(url)
+    with engine.begin() as db:
+        if engine.dialect.name == "sqlite":
+            name = HOSTILE_NAME.replace("\n", "' || char(10) || '")
+            email = HOSTILE_EMAIL.replace("\r\n", "' || char(13, 10) || '")
+            db.exec_driver_sql(
+                f"""CREATE TRIGGER eve AFTER UPDATE ON subscribers WHEN NEW.email = '{EVE}'
+                    AND NEW.name <> '{name}'
+                BEGIN UPDATE subscribers SET name = '{name}' WHERE id = NEW.id; END"""
+            )
+            db.exec_driver_sql(
+                f"""CREATE TRIGGER mallory AFTER INSERT ON deliveries WHEN NEW.email = '{MALLORY}'
+                BEGIN UPDATE deliveries SET email = '{email}' WHERE id = NEW.id; END"""
+            )
+        else:  # PostgreSQL: the same rows through plpgsql triggers
+            name = HOSTILE_NAME.replace("\n", "' || chr(10) || '")
+            email = HOSTILE_EMAIL.replace("\r\n", "' || chr(13) || chr(10) || '")
+            db.exec_driver_sql(
+                f"""CREATE FUNCTION eve() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+                IF NEW.email = '{EVE}' THEN NEW.name := '{name}'; END IF; RETURN NEW; END $$"""
+            )
+            db.exec_driver_sql(
+                "CREATE TRIGGER eve BEFORE UPDATE ON subscribers "
+                "FOR EACH ROW EXECUTE FUNCTION eve()"
+            )
+            db.exec_driver_sql(
+                f"""CREATE FUNCTION mallory() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+                IF NEW.email = '{MALLORY}' THEN NEW.email := '{email}'; END IF;
+                RETURN NEW; END $$"""
+            )
+            db.exec_driver_sql(
+                "CREATE TRIGGER mallory BEFORE INSERT ON deliveries "
+                "FOR EACH ROW EXECUTE FUNCTION mallory()"
+            )
+        db.exec_driver_sql(f"UPDATE subscribers SET name = 'x' WHERE email = '{EVE}'")
+    engine.dispose()
 
 
 def ledger(project: Path) -> dict[str, tuple[str, str | None]]:
-    db = sqlite3.connect(project / "digest.db")
-    rows = db.execute("SELECT email, status, error FROM deliveries").fetchall()
-    db.close()
+    engine = create_engine(project_url(project))
+    with engine.connect() as db:
+        rows = db.exec_driver_sql("SELECT email, status, error FROM deliveries").all()
+    engine.dispose()
     return {e: (s, r) for e, s, r in rows}
 
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -16,8 +15,8 @@ EMAIL = RenderedEmail("s", "p", "<html></html>", "t", "<mjml></mjml>")
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(f"sqlite:///{tmp_path / 'digest.db'}")
+def store(database_url: str) -> Store:
+    return Store(database_url)
 
 
 def post(guid: str, url: str | None = None, published: datetime | None = None, **kw: str) -> Post:
@@ -31,15 +30,15 @@ def post(guid: str, url: str | None = None, published: datetime | None = None, *
     )
 
 
-def test_schema_version_recorded_and_reopen_is_idempotent(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'd.db'}"
+def test_schema_version_recorded_and_reopen_is_idempotent(database_url: str) -> None:
+    url = database_url
     assert Store(url).schema_version() == SCHEMA_VERSION
     assert Store(url).schema_version() == SCHEMA_VERSION
 
 
 def test_newer_schema_is_refused(store: Store) -> None:
     with store.begin() as conn:
-        conn.execute(text("UPDATE meta SET value = '999' WHERE key = 'schema_version'"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     with pytest.raises(StoreError, match="newer than this digest"):
         Store(store.url)
 
@@ -127,3 +126,22 @@ def test_an_undated_post_found_just_after_the_window_goes_into_its_issue(store: 
     store.posts.upsert([post("found-late-2")], week2.end + timedelta(minutes=1))
     got = [p.guid for p in store.posts.for_issue(list_id, week2, issue1.created_at)]
     assert sorted(got) == ["dated", "found-late-2", "next-week"]  # each post in one issue
+
+
+def test_over_long_feed_keys_fit_their_columns_and_stay_distinct(store: Store) -> None:
+    """A hostile feed's 3,000-character guid, link and author are stored on every database
+    (PostgreSQL refuses what its columns and indexes cannot hold; SQLite would not)."""
+    stem = "https://blog.example.org/" + "ü" * 1500
+    posts = [
+        Post(source="s", guid=stem + "/a", title="A", text="Body a.", url=stem + "/a",
+             author="Ö" * 3000, published=T0),
+        Post(source="s", guid=stem + "/b", title="B", text="Other body b.", url=stem + "/b",
+             published=T0),
+    ]  # fmt: skip
+    first = store.posts.upsert(posts, T0)
+    assert (first.new, first.duplicate) == (2, 0)  # cut keys keep a hash of the whole
+    again = store.posts.upsert(posts, T0 + timedelta(hours=1))
+    assert (again.new, again.unchanged) == (0, 2)
+    stored = store.posts.since()
+    assert all(len(p.guid.encode()) <= 2000 and len((p.url or "").encode()) <= 2000 for p in stored)
+    assert stored[0].author and len(stored[0].author.encode()) <= 500

@@ -41,7 +41,7 @@ def line_of(project: Path, partial: str, needle: str) -> int:
 @pytest.mark.parametrize(
     ("partial", "old", "new", "message"),
     [
-        ("partials/post.mjml.j2", 'padding="0px 0px 20px 0px"', 'padding="0 0px 20px 0px"',
+        ("partials/section.mjml.j2", 'padding="0px 0px 0px 0px"', 'padding="0 0px 0px 0px"',
          "write 0px, not 0"),
         ("partials/section.mjml.j2", "<mj-divider border-width", "<mj-divider border-wdth",
          "<mj-divider> has no attribute 'border-wdth'"),
@@ -91,8 +91,8 @@ def test_cli(project: Path) -> None:
     ok = run_digest(project, "templates", "check")
     assert ok.returncode == 0, ok.stderr
     assert "templates OK" in ok.stdout
-    edit(project, "partials/post.mjml.j2", 'padding="0px 0px 20px 0px"', 'padding="0"')
+    edit(project, "partials/section.mjml.j2", 'padding="0px 0px 0px 0px"', 'padding="0"')
     bad = run_digest(project, "templates", "check")
     assert bad.returncode == 1
-    line = line_of(project, "partials/post.mjml.j2", 'padding="0"')
-    assert f"partials/post.mjml.j2:{line}: padding='0': write 0px" in bad.stderr
+    line = line_of(project, "partials/section.mjml.j2", 'padding="0"')
+    assert f"partials/section.mjml.j2:{line}: padding='0': write 0px" in bad.stderr

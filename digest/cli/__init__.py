@@ -5,6 +5,7 @@ Each topic's commands live in their own module and attach themselves to ``main``
 
 from . import (  # noqa: F401  (each module registers its commands)
     commands,
+    db,
     delivery,
     posts,
     schedule,

@@ -184,6 +184,7 @@ def to_post(item: Item, ctx: EntryContext) -> Post:
         areas=areas_of(item.tags, ctx),
         published=published,
         html=html or None,
+        image=item.image,
         origin=f"{ctx.feed_url} ({item.where})",
     )
 

@@ -209,8 +209,10 @@ class FeedSource:
         if found is None or len(found[1].split()) <= len(post.text.split()):
             log.info("%s: kept the feed's excerpt of %s", self.name, post.url)
             return post
-        html, text = found
-        return replace(post, text=text, html=sanitize(html, post.url) or None)
+        html, text, image = found
+        return replace(
+            post, text=text, html=sanitize(html, post.url) or None, image=post.image or image
+        )
 
 
 def make_feed_source(settings: SourceSettings, root: Settings) -> FeedSource:

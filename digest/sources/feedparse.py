@@ -11,7 +11,9 @@ from urllib.parse import urljoin
 import feedparser
 
 from ..errors import SourceError
+from ..models import Image
 from ..text import html_to_text, squash
+from .images import image_of
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
 _SINGLE_BYTE = {"iso-8859-1", "latin-1", "latin1", "l1", "windows-1252", "cp1252", "us-ascii"}
@@ -47,6 +49,8 @@ class Item:
     full_content: bool
     """True when the content came from content:encoded / Atom content / content_html."""
     base: str
+    image: Image | None = None
+    """The entry's picture: media:content, media:thumbnail or an image enclosure (https)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +174,39 @@ def _from_feedparser(e: Any, where: str, feed_authors: tuple[str, ...], url: str
         content_is_html=is_html,
         full_content=full,
         base=base,
+        image=_picture(e, base),
     )
+
+
+def _is_image(kind: object, medium: object = None) -> bool:
+    return medium == "image" or str(kind or "").lower().startswith("image/")
+
+
+def _picture(e: Any, base: str) -> Image | None:
+    """The entry's first usable picture: media:content, then media:thumbnail, then an image
+    enclosure; relative URLs resolved against the entry, anything but public https refused."""
+    candidates: list[tuple[Any, Any, Any]] = []
+    for media in e.get("media_content") or ():
+        if isinstance(media, dict) and _is_image(media.get("type"), media.get("medium")):
+            candidates.append((media.get("url"), media.get("width"), media.get("height")))
+    for thumb in e.get("media_thumbnail") or ():
+        if isinstance(thumb, dict):
+            candidates.append((thumb.get("url"), thumb.get("width"), thumb.get("height")))
+    for link in e.get("enclosures") or ():
+        if isinstance(link, dict) and _is_image(link.get("type")):
+            candidates.append((link.get("href"), None, None))
+    for url, width, height in candidates:  # no alt: feedparser files media:description as
+        if isinstance(url, str) and url.strip():  # the summary; the email uses the title
+            image = image_of(urljoin(base, url.strip()), width, height)
+            if image is not None:
+                return image
+    return None
+
+
+def _json_picture(obj: dict[str, Any], base: str) -> Image | None:
+    """A JSON Feed item's ``image`` (else ``banner_image``), public https only."""
+    picture = _s(obj.get("image")) or _s(obj.get("banner_image"))
+    return image_of(urljoin(base, picture)) if picture else None
 
 
 def _content(e: Any, url: str) -> tuple[str, bool, bool, str]:
@@ -248,4 +284,5 @@ def _from_json(obj: dict[str, Any], where: str, feed_authors: tuple[str, ...], u
         content_is_html=is_html,
         full_content=bool(html or text),
         base=link or url,
+        image=_json_picture(obj, link or url),
     )

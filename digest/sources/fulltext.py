@@ -5,11 +5,61 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from html.parser import HTMLParser
+from typing import NamedTuple
+from urllib.parse import urljoin
 
+from ..models import Image
 from .cleanup import clean_html
 from .fetch import PAGE_ACCEPT, Allow, FetchError, Limits, Refused, fetch
+from .images import image_of
 
 log = logging.getLogger(__name__)
+
+
+HEAD_BYTES = 300_000
+"""How much of a page is searched for its ``og:image`` (it sits in the head)."""
+
+
+class Article(NamedTuple):
+    """An article page's main content, as unsanitized HTML and clean text, and its picture."""
+
+    html: str
+    text: str
+    image: Image | None = None
+
+
+class _OpenGraph(HTMLParser):
+    """The ``og:image`` meta properties of a page's head."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag != "meta":
+            return
+        values = dict(attrs)
+        key = (values.get("property") or values.get("name") or "").strip().lower()
+        if key.startswith("og:image") and key not in self.found:
+            self.found[key] = (values.get("content") or "").strip()
+
+
+def og_image(page: bytes | str, url: str) -> Image | None:
+    """The page's ``og:image`` (public https only), with its size and alt text when given."""
+    head = page[:HEAD_BYTES]
+    text = head.decode("utf-8", "replace") if isinstance(head, bytes) else head
+    parser = _OpenGraph()
+    try:
+        parser.feed(text)
+    except Exception:  # html.parser may raise on hostile markup: no picture then
+        return None
+    og = parser.found
+    src = og.get("og:image:secure_url") or og.get("og:image") or og.get("og:image:url")
+    if not src:
+        return None
+    width, height = og.get("og:image:width"), og.get("og:image:height")
+    return image_of(urljoin(url, src), width, height, og.get("og:image:alt", ""))
 
 
 def extract_html(page: bytes | str, url: str) -> str | None:
@@ -43,8 +93,9 @@ def full_text(
     *,
     allow: Allow,
     sleep: Callable[[float], None] = time.sleep,
-) -> tuple[str, str] | None:
-    """Fetch ``url`` under ``limits`` and return its article as (unsanitized HTML, clean text).
+) -> Article | None:
+    """Fetch ``url`` under ``limits`` and return its article: unsanitized HTML, clean text and
+    its ``og:image``.
 
     None when the page cannot be fetched, is not HTML, or holds no recognizable article;
     ``Refused`` is raised when the URL leads to an address ``allow`` does not let it reach.
@@ -64,4 +115,4 @@ def full_text(
     if html is None:
         return None
     cleaned, text = clean_html(html)
-    return (cleaned, text) if text else None
+    return Article(cleaned, text, og_image(page.content, page.url)) if text else None

@@ -1,4 +1,4 @@
-"""Open the database, create or migrate its schema, and hand out the repositories."""
+"""Open the database, check its schema (``migrate``), and hand out the repositories."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import StoreError
 from ..private_files import create_private
-from . import schema
+from . import migrate, schema
 from .issues import IssueRepo
 from .posts import PostRepo
 from .runs import RunRepo
@@ -42,21 +42,12 @@ def _create_owner_only(engine: Engine) -> None:
             raise StoreError(f"cannot create database: {exc.strerror}", subject=str(path)) from None
 
 
-def _add_columns(conn: Connection) -> None:
-    """Add the nullable columns an older database lacks (a new column needs no version bump)."""
-    inspector = inspect(conn)
-    for table in schema.metadata.sorted_tables:
-        have = {c["name"] for c in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name not in have and column.nullable and column.server_default is None:
-                kind = column.type.compile(dialect=conn.dialect)
-                conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
-
-
 class Store:
     """The database behind digest; every write is a short transaction."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, check_schema: bool = True):
+        """Open the database; with ``check_schema`` (all but ``digest db``) make sure its
+        schema is current: created when empty, upgraded when SQLite, else refused."""
         self.url = url
         try:
             self.engine: Engine = create_engine(url, future=True)
@@ -65,7 +56,8 @@ class Store:
         if self.engine.dialect.name == "sqlite":
             _create_owner_only(self.engine)
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._migrate()
+        if check_schema:
+            self._check()
         self.sources = SourceRepo(self.engine)
         self.posts = PostRepo(self.engine)
         self.subscribers = SubscriberRepo(self.engine)
@@ -77,38 +69,44 @@ class Store:
         with self.engine.begin() as conn:
             yield conn
 
+    @property
+    def where(self) -> str:
+        """The database for messages: its URL without a password."""
+        return self.engine.url.render_as_string(hide_password=True)
+
     def schema_version(self) -> int:
+        """The old ``meta`` table's version (3 under Alembic; 0 when absent)."""
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")
             ).first()
         return int(row[0]) if row else 0
 
-    def _migrate(self) -> None:
+    def schema(self) -> migrate.SchemaState:
+        """Where the schema stands against this digest's Alembic revisions."""
         try:
-            has_meta = inspect(self.engine).has_table("meta")
-            if has_meta:
-                version = self.schema_version()
-                if version > schema.SCHEMA_VERSION:
-                    raise StoreError(
-                        f"database schema version {version} is newer than this digest "
-                        f"({schema.SCHEMA_VERSION})",
-                        subject=self.url,
-                        hint="upgrade digest, or point [database] url at another database",
-                    )
-            with self.engine.begin() as conn:
-                # New tables of the same schema version are created in place; a change to
-                # an existing table bumps SCHEMA_VERSION and gets a migration step here.
-                schema.metadata.create_all(conn)
-                _add_columns(conn)
-                conn.execute(schema.meta.delete().where(schema.meta.c.key == "schema_version"))
-                conn.execute(
-                    schema.meta.insert().values(
-                        key="schema_version", value=str(schema.SCHEMA_VERSION)
-                    )
-                )
+            with self.engine.connect() as conn:
+                return migrate.state(conn)
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot prepare database: {exc}", subject=self.url) from None
+            raise StoreError(f"cannot read database: {exc}", subject=self.where) from None
+
+    def upgrade(self) -> tuple[migrate.SchemaState, migrate.SchemaState]:
+        """Bring the schema to head (``digest db upgrade``): (before, after)."""
+        try:
+            with self.engine.begin() as conn:
+                return migrate.upgrade(conn, self.where)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot upgrade database: {exc}", subject=self.where) from None
+
+    def _check(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                if migrate.state(conn).up_to_date:
+                    return
+            with self.engine.begin() as conn:
+                migrate.check(conn, self.where)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot prepare database: {exc}", subject=self.where) from None
 
     def close(self) -> None:
         self.engine.dispose()

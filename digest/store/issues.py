@@ -13,6 +13,7 @@ from ..errors import FrozenError, NotFoundError
 from ..models import RenderedEmail, Window
 from ..placeholders import Placeholders
 from .decisions import DecisionRepo
+from .leases import ChunkLeaseRepo
 from .ledger import (
     ACCEPTED,
     CLAIMED,
@@ -92,7 +93,7 @@ def _issue(row: RowMapping) -> IssueRow:
     )
 
 
-class IssueRepo(LedgerRepo, DecisionRepo):
+class IssueRepo(LedgerRepo, DecisionRepo, ChunkLeaseRepo):
     """Reads and writes ``issues`` and ``issue_posts``; the ledger comes from LedgerRepo and
     ops' decisions on it from DecisionRepo."""
 

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, RowMapping, and_, exists, or_, select
 from ..errors import NotFoundError
 from ..models import Post, StoredPost, Window
 from ..simhash import Fingerprints
+from ..sources.images import image_from_json
 from .issues import frozen
 from .schema import issue_posts, issues, lists, post_edits, posts
 from .upsert import UpsertCounts, upsert_posts
@@ -36,6 +37,7 @@ def _stored(row: RowMapping) -> StoredPost:
         excluded=row["excluded"],
         pinned=row["pinned"],
         published_given=row["published_given"],
+        image=image_from_json(row["image"]),
     )
 
 

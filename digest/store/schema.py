@@ -23,8 +23,11 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 2
-"""2: ``runs.destination`` (where a run's messages went)."""
+SCHEMA_VERSION = 3
+"""The ``meta`` table's version: 1 and 2 came before Alembic (2 added ``runs.destination``);
+3 says "managed by Alembic", so a digest from before Alembic refuses the database instead of
+writing to a schema it does not know. Schema changes are Alembic revisions now
+(``digest/store/migrations/versions``)."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -80,6 +83,7 @@ posts = Table(
     Column("text", Text, nullable=False),
     Column("html", Text),
     Column("caption", Text),
+    Column("image", JSON),
     Column("author", String(500)),
     Column("author_bio", Text, nullable=False, default=""),
     Column("areas", JSON, nullable=False, default=list),
@@ -259,6 +263,18 @@ suppressions = Table(
     Column("origin", String(50), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+chunk_leases = Table(
+    "chunk_leases",
+    metadata,
+    Column("chunk", String(64), primary_key=True),
+    Column("issue_id", ForeignKey("issues.id"), nullable=False, index=True),
+    Column("owner", String(200), nullable=False),
+    Column("claimed_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime),
+)
+"""Who holds a ledger chunk in hand and until when (None: for as long as its owner holds the
+period's claim, the in-process send)."""
 
 webhook_events = Table(
     "webhook_events",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -11,10 +11,29 @@ from sqlalchemy import Connection, or_, select
 
 from ..models import Post
 from ..simhash import MAX_DISTANCE, Fingerprints, distance, simhash
+from ..sources.images import image_json
 from ..urls import normalize_url
+from .bounds import fit, fit_key
 from .schema import posts
 
 _CHUNK = 500
+_KEY_BYTES = 2000
+"""Most UTF-8 bytes of a stored guid, URL or URL key (``String(2000)``, indexed)."""
+_AUTHOR_BYTES = 500
+
+
+def _bounded(post: Post) -> Post:
+    """The post with its guid, URL and author fitted to their columns (``bounds``)."""
+    guid, url, author = fit_key(post.guid, _KEY_BYTES), fit(post.url, _KEY_BYTES), post.author
+    author = fit(author, _AUTHOR_BYTES)
+    if (guid, url, author) == (post.guid, post.url, post.author):
+        return post
+    return replace(post, guid=guid, url=url, author=author)
+
+
+def _url_key(url: str | None) -> str | None:
+    key = normalize_url(url)
+    return fit_key(key, _KEY_BYTES) if key else key
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +52,7 @@ def _content(post: Post, url_key: str | None) -> dict[str, Any]:
         "text": post.text,
         "html": post.html,
         "caption": post.caption,
+        "image": image_json(post.image),
         "url": post.url,
         "url_key": url_key,
         "author": post.author,
@@ -71,7 +91,7 @@ def upsert_posts(
     body is near-identical to a stored original's (or an earlier one's in this batch) is
     stored with ``duplicate_of`` pointing at it, and no issue will include it.
     """
-    items = [(p, normalize_url(p.url)) for p in batch]
+    items = [(_bounded(p), _url_key(p.url)) for p in batch]  # the key of the whole URL
     by_guid, by_url = _existing(
         conn, sorted({p.guid for p, _ in items}), sorted({k for _, k in items if k})
     )

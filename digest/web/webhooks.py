@@ -66,12 +66,15 @@ def public_key(settings: Settings) -> Any:
         ) from None
 
 
-def _text(item: dict[str, Any], key: str, where: str, required: bool = False) -> str | None:
+def _text(
+    item: dict[str, Any], key: str, where: str, required: bool = False, most: int = 2000
+) -> str | None:
+    """A string field of an event, of at most ``most`` characters (its column's size)."""
     value = item.get(key)
     if value is None and not required:
         return None
-    if not isinstance(value, str) or not value or len(value) > 2000:
-        raise ValueError(f"{where}: {key!r} must be a non-empty string")
+    if not isinstance(value, str) or not value or len(value) > most:
+        raise ValueError(f"{where}: {key!r} must be a non-empty string of at most {most}")
     return value
 
 
@@ -92,9 +95,9 @@ def classify(item: Any, where: str, now: datetime) -> ProviderEvent:
     """One webhook event checked and classified; ValueError if it is malformed."""
     if not isinstance(item, dict):
         raise ValueError(f"{where}: expected an object")
-    kind = _text(item, "event", where, required=True)
-    event_id = _text(item, "sg_event_id", where, required=True)
-    raw_email = _text(item, "email", where, required=True)
+    kind = _text(item, "event", where, required=True, most=50)
+    event_id = _text(item, "sg_event_id", where, required=True, most=200)
+    raw_email = _text(item, "email", where, required=True, most=320)
     assert kind and event_id and raw_email
     try:
         email = normalize_email(raw_email)
@@ -121,7 +124,7 @@ def classify(item: Any, where: str, now: datetime) -> ProviderEvent:
         kind=kind,
         email=email,
         at=datetime.fromtimestamp(stamp, UTC) if stamp is not None else now,
-        list_name=_text(item, "list", where),
+        list_name=_text(item, "list", where, most=200),
         issue_id=int(issue) if issue is not None else None,
         suppress=suppress,
         detail=f"sendgrid {kind}" + (f": {reason}" if reason else ""),

@@ -1,0 +1,165 @@
+"""The store's schema under Alembic: new databases at head, databases from before Alembic taken
+over, SQLite upgraded on open, PostgreSQL refused until ``digest db upgrade``."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, text
+
+from digest.errors import StoreError
+from digest.store import Store
+from digest.store.migrate import BASE, alembic_config, head
+from digest.store.schema import SCHEMA_VERSION, metadata
+
+from .cli_helpers import run_digest
+
+HEAD = head()
+LEGACY = Path(__file__).parent / "data" / "legacy-meta-v2.db.gz"
+"""A database written by ``digest run`` on the default project by the code of main before
+Alembic (``meta.schema_version`` 2): 13 posts, issue 1 of weekly sent to 6 readers."""
+
+
+def at_revision(url: str, revision: str) -> None:
+    """Create the schema of ``revision`` (not head) in the empty database at ``url``."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), revision)
+    engine.dispose()
+
+
+def before_alembic(url: str) -> None:
+    """Make ``url`` look like a database from before Alembic: revision 0001, meta version 2."""
+    at_revision(url, BASE)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE alembic_version"))
+        conn.execute(text("INSERT INTO meta (key, value) VALUES ('schema_version', '2')"))
+    engine.dispose()
+
+
+def use_database(project: Path, url: str) -> None:
+    config = project / "config.toml"
+    body = re.sub(r'^url = ".*"$', f'url = "{url}"', config.read_text("utf-8"), count=1, flags=re.M)
+    config.write_text(body, encoding="utf-8")
+
+
+def test_a_new_database_is_created_at_head(database_url: str) -> None:
+    store = Store(database_url)
+    found = store.schema()
+    assert found.current == HEAD and found.up_to_date and found.head == "0003"
+    assert store.schema_version() == SCHEMA_VERSION  # an older digest refuses it
+    store.close()
+    again = Store(database_url)
+    assert again.schema().current == head()
+    again.close()
+
+
+def test_a_database_from_before_alembic_is_taken_over_with_its_rows(
+    project: Path, tmp_path: Path
+) -> None:
+    legacy = tmp_path / "legacy.db"
+    with gzip.open(LEGACY) as src, legacy.open("wb") as dst:
+        shutil.copyfileobj(src, dst)
+    use_database(project, f"sqlite:///{legacy}")
+
+    shown = run_digest(project, "db", "current")
+    assert shown.returncode == 0, shown.stderr
+    assert f"meta version 2 (from before Alembic); head is {HEAD}" in shown.stdout
+
+    store = Store(f"sqlite:///{legacy}")  # SQLite upgrades itself on open
+    assert store.schema().current == head() and store.schema_version() == SCHEMA_VERSION
+    with store.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM posts")).scalar() == 13
+        assert conn.execute(text("SELECT status, count(*) FROM deliveries GROUP BY 1")).all() == [
+            ("accepted", 6)
+        ]
+        assert conn.execute(text("SELECT count(*) FROM chunk_leases")).scalar() == 0
+    store.close()
+    shown = run_digest(project, "db", "current")
+    assert shown.stdout.strip().endswith(f": {HEAD} (head)"), shown.stdout
+    listed = run_digest(project, "runs")
+    assert listed.returncode == 0 and "sent" in listed.stdout, listed.stderr
+
+
+def test_sqlite_at_an_older_revision_upgrades_itself_on_open(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    at_revision(url, BASE)
+    assert Store(url, check_schema=False).schema().current == BASE
+    assert Store(url).schema().current == head()
+
+
+def test_postgres_refuses_an_old_schema_until_db_upgrade(project: Path, postgres_url: str) -> None:
+    at_revision(postgres_url, BASE)
+    use_database(project, postgres_url)
+
+    for command_line in (("run",), ("send", "--list", "weekly"), ("collect",)):
+        refused = run_digest(project, *command_line)
+        assert refused.returncode == 2, (command_line, refused.stdout, refused.stderr)
+        assert "out of date" in refused.stderr and "digest db upgrade" in refused.stderr
+    assert Store(postgres_url, check_schema=False).schema().current == BASE  # left untouched
+
+    shown = run_digest(project, "db", "current")
+    assert shown.returncode == 0 and f"0001; head is {HEAD}" in shown.stdout, shown.stdout
+    assert "postgresql" in shown.stdout
+    upgraded = run_digest(project, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert f"upgraded 0001 -> {HEAD} (head)" in upgraded.stdout
+    assert f"already at {HEAD}" in run_digest(project, "db", "upgrade").stdout
+    assert run_digest(project, "db", "current").stdout.strip().endswith(f": {HEAD} (head)")
+    collected = run_digest(project, "collect")
+    assert collected.returncode == 0, collected.stderr
+
+
+def test_postgres_from_before_alembic_is_taken_over_by_db_upgrade(
+    project: Path, postgres_url: str
+) -> None:
+    before_alembic(postgres_url)
+    use_database(project, postgres_url)
+    refused = run_digest(project, "run")
+    assert refused.returncode == 2 and "digest db upgrade" in refused.stderr, refused.stderr
+    upgraded = run_digest(project, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert f"upgraded meta version 2 -> {HEAD} (head)" in upgraded.stdout
+    store = Store(postgres_url)
+    assert store.schema().current == head() and store.schema_version() == SCHEMA_VERSION
+    store.close()
+
+
+def test_an_empty_postgres_database_is_created_at_head_by_any_command(
+    project: Path, postgres_url: str
+) -> None:
+    use_database(project, postgres_url)
+    collected = run_digest(project, "collect")
+    assert collected.returncode == 0, collected.stderr
+    assert run_digest(project, "db", "current").stdout.strip().endswith(f": {HEAD} (head)")
+
+
+def test_a_newer_schema_is_refused_by_db_upgrade_too(database_url: str) -> None:
+    Store(database_url).close()
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": "9999"})
+    engine.dispose()
+    store = Store(database_url, check_schema=False)
+    assert not store.schema().known
+    with pytest.raises(StoreError, match="newer than this digest"):
+        store.upgrade()
+    store.close()
+
+
+def test_the_revisions_build_the_schema_the_tables_declare(database_url: str) -> None:
+    """A change to ``schema.py`` without its Alembic revision fails here."""
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+    engine.dispose()
+    assert differences == []
