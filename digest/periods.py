@@ -42,7 +42,9 @@ _MACROS = {
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DOW_ITEM = re.compile(r"^(\*|[0-7a-z]{1,3}(?:-[0-7a-z]{1,3})?)(?:/(\d+))?$")
-_LOOKBACKS = (timedelta(days=2), timedelta(days=9), timedelta(days=32), timedelta(days=367))
+_LOOKBACKS = (*(timedelta(seconds=2**k) for k in range(25)), timedelta(days=367))
+"""How far back ``period_at`` looks for the previous fire, doubling: the walk from the first
+fire found is then short for any schedule (a fixed 2 days meant 86,400 steps at */2 seconds)."""
 
 
 def parse_duration(text: str) -> timedelta:

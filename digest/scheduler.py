@@ -6,7 +6,9 @@ database, a DST hour that fires twice, ``run-now`` during a scheduled run, or a 
 mid-run can never make two issues of one period. Jobs are reconciled with the config and the
 ops overrides explicitly, never re-added with ``replace_existing`` (which would silently
 reset a missed run), and missed periods are handled by ``catch_up`` rather than by
-APScheduler's misfire logic, so each one is either run or recorded as ``missed``.
+APScheduler's misfire logic, so each one is either run or recorded as ``missed``. A fire the
+running process is late for (a busy machine) still reaches ``fire``, which judges lateness
+against ``[scheduler] grace``; APScheduler's own misfire limit would drop it without a trace.
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ class Scheduler:
                 "default": SQLAlchemyJobStore(engine=pipeline.store.engine),
                 "internal": MemoryJobStore(),
             },
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 1},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone=UTC,
         )
         self.wave_jobs = wave_runs.WaveJobs(

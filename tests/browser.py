@@ -22,6 +22,9 @@ import pytest
 import uvicorn
 
 CHROMIUM = Path("/usr/bin/chromium")
+PATIENCE_MS = 60_000
+"""How long a page action, navigation or ``expect`` may take: Playwright's defaults (30 s, and
+5 s for ``expect``) are for an idle machine; a busy one still finishes, just later."""
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -53,7 +56,7 @@ class LiveServer:
 
     def start(self) -> None:
         self.thread.start()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 300  # a generous bound on a busy machine, not a wait
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("uvicorn did not start")
@@ -96,20 +99,31 @@ def chromium() -> Iterator[Any]:
         if os.environ.get("CI") == "true":
             pytest.fail("no Chromium at /usr/bin/chromium, and browser tests must run on CI")
         pytest.skip("no Chromium installed (apt install chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=PATIENCE_MS)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(path), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=str(path), args=CHROMIUM_ARGS, timeout=PATIENCE_MS
+        )
         try:
             yield browser
         finally:
             browser.close()
 
 
+def new_context(chromium: Any, **options: Any) -> Any:
+    """A fresh browser context (no shared cookies or cache) with patient default timeouts."""
+    context = chromium.new_context(**options)
+    context.set_default_timeout(PATIENCE_MS)
+    context.set_default_navigation_timeout(PATIENCE_MS)
+    return context
+
+
 @pytest.fixture
 def browser_page(chromium: Any) -> Iterator[Any]:
-    """A fresh browser context and page (no shared cookies or cache)."""
-    context = chromium.new_context()
+    """A page in a fresh browser context."""
+    context = new_context(chromium)
     try:
         yield context.new_page()
     finally:

@@ -44,7 +44,7 @@ class DeskSite:
         return f"{self.url}/desk"
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.desk, timeout=30)
+        return httpx.Client(base_url=self.desk, timeout=120)
 
     def csrf(self, client: httpx.Client, list_name: str = "weekly") -> str:
         page = client.get(f"/lists/{list_name}")

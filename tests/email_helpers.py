@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -54,3 +56,12 @@ TOKEN = re.compile(rf"-({FIELD})(?:\.[0-9a-f]+)?(?:\.(?:html|text|header))?-")
 def filled(html: str) -> str:
     """``html`` as one recipient gets it, with long realistic per-recipient values."""
     return TOKEN.sub(lambda m: RECIPIENT[FIELDS[m.group(1)]], html)
+
+
+def html_part(raw: bytes) -> str:
+    """The HTML part of a delivered message's raw bytes, decoded as the reader's client does."""
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    part = message.get_body(("html",))
+    assert part is not None
+    text: str = part.get_content()
+    return text

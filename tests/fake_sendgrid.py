@@ -136,11 +136,13 @@ class FakeSendGrid:
         self.victim: int | None = None
         self.released = threading.Event()
         self.count = 0
-        self.active = 0
+        self.open = 0
+        """Connections accepted and not yet closed by their handler."""
         self.lock = threading.Lock()
+        self.closed = threading.Condition(self.lock)
         self.server = _Server(("127.0.0.1", port), _Handler)
         self.server.daemon_threads = True
-        self.server.fake = self  # type: ignore[attr-defined]
+        self.server.fake = self
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
     @property
@@ -161,18 +163,22 @@ class FakeSendGrid:
         with self.lock:
             self.actions.extend(Action(a) if isinstance(a, str) else a for a in actions)
 
-    def settle(self, timeout: float = 10.0) -> None:
-        """Wait until no request is being handled or waiting to be accepted."""
+    def settle(self, timeout: float = 600.0) -> None:
+        """Wait until every connection made so far is accepted, handled and closed.
+
+        Call it once the sender is dead, so that nothing new can arrive: then this waits on
+        the server's own accept and close, not on a quiet spell of some length.
+        """
         import select
 
         deadline = time.monotonic() + timeout
-        quiet = 0
-        while quiet < 3 and time.monotonic() < deadline:
-            pending, _, _ = select.select([self.server.socket], [], [], 0)
-            with self.lock:
-                busy = self.active > 0 or bool(pending)
-            quiet = 0 if busy else quiet + 1
-            time.sleep(0.02)
+        with self.closed:
+            while True:
+                waiting, _, _ = select.select([self.server.socket], [], [], 0)
+                if not waiting and self.open == 0:
+                    return
+                assert time.monotonic() < deadline, "requests still in flight"
+                self.closed.wait(0.05)  # the server thread accepts waiting ones by its poll
 
     def chunks(self) -> set[str]:
         """Every chunk id (``custom_args.chunk``) accepted so far."""
@@ -217,6 +223,21 @@ class FakeSendGrid:
 
 
 class _Server(ThreadingHTTPServer):
+    fake: FakeSendGrid
+
+    def get_request(self) -> Any:
+        """Accept, and count the connection as open in the same step (``settle`` relies on it)."""
+        with self.fake.lock:
+            request = super().get_request()
+            self.fake.open += 1
+            return request
+
+    def shutdown_request(self, request: Any) -> None:
+        super().shutdown_request(request)
+        with self.fake.lock:
+            self.fake.open -= 1
+            self.fake.closed.notify_all()
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that went away (killed, timed out) is part of the game: stay quiet."""
         import sys
@@ -257,13 +278,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         fake: FakeSendGrid = self.server.fake  # type: ignore[attr-defined]
-        with fake.lock:
-            fake.active += 1
-        try:
-            self._post(fake)
-        finally:
-            with fake.lock:
-                fake.active -= 1
+        self._post(fake)
 
     def _post(self, fake: FakeSendGrid) -> None:
         number, action = fake._next()

@@ -11,7 +11,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
-from .test_smtp import Relay, free_port
+from .test_smtp import READY, Relay, free_port
 
 
 class KillingRelay(Relay):
@@ -60,7 +60,7 @@ class KillingRelay(Relay):
             self.open -= 1
             self.quiet.notify_all()
 
-    def settle(self, timeout: float = 30.0) -> None:
+    def settle(self, timeout: float = 600.0) -> None:
         """Wait until every connection is closed: nothing more can arrive from a dead sender."""
         with self.lock:
             assert self.quiet.wait_for(lambda: self.open == 0, timeout), "connections stay open"
@@ -85,6 +85,8 @@ class CountingController(Controller):
 
 def start_relay() -> tuple[KillingRelay, CountingController]:
     handler = KillingRelay()
-    controller = CountingController(handler, hostname="127.0.0.1", port=free_port())
+    controller = CountingController(
+        handler, hostname="127.0.0.1", port=free_port(), ready_timeout=READY
+    )
     controller.start()
     return handler, controller

@@ -100,7 +100,7 @@ class Desk:
     config: Path
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=f"{self.url}/desk", timeout=60)
+        return httpx.Client(base_url=f"{self.url}/desk", timeout=120)
 
     def headers(self, client: httpx.Client) -> dict[str, str]:
         page = client.get("/lists/weekly")
@@ -232,56 +232,6 @@ def test_desk_unapprove_button_and_frozen_post_controls(desk: Desk) -> None:
         assert "unapproved issue #1" in page
         pinned = client.post(f"/lists/weekly/posts/{post}", data={"action": "pin"}, headers=headers)
         assert pinned.status_code == 200, pinned.text
-
-
-def test_a_week_with_approval_on_desk_and_cli(desk: Desk) -> None:
-    """Collect, build, edit on the desk, approve, unapprove, edit, approve, run; then the sent
-    issue refuses edits and each reader got the segment the desk previewed, byte for byte."""
-    project = desk.config.parent
-    ok(project, "build", "--list", "weekly", "--json")
-    wto, arctic = desk.post_id("WTO"), desk.post_id("Arctic")
-    summary = "An editor's summary of the WTO piece, written on the desk."
-    with desk.client() as client:
-        headers = desk.headers(client)
-
-        def act(post: int, action: str, **extra: str) -> httpx.Response:
-            data = {"action": action, **extra}
-            return client.post(f"/lists/weekly/posts/{post}", data=data, headers=headers)
-
-        assert act(wto, "exclude").status_code == 200
-        assert act(wto, "set-summary", summary=summary).status_code == 200
-        approve = client.post("/lists/weekly/approve", data={"confirm": "yes"}, headers=headers)
-        assert approve.status_code == 200, approve.text
-        assert act(arctic, "exclude").status_code == 409
-        assert digest(project, "posts", "exclude", str(arctic)).returncode == 1
-        assert client.post("/lists/weekly/unapprove", headers=headers).status_code == 200
-        assert act(wto, "include").status_code == 200
-        assert act(arctic, "exclude").status_code == 200
-        ok(project, "approve", "weekly")
-        previews = {
-            key: client.get("/lists/weekly/preview", params={"format": "text", "segment": key}).text
-            for key in set(SEGMENT_OF.values())
-        }
-        assert "sent: accepted 6" in ok(project, "run")
-        assert act(wto, "pin").status_code == 409
-        page = client.get("/lists/weekly").text
-    refused = digest(project, "posts", "pin", str(wto))
-    assert refused.returncode == 1 and "list weekly: issue 1 is sent" in refused.stderr
-    logged = re.findall(r"</strong> (\w+) issue #1 ", page)
-    assert logged == ["approved", "unapproved", "approved"]  # newest first, with who and when
-    sent = outbox(project)
-    assert set(sent) == set(SEGMENT_OF)
-    names = {"ana": "Ana Ribeiro", "ben": "Ben Carter", "chloe": "Chloé Martin"}
-    names |= {"dev": "Dev Patel", "farid": "Farid Haddad", "grace": "Grace Lee"}
-    for address, raw in sent.items():
-        assert b"Arctic Shipping" not in raw  # excluded after the unapproval
-        key = SEGMENT_OF[address]
-        got = as_previewed(text_part(raw), address, names[address.split(".")[0]])
-        assert got.replace("\r\n", "\n").strip() == previews[key].strip(), address
-        if key == "all":
-            assert summary.encode() in raw.replace(b"=\n", b"")
-        else:
-            assert WHOLE not in raw
 
 
 def test_unapprove_is_documented() -> None:

@@ -66,7 +66,7 @@ def test_loopback_desk_refuses_other_hosts_and_proxied_requests(
     project: Path, live_server: Callable[[Any], str]
 ) -> None:
     site = open_desk(project, live_server)
-    with httpx.Client(base_url=site.desk) as client:
+    with httpx.Client(base_url=site.desk, timeout=120) as client:
         assert client.get("/").status_code == 200
         rebound = client.get("/", headers={"host": "attacker.example"})
         assert rebound.status_code == 403  # DNS rebinding: a page on another name
@@ -104,7 +104,7 @@ def test_loopback_desk_refuses_a_proxy_that_rewrites_the_host(
 ) -> None:
     """nginx's default proxy_pass relays from loopback with no X-Forwarded-For header."""
     site = open_desk(project, live_server)
-    with httpx.Client(base_url=site.desk) as client:
+    with httpx.Client(base_url=site.desk, timeout=120) as client:
         for host in ("digest.example.org", "desk.localhost", "desk.localhost:8025"):
             answer = client.get("/", headers={"host": host})
             assert answer.status_code == 403, host
@@ -209,7 +209,7 @@ def test_failed_logins_are_throttled_per_address(token_site: DeskSite) -> None:
         right = _login(client, "Rosa Editor", TOKEN)  # even the right token waits its turn
         assert right.status_code == 429 and client.get("/lists/weekly").status_code == 303
     other = httpx.HTTPTransport(local_address="127.0.0.2")
-    with httpx.Client(base_url=token_site.desk, transport=other) as elsewhere:
+    with httpx.Client(base_url=token_site.desk, timeout=120, transport=other) as elsewhere:
         assert _login(elsewhere, "Rosa Editor", TOKEN).status_code == 303
 
 
@@ -217,12 +217,12 @@ def test_failed_logins_from_many_addresses_are_throttled_overall(token_site: Des
     codes = []
     for n in range(OVERALL // PER_CLIENT + 2):
         transport = httpx.HTTPTransport(local_address=f"127.0.1.{n + 1}")
-        with httpx.Client(base_url=token_site.desk, transport=transport) as client:
+        with httpx.Client(base_url=token_site.desk, timeout=120, transport=transport) as client:
             for i in range(PER_CLIENT):
                 codes.append(_login(client, "Mallory", f"guess-{n}-{i}-{'y' * 30}").status_code)
     assert codes.count(401) == OVERALL and codes.count(429) == len(codes) - OVERALL
     fresh = httpx.HTTPTransport(local_address="127.0.2.1")
-    with httpx.Client(base_url=token_site.desk, transport=fresh) as client:
+    with httpx.Client(base_url=token_site.desk, timeout=120, transport=fresh) as client:
         assert _login(client, "Rosa Editor", TOKEN).status_code == 429
 
 

@@ -17,6 +17,7 @@ from digest.models import ALL, Audience
 from digest.render.renderer import Renderer
 from digest.render.sample import sample_digest
 
+from .browser import new_context
 from .email_helpers import big_week, filled
 
 WIDTHS = (320, 375, 414, 600, 800)
@@ -53,7 +54,7 @@ def page_at(chromium: Any) -> Iterator[Any]:
     contexts: list[Any] = []
 
     def open_(html: str, width: int) -> Any:
-        context = chromium.new_context(viewport={"width": width, "height": 900})
+        context = new_context(chromium, viewport={"width": width, "height": 900})
         contexts.append(context)
         page = context.new_page()
         page.route("**/*", lambda route: route.abort())  # no network: the page is self-contained

@@ -50,7 +50,7 @@ def configure(project: Path, feeds: dict[str, str], keep_directories: bool = Tru
     for name, url in feeds.items():
         text += (
             f'\n[[sources]]\nname = "{name}"\ntype = "feed"\nurl = "{url}"\n'
-            "retries = 0\nread_timeout = 2\ntotal_timeout = 5\nfull_text = false\n"
+            "retries = 0\nread_timeout = 60\ntotal_timeout = 120\nfull_text = false\n"
         )
     path.write_text(text, encoding="utf-8")
     return str(path)

@@ -69,7 +69,7 @@ def add_feed(project: Path, url: str, extra: str = "") -> None:
     path.write_text(
         path.read_text(encoding="utf-8")
         + f'\n[[sources]]\nname = "blog"\ntype = "feed"\nurl = "{url}"\n'
-        + 'retries = 0\nread_timeout = 2\ntotal_timeout = 5\nfull_text = "auto"\n'
+        + 'retries = 0\nread_timeout = 60\ntotal_timeout = 120\nfull_text = "auto"\n'
         + extra,
         encoding="utf-8",
     )

@@ -26,40 +26,11 @@ from digest.cli import main
 from digest.config.load import load_settings
 from digest.pipeline import Pipeline
 from digest.web.desk.view import archive_rows
-from tests.cli_helpers import cli_env, run_digest
+from tests.cli_helpers import cli_env, run_digest, serving
 from tests.desk_setup import NOW, open_desk
+from tests.email_helpers import html_part
 
 KEY = "flow-tests-signing-key-0123456789abcdef"
-
-
-def html_part(eml: Path) -> str:
-    """The HTML part of a delivered message, as its reader's client decodes it."""
-    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
-    part = message.get_body(("html",))
-    assert part is not None
-    text: str = part.get_content()
-    return text
-
-
-def serve(project: Path) -> tuple[subprocess.Popen[str], str]:
-    """A real ``digest serve`` on a port the OS picks; returns the process and its origin."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "digest", "serve", "--port", "0"],
-        cwd=project,
-        env=cli_env(DIGEST_SIGNING_KEY=KEY),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.stdout is not None
-    seen = []
-    for line in proc.stdout:
-        seen.append(line)
-        found = re.search(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", line)
-        if found:
-            return proc, f"http://127.0.0.1:{found.group(1)}"
-    proc.wait(timeout=30)
-    raise AssertionError("digest serve did not start:\n" + "".join(seen))
 
 
 def test_view_in_browser_from_a_delivered_message_resolves_on_digest_serve(
@@ -69,21 +40,21 @@ def test_view_in_browser_from_a_delivered_message_resolves_on_digest_serve(
     sent = run_digest(project, "run", env=cli_env(DIGEST_SIGNING_KEY=KEY))
     assert sent.returncode == 0, sent.stderr
     eml = sorted((project / "outbox").glob("weekly/*/*.eml"))[0]
-    body = html_part(eml)
+    body = html_part(eml.read_bytes())
     (link,) = {
         html.unescape(m) for m in re.findall(r'<a href="([^"]+)"[^>]*>View in browser</a>', body)
     }
     assert link == "https://news.example.org/digest/archive/weekly/1.html"
-    proc, origin = serve(project)
-    watchdog = threading.Timer(180, proc.kill)  # never hang the suite on a stuck server
-    watchdog.start()
-    try:
-        page = httpx.get(origin + urlsplit(link).path)
+    with (
+        serving(project, cli_env(DIGEST_SIGNING_KEY=KEY)) as origin,
+        httpx.Client(base_url=origin, timeout=60) as web,
+    ):
+        page = web.get(urlsplit(link).path)
         assert page.status_code == 200
         assert "text/html" in page.headers["content-type"]
         assert "<h1>Policy Blogs Weekly</h1>" in page.text and "Issue 1" in page.text
         assert "unsafe-inline" in page.headers["content-security-policy"]  # its own <style>
-        index = httpx.get(f"{origin}/digest/archive/weekly/")
+        index = web.get("/digest/archive/weekly/")
         assert index.status_code == 200 and "1.html" in index.text
         # only files inside the archive folder: no traversal, no dotfiles, no other tree
         (project / "archive" / "weekly" / ".1.html.half.tmp").write_text("half")
@@ -94,13 +65,9 @@ def test_view_in_browser_from_a_delivered_message_resolves_on_digest_serve(
             "/digest/archive/weekly/..%2f..%2fconfig.toml",
             "/archive/weekly/1.html",  # outside base_url's path
         ):
-            r = httpx.get(origin + path)
+            r = web.get(path)
             assert r.status_code == 404, path
             assert "[newsletter]" not in r.text
-    finally:
-        watchdog.cancel()
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_missing_subscriber_file_is_a_configuration_error_naming_the_key(project: Path) -> None:
@@ -132,7 +99,7 @@ def test_an_issue_is_dated_the_day_it_goes_out_and_keyed_by_its_period(
     message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
     text = message.get_body(("plain",))
     assert text is not None and "Issue 1 - December 2, 2026" in text.get_content()
-    assert "Issue 1 &middot; December 2, 2026" in html_part(eml)
+    assert "Issue 1 &middot; December 2, 2026" in html_part(eml.read_bytes())
     page = (project / "archive" / "weekly" / "1.html").read_text()
     assert "Issue 1 &middot; December 2, 2026" in page and "December 7" not in page
     index = json.loads((project / "archive" / "weekly" / "issues.json").read_text())
@@ -266,7 +233,7 @@ def test_a_scheduler_stopped_while_idle_does_not_claim_a_run_under_way(
         stderr=subprocess.STDOUT,
         text=True,
     )
-    watchdog = threading.Timer(180, proc.kill)
+    watchdog = threading.Timer(600, proc.kill)  # never hang the suite; a busy machine is slow
     watchdog.start()
     try:
         assert proc.stdout is not None
@@ -276,7 +243,7 @@ def test_a_scheduler_stopped_while_idle_does_not_claim_a_run_under_way(
         assert "running; SIGTERM" in seen[-1], "".join(seen)
         proc.send_signal(signal.SIGTERM)
         rest = proc.stdout.read()
-        assert proc.wait(timeout=120) == 0
+        assert proc.wait(timeout=600) == 0
     finally:
         watchdog.cancel()
     assert "stopping: no run under way" in rest

@@ -26,7 +26,7 @@ from digest.pipeline import Pipeline
 from .conftest import ROOT, SHARED
 from .delivery_helpers import API_KEY, SIGNING_KEY, use_backend
 from .fake_sendgrid import FakeSendGrid
-from .test_smtp import Relay, free_port
+from .test_smtp import READY, Relay, free_port
 
 NOW = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
 FIELDS = ("email", "email_html", "name", "name_html", "unsubscribe_url", "preferences_url")
@@ -95,7 +95,7 @@ def delivered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Delivered]:
     mp.setenv("SENDGRID_API_KEY", API_KEY)
     mp.delenv("SMTP_USERNAME", raising=False)
     relay = Relay()
-    controller = Controller(relay, hostname="127.0.0.1", port=free_port())
+    controller = Controller(relay, hostname="127.0.0.1", port=free_port(), ready_timeout=READY)
     controller.start()
     try:
         outbox = make_project(tmp_path_factory.mktemp("outbox"))

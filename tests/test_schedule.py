@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -106,3 +107,23 @@ def test_spring_forward_skipped_hour_still_fires_once(tz: str, day: datetime) ->
     assert [f.astimezone(zone).day for f in fires] == [day.day, day.day + 1, day.day + 2]
     gaps = [b.astimezone(UTC_) - a.astimezone(UTC_) for a, b in itertools.pairwise(fires)]
     assert all(timedelta(hours=22) <= g <= timedelta(hours=24) for g in gaps)
+
+
+def test_period_of_a_seconds_schedule_is_found_in_a_few_steps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A fixed two-day look-back walked 86,400 fires of ``*/2 * * * * *`` per period, so a
+    scheduler catching up on such a schedule ran for many minutes on a busy machine."""
+    trigger = parse_crontab("*/2 * * * * *", "UTC")
+    asked = itertools.count()
+    real = type(trigger).get_next_fire_time
+
+    def counted(self: Any, previous: datetime | None, now: datetime) -> datetime | None:
+        next(asked)
+        return real(self, previous, now)
+
+    monkeypatch.setattr(type(trigger), "get_next_fire_time", counted)
+    at = datetime(2026, 12, 2, 6, 0, 1, tzinfo=ZoneInfo("UTC"))
+    window = period_at(trigger, at)
+    assert (window.start, window.end) == (at - timedelta(seconds=1), at + timedelta(seconds=1))
+    assert next(asked) < 100

@@ -19,16 +19,23 @@ from digest.config.load import load_settings
 from digest.store import Store
 from digest.store.schema import deliveries, issues, period_claims, runs
 
+LOGS: dict[int, Path] = {}
+"""Each scheduler process's log, by pid."""
+DEADLINE = 600.0
+"""For waits that must not run out on a busy machine (a stop, a run, a resume)."""
 SCHED = ('schedule = "0 7 * * 1"          # crontab: Mondays at 07:00', "schedule = {!r}")
 
 
-def configure(project: Path, cron: str, grace: str = "12h", subscribers: int = 0) -> Store:
+def configure(
+    project: Path, cron: str, grace: str = "12h", subscribers: int = 0, lease: str = "10m"
+) -> Store:
+    """A seconds-scale schedule; ``lease`` long unless a test needs a dead scheduler's to expire."""
     config = project / "config.toml"
     text = config.read_text(encoding="utf-8")
     text = text.replace(SCHED[0], f'schedule = "{cron}"').replace(
         'timezone = "America/New_York"\n\n[taxonomy]', 'timezone = "UTC"\n\n[taxonomy]'
     )
-    text += f'\n[scheduler]\ngrace = "{grace}"\nlease = "15s"\npoll = "1s"\n'
+    text += f'\n[scheduler]\ngrace = "{grace}"\nlease = "{lease}"\npoll = "1s"\n'
     config.write_text(text, encoding="utf-8")
     if subscribers:
         rows = "".join(
@@ -45,14 +52,18 @@ def scheduler(project: Path) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
 
     def start() -> subprocess.Popen[bytes]:
-        log = open(project / f"scheduler-{len(procs)}.log", "wb")  # noqa: SIM115
+        path = project / f"scheduler-{len(procs)}.log"
+        log = open(path, "wb")  # noqa: SIM115
+        config = str(project / "config.toml")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "digest", "--config", str(project / "config.toml"), "scheduler"],
+            # -X faulthandler: a SIGABRT writes every thread's stack to the log (see ``stop``)
+            [sys.executable, "-X", "faulthandler", "-m", "digest", "--config", config, "scheduler"],
             cwd=project,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        LOGS[proc.pid] = path
         procs.append(proc)
         return proc
 
@@ -63,7 +74,7 @@ def scheduler(project: Path) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
             proc.wait()
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 240.0) -> None:
+def wait_for(predicate: Callable[[], bool], timeout: float = DEADLINE) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -89,8 +100,16 @@ def final_runs(store: Store) -> list[dict[str, object]]:
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM and wait; a scheduler that does not stop is made to show where it hangs."""
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=120) == 0
+    try:
+        code = proc.wait(timeout=DEADLINE)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        proc.wait()
+        stacks = LOGS[proc.pid].read_text(encoding="utf-8", errors="replace")
+        raise AssertionError("the scheduler did not stop:\n" + stacks[-12000:]) from None
+    assert code == 0
 
 
 def assert_once_per_period(store: Store) -> None:
@@ -162,13 +181,14 @@ def test_restart_after_missed_runs_inside_and_outside_grace(
 def test_sigkill_mid_run_then_restart_resumes(
     project: Path, scheduler: Callable[[], subprocess.Popen[bytes]]
 ) -> None:
-    store = configure(project, "*/10 * * * * *", subscribers=1200)  # a run fits in a period
+    # the killed scheduler's claim is taken over once its lease runs out: short, and waited for
+    store = configure(project, "*/10 * * * * *", subscribers=1200, lease="15s")
 
     def accepted() -> int:
         return sum(1 for r in rows(store, deliveries) if r["status"] == "accepted")
 
     proc = scheduler()
-    wait_for(lambda: accepted() > 50, timeout=180)
+    wait_for(lambda: accepted() > 50)
     proc.kill()
     proc.wait()
     (issue,) = rows(store, issues)
@@ -177,8 +197,7 @@ def test_sigkill_mid_run_then_restart_resumes(
     assert any(r["outcome"] == "running" for r in rows(store, period_claims))
     restarted = scheduler()
     wait_for(
-        lambda: any(r["trigger"] == "resume" and r["outcome"] == "sent" for r in final_runs(store)),
-        timeout=180,
+        lambda: any(r["trigger"] == "resume" and r["outcome"] == "sent" for r in final_runs(store))
     )
     stop(restarted)
     assert_once_per_period(store)

@@ -35,7 +35,7 @@ from digest.store.schema import deliveries, issues, runs
 
 from .cli_helpers import cli_env, run_digest
 from .delivery_helpers import SIGNING_KEY, use_backend, write_roster
-from .test_smtp import free_port
+from .test_smtp import READY, free_port
 
 DEADLINE = 600.0
 MESSAGE_ID = re.compile(rb"^Message-ID:\s*(\S+)", re.M | re.I)
@@ -68,7 +68,7 @@ class GatedRelay:
 def relay() -> Iterator[tuple[GatedRelay, int]]:
     handler = GatedRelay()
     port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller = Controller(handler, hostname="127.0.0.1", port=port, ready_timeout=READY)
     controller.start()
     try:
         yield handler, port
@@ -228,7 +228,7 @@ def test_run_now_beside_a_scheduler_on_a_seconds_schedule_claims_and_issues_agre
 ) -> None:
     """The ops override (``schedule set``) cuts the periods of issues and claims alike."""
     handler, port = relay
-    emails = smtp_project(project, port, 300, '\n[scheduler]\nlease = "15s"\npoll = "1s"\n')
+    emails = smtp_project(project, port, 300, '\n[scheduler]\nlease = "10m"\npoll = "1s"\n')
     cron = run_digest(project, "schedule", "set", "weekly", "*/20 * * * * *", "--timezone", "UTC")
     assert cron.returncode == 0, cron.stderr
     sched = subprocess.Popen(

@@ -28,7 +28,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSendGrid]:
 
 
 def pipeline(project: Path, fake: FakeSendGrid, **options: object) -> Pipeline:
-    settings = {"backoff": 0.001, "backoff_max": 0.01, "timeout": 5.0, "host": fake.url}
+    settings = {"backoff": 0.001, "backoff_max": 0.01, "timeout": 120.0, "host": fake.url}
     config = use_backend(project, "sendgrid", **(settings | options))
     p = Pipeline(load_settings(config), clock=lambda: NOW)
     p.collect()

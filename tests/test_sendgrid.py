@@ -63,7 +63,7 @@ def fake() -> Iterator[FakeSendGrid]:
 
 
 def backend(fake: FakeSendGrid, key: str = API_KEY, **options: Any) -> SendGridBackend:
-    settings = {"backoff": 0.001, "backoff_max": 0.01, "timeout": 5.0} | options
+    settings = {"backoff": 0.001, "backoff_max": 0.01, "timeout": 120.0} | options
     return SendGridBackend(SendGridOptions(host=fake.url, **settings), key)
 
 

@@ -23,6 +23,8 @@ from .delivery_helpers import SIGNING_KEY, use_backend, write_roster
 from .email_helpers import TOKEN
 
 NOW = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
+READY = 120.0
+"""How long the relay's thread may take to start (aiosmtpd waits 5 s; a busy machine, more)."""
 
 
 class Relay:
@@ -77,7 +79,7 @@ def free_port() -> int:
 @pytest.fixture
 def relay() -> Iterator[tuple[Relay, int]]:
     handler = Relay()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), ready_timeout=READY)
     controller.start()
     yield handler, controller.port
     controller.stop()
@@ -86,7 +88,7 @@ def relay() -> Iterator[tuple[Relay, int]]:
 def pipeline(project: Path, port: int, monkeypatch: pytest.MonkeyPatch, **opts: Any) -> Pipeline:
     monkeypatch.setenv("DIGEST_SIGNING_KEY", SIGNING_KEY)
     monkeypatch.delenv("SMTP_USERNAME", raising=False)
-    base = {"host": "127.0.0.1", "port": port, "security": "none", "timeout": 5.0}
+    base = {"host": "127.0.0.1", "port": port, "security": "none", "timeout": 120.0}
     base |= {"backoff": 0.001, "backoff_max": 0.01}
     p = Pipeline(load_settings(use_backend(project, "smtp", **(base | opts))), clock=lambda: NOW)
     p.collect()
@@ -173,6 +175,7 @@ def test_starttls_with_credentials_from_the_environment(
     controller = Controller(
         handler, hostname="127.0.0.1", port=free_port(), tls_context=context,
         require_starttls=True, authenticator=authenticate, auth_require_tls=True,
+        ready_timeout=READY,
     )  # fmt: skip
     controller.start()
     try:

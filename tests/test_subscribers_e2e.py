@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
 from digest.config.load import load_settings
@@ -23,6 +22,7 @@ from digest.store import Store
 from digest.tokens import Signer, TokenClaims
 from digest.web import create_app
 
+from . import web_client
 from .cli_helpers import cli_env, run_digest
 from .conftest import needs_shared
 from .web_setup import sign_webhook, webhook_keys
@@ -89,7 +89,7 @@ def test_one_click_unsubscribe_and_a_bounce_stop_the_next_issue(
     url = header.split(",")[0].strip().strip("<>")
     assert url.startswith(settings.newsletter.base_url)
     assert ben_msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    r = httpx.post(
+    r = web_client.post(
         server + urlsplit(url).path,
         content=b"List-Unsubscribe=One-Click",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
@@ -99,7 +99,7 @@ def test_one_click_unsubscribe_and_a_bounce_stop_the_next_issue(
 
     # a signed SendGrid bounce for Dev suppresses Dev
     body = f'[{{"event":"bounce","type":"bounce","email":"{DEV}","sg_event_id":"e2e-1"}}]'.encode()
-    hook = httpx.post(
+    hook = web_client.post(
         f"{server}/webhooks/sendgrid",
         content=body,
         headers=sign_webhook(private, body, datetime.now(UTC)),
@@ -152,7 +152,7 @@ def test_an_unsubscribe_during_a_send_skips_the_unsent_chunks(
         row = store.subscribers.find(list_id, last)
         assert row is not None
         token = Signer(KEY.encode()).sign(TokenClaims("weekly", row.id, envelope.issue_id))
-        r = httpx.post(f"{server}/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"})
+        r = web_client.post(f"{server}/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"})
         assert r.status_code == 200
 
     pipeline = Pipeline(settings, store)

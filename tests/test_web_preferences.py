@@ -6,11 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from digest.subscribers.roster import read_roster
 
+from . import web_client
 from .web_setup import NOW, Site, open_site
 
 BEN = "ben.carter@example.com"
@@ -30,7 +30,7 @@ def areas(site: Site, email: str) -> tuple[str, ...]:
 
 
 def test_the_form_offers_the_canonical_areas_with_current_ones_checked(site: Site) -> None:
-    r = httpx.get(f"{site.url}/preferences/{site.token(BEN)}")
+    r = web_client.get(f"{site.url}/preferences/{site.token(BEN)}")
     assert r.status_code == 200
     for area in site.settings.taxonomy.areas:
         assert f'value="{area.name.replace("&", "&amp;")}"' in r.text
@@ -41,59 +41,59 @@ def test_the_form_offers_the_canonical_areas_with_current_ones_checked(site: Sit
 
 def test_saving_areas_records_them_and_a_roster_sync_keeps_them(site: Site) -> None:
     url = f"{site.url}/preferences/{site.token(BEN)}"
-    r = httpx.post(url, data={"areas": ["Security", "Climate & Energy"], "action": "save"})
+    r = web_client.post(url, data={"areas": ["Security", "Climate & Energy"], "action": "save"})
     assert r.status_code == 200 and "saved" in r.text
     assert areas(site, BEN) == ("Security", "Climate & Energy")  # in section order
     lst = site.settings.list("weekly")
     list_id = site.store.subscribers.list_id("weekly")
     site.store.subscribers.sync(list_id, read_roster(lst.subscribers).subscribers, NOW)
     assert areas(site, BEN) == ("Security", "Climate & Energy")
-    every = httpx.post(url, data={"action": "all"})  # the form's "Every area" button
+    every = web_client.post(url, data={"action": "all"})  # the form's "Every area" button
     assert every.status_code == 200 and areas(site, BEN) == ()
 
 
 def test_unknown_areas_are_refused(site: Site) -> None:
     url = f"{site.url}/preferences/{site.token(BEN)}"
-    r = httpx.post(url, data={"areas": ["Security", "<script>"], "action": "save"})
+    r = web_client.post(url, data={"areas": ["Security", "<script>"], "action": "save"})
     assert r.status_code == 400 and "<script>" not in r.text
     assert areas(site, BEN) == ("International Politics", "Security")
-    assert httpx.post(url, data={"action": "delete-everything"}).status_code == 400
+    assert web_client.post(url, data={"action": "delete-everything"}).status_code == 400
 
 
 def test_unsubscribing_from_the_preferences_page(site: Site) -> None:
     url = f"{site.url}/preferences/{site.token(BEN)}"
-    r = httpx.post(url, data={"action": "unsubscribe"})
+    r = web_client.post(url, data={"action": "unsubscribe"})
     assert r.status_code == 200 and "You are unsubscribed" in r.text
     assert site.status(BEN) == "unsubscribed"
     [row] = site.suppression_rows()
     assert row["detail"] == "preferences page"
-    after = httpx.post(url, data={"areas": ["Security"], "action": "save"})
+    after = web_client.post(url, data={"areas": ["Security"], "action": "save"})
     assert "You are unsubscribed" in after.text and areas(site, BEN)[0] == "International Politics"
 
 
 def test_forged_tokens_change_no_preferences(site: Site) -> None:
     body, mac = site.token(BEN).split(".")
     url = f"{site.url}/preferences/{body}.{mac[::-1]}"
-    assert httpx.get(url).status_code == 403
-    r = httpx.post(url, data={"areas": ["Security"], "action": "save"})
+    assert web_client.get(url).status_code == 403
+    r = web_client.post(url, data={"areas": ["Security"], "action": "save"})
     assert r.status_code == 403
-    assert httpx.post(url, data={"action": "unsubscribe"}).status_code == 403
+    assert web_client.post(url, data={"action": "unsubscribe"}).status_code == 403
     assert areas(site, BEN) == ("International Politics", "Security")
     assert site.status(BEN) == "active"
 
 
 def test_a_post_without_a_choice_changes_nothing(site: Site) -> None:
     url = f"{site.url}/preferences/{site.token(BEN)}"
-    form = httpx.get(url).text
+    form = web_client.get(url).text
     assert '<button type="submit" name="action" value="all"' in form  # "all" is its own choice
     before = areas(site, BEN)
-    empty = httpx.post(
+    empty = web_client.post(
         url, content=b"", headers={"content-type": "application/x-www-form-urlencoded"}
     )
     assert empty.status_code == 400 and areas(site, BEN) == before
-    assert httpx.post(url).status_code == 400 and areas(site, BEN) == before  # no body at all
-    no_areas = httpx.post(url, data={"action": "save"})
+    assert web_client.post(url).status_code == 400 and areas(site, BEN) == before  # no body at all
+    no_areas = web_client.post(url, data={"action": "save"})
     assert no_areas.status_code == 400 and "Check at least one area" in no_areas.text
     assert 'value="Security" aria-describedby="areas-hint" checked' in no_areas.text
-    assert httpx.post(url, data={"areas": ["Security"]}).status_code == 400  # no action
+    assert web_client.post(url, data={"areas": ["Security"]}).status_code == 400  # no action
     assert areas(site, BEN) == before

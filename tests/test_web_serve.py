@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-import re
 import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import httpx
+
+from .cli_helpers import serving
 
 KEY = "serve-test-signing-key-0123456789abcdef"
 
@@ -27,36 +27,15 @@ def env(**extra: str) -> dict[str, str]:
 
 
 def test_serve_answers_on_loopback(project: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "digest", "serve", "--port", "0"],  # the OS picks a free port
-        cwd=project,
-        env=env(DIGEST_SIGNING_KEY=KEY),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    watchdog = threading.Timer(180, proc.kill)  # never hang the suite on a stuck server
-    watchdog.start()
-    try:
-        assert proc.stdout is not None
-        seen = []
-        for line in proc.stdout:
-            seen.append(line)
-            found = re.search(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", line)
-            if found:
-                break
-        else:
-            raise AssertionError("digest serve did not start:\n" + "".join(seen))
-        base = f"http://127.0.0.1:{found.group(1)}"
-        r = httpx.get(f"{base}/healthz")
+    with (
+        serving(project, env(DIGEST_SIGNING_KEY=KEY)) as base,  # the OS picks a free port
+        httpx.Client(base_url=base, timeout=60) as web,
+    ):
+        r = web.get("/healthz")
         assert r.status_code == 200 and r.text == "ok"
-        assert httpx.get(f"{base}/unsubscribe/forged.token1").status_code == 403
-        hook = httpx.post(f"{base}/webhooks/sendgrid", content=b"[]")
+        assert web.get("/unsubscribe/forged.token1").status_code == 403
+        hook = web.post("/webhooks/sendgrid", content=b"[]")
         assert hook.status_code == 503  # no verification key configured
-    finally:
-        watchdog.cancel()
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_serve_refuses_to_start_without_the_signing_key(project: Path) -> None:

@@ -16,6 +16,7 @@ import pytest
 from digest.store.events import EventRepo
 from digest.web.webhooks import SIGNATURE, TIMESTAMP
 
+from . import web_client
 from .web_setup import NOW, Site, open_site, sign_webhook, webhook_keys
 
 BEN = "ben.carter@example.com"
@@ -39,7 +40,7 @@ def event(kind: str, email: str, event_id: str, **extra: Any) -> dict[str, Any]:
 
 def post(site: Site, events: list[dict[str, Any]], **kw: Any) -> httpx.Response:
     body, headers = site.webhook(events, **kw)
-    return httpx.post(f"{site.url}/webhooks/sendgrid", content=body, headers=headers)
+    return web_client.post(f"{site.url}/webhooks/sendgrid", content=body, headers=headers)
 
 
 def test_a_signed_bounce_suppresses_the_address_on_every_list(site: Site) -> None:
@@ -114,19 +115,19 @@ def test_a_wrong_signature_is_refused(site: Site) -> None:
     body, headers = site.webhook([event("bounce", BEN, "b1")])
     other, _ = webhook_keys()
     forged = sign_webhook(other, body, NOW)
-    r = httpx.post(f"{site.url}/webhooks/sendgrid", content=body, headers=forged)
+    r = web_client.post(f"{site.url}/webhooks/sendgrid", content=body, headers=forged)
     assert r.status_code == 403
     tampered = body.replace(BEN.encode(), ANA.encode())
-    r = httpx.post(f"{site.url}/webhooks/sendgrid", content=tampered, headers=headers)
+    r = web_client.post(f"{site.url}/webhooks/sendgrid", content=tampered, headers=headers)
     assert r.status_code == 403
     garbage = {**headers, "X-Twilio-Email-Event-Webhook-Signature": "bm90IGEgc2lnbmF0dXJl"}
     assert (
-        httpx.post(f"{site.url}/webhooks/sendgrid", content=body, headers=garbage).status_code
+        web_client.post(f"{site.url}/webhooks/sendgrid", content=body, headers=garbage).status_code
         == 403
     )
     unsigned = {"Content-Type": "application/json"}
     assert (
-        httpx.post(f"{site.url}/webhooks/sendgrid", content=body, headers=unsigned).status_code
+        web_client.post(f"{site.url}/webhooks/sendgrid", content=body, headers=unsigned).status_code
         == 403
     )
     assert site.status(BEN) == "active" and site.status(ANA) == "active"
@@ -149,14 +150,14 @@ def test_oversized_bodies_are_refused(site: Site) -> None:
     events = [event("open", BEN, f"id-{i}", pad="x" * 100) for i in range(200)]
     body, headers = site.webhook(events)
     assert len(body) > 20_000  # the test site's cap
-    r = httpx.post(f"{site.url}/webhooks/sendgrid", content=body, headers=headers)
+    r = web_client.post(f"{site.url}/webhooks/sendgrid", content=body, headers=headers)
     assert r.status_code == 413
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: the streamed size is what counts
         for start in range(0, len(body), 4096):
             yield body[start : start + 4096]
 
-    r = httpx.post(f"{site.url}/webhooks/sendgrid", content=chunks(), headers=headers)
+    r = web_client.post(f"{site.url}/webhooks/sendgrid", content=chunks(), headers=headers)
     assert r.status_code == 413
 
 
@@ -175,7 +176,7 @@ def test_a_malformed_payload_is_refused_whole(site: Site) -> None:
     _, headers = site.webhook([])
     headers = sign_webhook(site.webhook_key, body, NOW)
     assert (
-        httpx.post(f"{site.url}/webhooks/sendgrid", content=body, headers=headers).status_code
+        web_client.post(f"{site.url}/webhooks/sendgrid", content=body, headers=headers).status_code
         == 400
     )
     assert site.status(BEN) == "active" and site.suppression_rows() == []
@@ -198,7 +199,10 @@ def test_without_a_key_the_webhook_is_unavailable(
     app = create_app(load_settings(config), site.store, signer=site.signer, clock=lambda: NOW)
     url = live_server(app)
     body, headers = site.webhook([event("bounce", BEN, "b1")])
-    assert httpx.post(f"{url}/webhooks/sendgrid", content=body, headers=headers).status_code == 503
+    assert (
+        web_client.post(f"{url}/webhooks/sendgrid", content=body, headers=headers).status_code
+        == 503
+    )
 
 
 def test_the_key_may_come_from_the_environment(
@@ -217,7 +221,7 @@ def test_the_key_may_come_from_the_environment(
     app = create_app(load_settings(config), site.store, signer=site.signer, clock=lambda: NOW)
     url = live_server(app)
     body = b'[{"event": "spamreport", "email": "ben.carter@example.com", "sg_event_id": "e"}]'
-    r = httpx.post(
+    r = web_client.post(
         f"{url}/webhooks/sendgrid", content=body, headers=sign_webhook(private, body, NOW)
     )
     assert r.status_code == 200 and site.status(BEN) == "complained"
@@ -228,7 +232,7 @@ def test_concurrent_deliveries_of_one_batch_apply_once(site: Site) -> None:
     body, headers = site.webhook([event("open", BEN, "c1", **args), event("bounce", ANA, "c2")])
 
     def send(_: int) -> dict[str, int]:
-        r = httpx.post(f"{site.url}/webhooks/sendgrid", content=body, headers=headers)
+        r = web_client.post(f"{site.url}/webhooks/sendgrid", content=body, headers=headers)
         assert r.status_code == 200
         result: dict[str, int] = r.json()
         return result
@@ -244,24 +248,26 @@ def test_concurrent_deliveries_of_one_batch_apply_once(site: Site) -> None:
 
 def _signed(site: Site, body: bytes) -> httpx.Response:
     headers = sign_webhook(site.webhook_key, body, NOW)
-    return httpx.post(f"{site.url}/webhooks/sendgrid", content=body, headers=headers)
+    return web_client.post(f"{site.url}/webhooks/sendgrid", content=body, headers=headers)
 
 
 def test_oversized_headers_are_refused_before_anything_is_parsed(site: Site) -> None:
     body, headers = site.webhook([event("bounce", BEN, "b1")])
     url = f"{site.url}/webhooks/sendgrid"
     huge_stamp = {**headers, "X-Twilio-Email-Event-Webhook-Timestamp": "1" * 5000}
-    r = httpx.post(url, content=body, headers=huge_stamp)
+    r = web_client.post(url, content=body, headers=huge_stamp)
     assert r.status_code == 400 and "Timestamp" in r.json()["error"]
     for stamp in ("-1", "1e9", "+1764255600", "1764255600.0", "0x69284a70"):
-        r = httpx.post(url, content=body, headers={**headers, TIMESTAMP: stamp})
+        r = web_client.post(url, content=body, headers={**headers, TIMESTAMP: stamp})
         assert r.status_code == 400, stamp
     long_signature = {**headers, SIGNATURE: "A" * 5000}
-    r = httpx.post(url, content=body, headers=long_signature)
+    r = web_client.post(url, content=body, headers=long_signature)
     assert r.status_code == 400 and "Signature" in r.json()["error"]
-    assert httpx.post(url, content=body, headers={**headers, SIGNATURE: "a b"}).status_code == 400
+    assert (
+        web_client.post(url, content=body, headers={**headers, SIGNATURE: "a b"}).status_code == 400
+    )
     assert site.status(BEN) == "active"
-    assert httpx.post(url, content=body, headers=headers).json()["suppressed"] == 1
+    assert web_client.post(url, content=body, headers=headers).json()["suppressed"] == 1
 
 
 def test_deeply_nested_json_with_a_valid_signature_is_refused(site: Site) -> None:
@@ -317,7 +323,7 @@ def _noise(rng: random.Random, site: Site) -> tuple[bytes, dict[str, str]]:
 def test_no_input_makes_the_webhook_fail(site: Site) -> None:
     rng = random.Random(14)
     seen = set()
-    with httpx.Client(base_url=site.url) as client:
+    with httpx.Client(base_url=site.url, timeout=web_client.TIMEOUT) as client:
         for _ in range(150):
             body, headers = _noise(rng, site)
             raw = {k: v.encode("utf-8") for k, v in headers.items()}  # non-ASCII bytes too
