@@ -74,7 +74,7 @@ def test_a_url_pasted_into_broker_env_is_refused_unseen(project: Path) -> None:
 
 def test_without_a_broker_sends_stay_in_process(project: Path) -> None:
     pipeline = Pipeline(load_settings(project / "config.toml"))
-    assert type(pipeline._sender(pipeline.backend())) is Sender
+    assert type(pipeline.sender(pipeline.backend())) is Sender
     done = run_digest(project, "worker", env=cli_env())
     assert done.returncode != 0
     assert "no broker configured" in done.stderr and "broker_env" in done.stderr
