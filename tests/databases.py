@@ -170,10 +170,13 @@ def dump(url: str) -> list[str]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
+            # sorted here, not by ORDER BY: PostgreSQL cannot order a json column
             return [
-                f"{table.name}: {tuple(row)!r}"
+                line
                 for table in metadata.sorted_tables
-                for row in conn.execute(select(table).order_by(*table.columns))
+                for line in sorted(
+                    f"{table.name}: {tuple(row)!r}" for row in conn.execute(select(table))
+                )
             ]
     finally:
         engine.dispose()

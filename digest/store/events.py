@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from .schema import delivery_stats, issues, lists, subscribers, webhook_events
 from .suppressions import record, write_transaction
@@ -78,6 +79,21 @@ def _bump(conn: Connection, issue_id: int, subscriber_id: int, e: ProviderEvent)
     conn.execute(update(delivery_stats).where(*key).values(**values))
 
 
+def _first_sight(conn: Connection, event_id: str, kind: str, now: datetime) -> bool:
+    """Record an event id; False when another transaction recorded it first.
+
+    On PostgreSQL two requests carrying the same batch run at once; ``ON CONFLICT DO NOTHING``
+    waits for the other's row and then skips, where a plain insert would fail the request.
+    SQLite's write lock (``write_transaction``) already serializes them.
+    """
+    values = {"event_id": event_id, "event": kind, "received_at": now}
+    if conn.dialect.name == "postgresql":
+        statement = pg_insert(webhook_events).values(**values).on_conflict_do_nothing()
+        return conn.execute(statement.returning(webhook_events.c.event_id)).first() is not None
+    conn.execute(webhook_events.insert().values(**values))
+    return True
+
+
 class EventRepo:
     """Applies provider events and reads the delivery stats they build up."""
 
@@ -102,11 +118,9 @@ class EventRepo:
                     counts["duplicate"] += 1
                     continue
                 seen.add(e.event_id)
-                conn.execute(
-                    webhook_events.insert().values(
-                        event_id=e.event_id, event=e.kind, received_at=now
-                    )
-                )
+                if not _first_sight(conn, e.event_id, e.kind, now):
+                    counts["duplicate"] += 1  # another request applied it since our look
+                    continue
                 if e.suppress is not None:
                     scope = _list_id(conn, e.list_name) if e.kind == "group_unsubscribe" else None
                     record(conn, e.email, scope, e.suppress, e.detail, origin, now)
