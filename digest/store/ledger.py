@@ -141,7 +141,8 @@ class LedgerRepo:
                     .on_conflict_do_nothing(constraint="uq_delivery_once")
                 )
             with self.engine.begin() as conn:
-                result = conn.execute(insert)
+                # without preserve_rowcount SQLAlchemy reports -1 for an INSERT on psycopg
+                result = conn.execute(insert, execution_options={"preserve_rowcount": True})
                 added += max(result.rowcount, 0)
         return added
 
