@@ -11,6 +11,7 @@ from . import (  # noqa: F401  (each module registers its commands)
     schedule,
     serve,
     sources,
+    status,
     subscribers,
     suppressions,
     templates,

@@ -253,6 +253,10 @@ class WebSettings:
     sendgrid_public_key_env: str = "SENDGRID_WEBHOOK_PUBLIC_KEY"
     max_body_bytes: int = 5_000_000
     max_age_seconds: int = 300
+    metrics: bool = True
+    """Serve ``/metrics`` (Prometheus); only to loopback clients unless the token is set."""
+    metrics_token_env: str = "DIGEST_METRICS_TOKEN"
+    """The variable holding the bearer token that lets any address scrape ``/metrics``."""
 
     def validate(self) -> None:
         if not 0 < self.port < 65536:

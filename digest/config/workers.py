@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import ConfigError
 from ..periods import parse_duration
@@ -24,6 +25,10 @@ class WorkersSettings:
     """How long a chunk in hand may go without a ledger write before a redelivery decides it."""
     stall: str = "10m"
     """``digest send`` gives up waiting when no chunk has finished for this long."""
+    metrics_port: int = 0
+    """Port of each ``digest worker``'s Prometheus endpoint (0: none); ``--metrics-port`` wins."""
+    metrics_host: str = "127.0.0.1"
+    """Address that endpoint binds."""
 
     def validate(self) -> None:
         if self.broker:
@@ -32,6 +37,8 @@ class WorkersSettings:
             raise ValueError(
                 f"queue: expected at most 200 letters, digits, '.', '-' or '_', got {self.queue!r}"
             )
+        if not 0 <= self.metrics_port < 65536:
+            raise ValueError(f"metrics_port: expected 0 (off) or 1-65535, got {self.metrics_port}")
         for key in ("chunk_lease", "stall"):
             try:
                 seconds = parse_duration(getattr(self, key)).total_seconds()
@@ -69,3 +76,15 @@ def check_broker(url: str, where: str, echo: bool = True) -> None:
             "SQS redeliver unacknowledged tasks after a visibility timeout, which could run a "
             "chunk twice while its first worker still sends it"
         )
+
+
+def shown(url: str) -> str:
+    """A broker URL fit for messages and logs: its password replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    netloc = f"{parts.username}:***@{host}" if parts.username else f"***@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))

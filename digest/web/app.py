@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import jinja2
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,7 +20,7 @@ from ..errors import TemplateError
 from ..store import Store
 from ..taxonomy import Taxonomy
 from ..tokens import Signer
-from . import preferences, unsubscribe, webhooks
+from . import ops, preferences, unsubscribe, webhooks
 from .archive import archive_mount
 from .context import Web
 from .desk.app import desk_app
@@ -105,17 +105,16 @@ def create_app(
     async def stylesheet(request: Request) -> Response:
         return Response(css, media_type="text/css", headers={"cache-control": "max-age=3600"})
 
-    async def health(request: Request) -> Response:
-        return PlainTextResponse("ok")
-
     routes: list[BaseRoute] = [
         Route("/unsubscribe/{token}", unsubscribe.handle, methods=["GET", "POST"]),
         Route("/preferences/{token}", preferences.handle, methods=["GET", "POST"]),
         Route("/webhooks/sendgrid", webhooks.sendgrid, methods=["POST"]),
         Route("/assets/web.css", stylesheet, methods=["GET"]),
-        Route("/healthz", health, methods=["GET"]),
+        Route("/healthz", ops.healthz(settings, store), methods=["GET"]),
         Mount("/desk", app=desk_app(settings, store, host=host, clock=clock)),  # editors' desk
     ]
+    if settings.web.metrics:
+        routes.append(Route("/metrics", ops.metrics(settings, store), methods=["GET"]))
     archive = archive_mount(settings)  # the target of "view in browser"
     if archive is not None:
         routes.append(archive)

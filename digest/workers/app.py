@@ -17,12 +17,13 @@ A redelivery is safe because the task claims its rows from the ledger (see ``tas
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
-
 from celery import Celery
 
 from ..config import Settings
+from ..config.workers import shown
 from ..errors import ConfigError
+
+__all__ = ["TASK", "broker_of", "make_app", "shown"]
 
 TASK = "digest.send_chunk"
 """The task's name: one ledger chunk of one issue's segment."""
@@ -38,18 +39,6 @@ def broker_of(settings: Settings) -> str:
             hint='set [workers] broker_env (or broker = "amqp://host:5672/vhost") to use workers',
         )
     return url
-
-
-def shown(url: str) -> str:
-    """A broker URL fit for messages and logs: its password replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    netloc = f"{parts.username}:***@{host}" if parts.username else f"***@{host}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def make_app(settings: Settings, queue: str | None = None) -> Celery:

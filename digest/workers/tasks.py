@@ -24,6 +24,7 @@ from ..config import Settings
 from ..config.load import load_settings
 from ..errors import NotFoundError, StoreError
 from ..models import RenderedEmail
+from ..ops.metrics import record_chunk, record_error
 from ..periods import parse_duration
 from ..pipeline import Pipeline
 from ..send import Sender
@@ -112,8 +113,17 @@ def runner(app: Celery) -> ChunkRunner:
 
 
 def send_chunk(task: Task[Any, Any], *args: Any) -> dict[str, int]:
-    """The task: one chunk (see ``ChunkJob`` for the arguments)."""
-    return runner(task.app).run(ChunkJob(*args))
+    """The task: one chunk (see ``ChunkJob`` for the arguments), counted for the metrics."""
+    job = ChunkJob(*args)
+    started = time.monotonic()
+    try:
+        tally = runner(task.app).run(job)
+    except Exception:
+        record_error(job.list_name)
+        raise
+    if tally:
+        record_chunk(job.list_name, tally, time.monotonic() - started)
+    return tally
 
 
 def worker_app(settings: Settings, queue: str | None = None) -> Celery:

@@ -1,0 +1,1 @@
+"""What ops look at: ``digest status``, ``/healthz`` and the Prometheus metrics."""
