@@ -43,11 +43,11 @@ def env_for(vhost: str, **extra: str) -> dict[str, str]:
 class Worker:
     """A ``digest worker`` subprocess whose log goes to a file."""
 
-    def __init__(self, project: Path, vhost: str, name: str, **env: str):
+    def __init__(self, project: Path, vhost: str, name: str, *args: str, **env: str):
         self.log = project / f"worker-{name}.log"
         self.handle = self.log.open("w", encoding="utf-8")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "digest", "worker", "--concurrency", "1"],
+            [sys.executable, "-m", "digest", "worker", "--concurrency", "1", *args],
             cwd=project,
             env=env_for(vhost, **env),
             stdout=self.handle,
