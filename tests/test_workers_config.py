@@ -84,7 +84,7 @@ def test_worker_and_every_workers_key_are_documented() -> None:
     readme = (ROOT / "README.md").read_text("utf-8")
     config = (ROOT / "docs" / "config.md").read_text("utf-8")
     deploy = (ROOT / "docs" / "deploy.md").read_text("utf-8")
-    assert "| `digest worker [--concurrency N] [--queues Q]` |" in readme
+    assert "| `digest worker [--concurrency N] [--queues Q] [--metrics-port P]` |" in readme
     assert "## `[workers]`" in config
     for field in dataclasses.fields(WorkersSettings):
         assert f"| `{field.name}` |" in config, field.name

@@ -17,7 +17,7 @@ from .app import handled, main, out, pipeline_of
 
 def _inspect(settings: Settings, timeout: float) -> list[WorkerView]:
     # Celery takes most of a second to import: only when a broker is configured
-    from ..ops.workers import alive
+    from ..workers.inspect import alive
 
     return alive(settings, timeout)
 

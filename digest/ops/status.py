@@ -2,7 +2,7 @@
 
 The CLI prints it; ``problems`` lists what needs an operator (the command then exits 1).
 Asking the workers needs Celery, so the caller passes the inspecting function (see
-``digest.ops.workers.alive``); everything else is read from the store and RabbitMQ.
+``digest.workers.inspect.alive``); everything else is read from the store and RabbitMQ.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import Settings
-from ..workers.app import make_app
-from .status import WorkerView
+from ..ops.status import WorkerView
+from .app import make_app
 
 
 def alive(settings: Settings, timeout: float) -> list[WorkerView]:
