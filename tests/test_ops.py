@@ -220,3 +220,11 @@ def test_healthz_is_503_when_postgresql_is_gone(
         assert gone.json()["store"] == "unreachable"
         assert gone.json()["reasons"] == ["the database does not answer"]
         assert samples(scrape(web).text)[("digest_store_up", ())] == 0
+
+
+def test_serve_refuses_a_weak_metrics_token_unechoed(project: Path) -> None:
+    weak = "metrics-metrics"
+    done = run_digest(project, "serve", "--port", "0", env=env(DIGEST_METRICS_TOKEN=weak))
+    assert done.returncode == 2
+    assert "DIGEST_METRICS_TOKEN" in done.stderr and "too weak" in done.stderr
+    assert weak not in done.stderr + done.stdout
