@@ -77,6 +77,9 @@ def test_status_with_nothing_running_says_so_and_exits_0(project: Path) -> None:
     assert code == 0
     assert found["broker"] is None
     assert (found["claims"], found["sends"], found["problems"]) == ([], [], [])
+    unknown = run_digest(project, "status", "--list", "nope", env=env())
+    assert unknown.returncode == 3 and "no list named 'nope'" in unknown.stderr
+    assert "weekly" in unknown.stderr
 
 
 def test_status_shows_a_killed_send_its_expired_claim_and_progress(

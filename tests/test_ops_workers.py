@@ -80,8 +80,11 @@ def test_status_and_worker_metrics_follow_a_send_through_two_workers(
     assert code == 1 and any("no worker consumes queue" in p for p in found["problems"])
 
     ports = [free_port(), free_port()]
+    temp = project / "tmp"  # where each worker makes its metrics directory (SIGKILLed at the end)
+    temp.mkdir()
     workers += [
-        Worker(project, vhost, str(i), "--metrics-port", str(port)) for i, port in enumerate(ports)
+        Worker(project, vhost, str(i), "--metrics-port", str(port), TMPDIR=str(temp))
+        for i, port in enumerate(ports)
     ]
     out, errors = send.communicate(timeout=300)
     assert send.returncode == 0, out + errors
@@ -103,6 +106,9 @@ def test_status_and_worker_metrics_follow_a_send_through_two_workers(
     for s in scraped:
         assert s[("digest_broker_up", ())] == 1
         assert s[("digest_queue_messages", (("queue", queue["name"]),))] == 0
+
+    made = sorted(p.name for p in temp.iterdir())  # one directory per worker, made by itself
+    assert len(made) == 2 and all(n.startswith("digest-worker-metrics-") for n in made), made
 
     code, found = status(project, vhost)
     assert code == 0, found["problems"]

@@ -8,11 +8,14 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import NoReturn
 
 import click
+from prometheus_client import start_http_server
 
 from ..config.load import load_settings
 from ..errors import ConfigError
+from ..ops.metrics import MULTIPROC_ENV, clear_multiprocess_dir, worker_registry
 from .app import handled, main
 
 OWN_DIR = "DIGEST_WORKER_METRICS_DIR"
@@ -26,13 +29,11 @@ def _multiprocess_dir() -> Path:
     ``PROMETHEUS_MULTIPROC_DIR`` the worker makes a private directory, sets it, and execs
     itself again (same pid, same arguments) so that every process starts in that mode.
     """
-    from ..ops.metrics import MULTIPROC_ENV, clear_multiprocess_dir
-
     given = os.environ.get(MULTIPROC_ENV)
     if not given:
         made = tempfile.mkdtemp(prefix="digest-worker-metrics-")
         os.environ[MULTIPROC_ENV] = os.environ[OWN_DIR] = made
-        os.execv(sys.executable, [sys.executable, "-m", "digest", *sys.argv[1:]])
+        _exec_again()
     path = Path(given)
     if not path.is_dir():
         raise ConfigError(f"{MULTIPROC_ENV} is not a directory", subject=given)
@@ -40,6 +41,14 @@ def _multiprocess_dir() -> Path:
     if os.environ.get(OWN_DIR) == given:
         atexit.register(shutil.rmtree, path, ignore_errors=True)
     return path
+
+
+def _exec_again() -> NoReturn:
+    """Replace this process with the same command, started the way it was started."""
+    script = Path(sys.argv[0])
+    if script.name != "__main__.py" and os.access(script, os.X_OK):  # the console script
+        os.execv(script, [str(script), *sys.argv[1:]])
+    os.execv(sys.executable, [sys.executable, "-m", "digest", *sys.argv[1:]])  # python -m
 
 
 @main.command()
@@ -63,9 +72,6 @@ def worker(
 ) -> None:
     """Take chunks of sends from the broker ([workers] broker) until SIGTERM."""
     # Celery takes most of a second to import: only this command and sends through workers do
-    from prometheus_client import start_http_server
-
-    from ..ops.metrics import worker_registry
     from ..workers.app import shown
     from ..workers.tasks import worker_app
 

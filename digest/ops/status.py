@@ -14,7 +14,7 @@ from typing import Any
 
 from ..config import Settings
 from ..config.workers import shown
-from ..errors import DigestError
+from ..errors import DigestError, NotFoundError
 from ..store import Store
 from ..store.ledger_sql import CLAIMED, PLANNED, SUBMITTED, UNKNOWN
 from ..store.runs import Run
@@ -162,6 +162,12 @@ def gather(
     timeout: float = TIMEOUT,
 ) -> Status:
     """Read everything ``digest status`` shows; a broker failure is a problem, not an error."""
+    names = [lst.name for lst in settings.lists]
+    if list_name is not None and list_name not in names:
+        raise NotFoundError(
+            f"no list named {list_name!r}", subject=str(settings.path),
+            hint=f"the configured lists: {', '.join(names)}",
+        )  # fmt: skip
     reads = StandingReads(store.engine)
     claims = tuple(reads.claims(list_name))
     sends = tuple(reads.ledgers(list_name))
