@@ -203,6 +203,8 @@ def test_healthz_is_503_while_the_schema_is_behind_and_names_no_secret(project: 
         assert web.get("/healthz").status_code == 200
     for body in (good.text, behind.text, metrics):
         assert SECRET not in body and "127.0.0.1:1" not in body
+    assert samples(metrics)[("digest_broker_up", ())] == 0  # and no queue figures
+    assert not any(name.startswith("digest_queue_") for name, _ in samples(metrics))
 
 
 def test_healthz_is_503_when_postgresql_is_gone(
