@@ -93,3 +93,26 @@ def test_status_and_the_metrics_keys_are_documented() -> None:
     for name in ("digest_recipients_total", "digest_chunk_seconds", "digest_queue_messages"):
         assert f"`{name}`" in PAGE, name
     assert "digest_runs_total" in PAGE and "PROMETHEUS_MULTIPROC_DIR" in PAGE
+
+
+def base(name: str) -> str:
+    """A series name without the suffix prometheus_client adds (``_total``, ``_count``, …)."""
+    return re.sub(r"_(total|count|sum|bucket)$", "", name)
+
+
+def test_every_metric_the_page_names_is_one_digest_exports() -> None:
+    code = (ROOT / "digest" / "ops" / "metrics.py").read_text(encoding="utf-8")
+    exported = set(re.findall(r'"(digest_\w+)"', code))
+    named = {base(n) for n in re.findall(r"`(digest_\w+)`", PAGE)}
+    assert len(named) >= 10 and named <= exported, named - exported
+
+
+def test_the_alert_rules_parse_and_use_only_metrics_digest_exports() -> None:
+    (scrape,) = [b for b in blocks("yaml") if b.startswith("# prometheus.yml")]
+    jobs = {job["job_name"] for job in yaml.safe_load(scrape)["scrape_configs"]}
+    assert jobs == {"digest-web", "digest-workers"}
+    (rules,) = [b for b in blocks("yaml") if b.startswith("# digest-alerts.yml")]
+    exprs = [r["expr"] for g in yaml.safe_load(rules)["groups"] for r in g["rules"]]
+    used = {base(n) for expr in exprs for n in re.findall(r"\bdigest_\w+", expr)}
+    named = {base(n) for n in re.findall(r"`(digest_\w+)`", PAGE)}
+    assert used and used <= named, used - named
