@@ -17,6 +17,7 @@ import pytest
 from digest.collect import collect
 from digest.config import Settings
 from digest.config.load import load_settings
+from digest.errors import ConfigError
 from digest.reports import CollectReport
 from digest.sources.feed.faults import FAULT_ENV
 from digest.sources.feed.source import FeedSource
@@ -139,3 +140,11 @@ def test_a_parse_that_hangs_ends_with_the_collect_budget(
     assert by_name["fine"].new == 1 and not by_name["fine"].error
     assert "fine" in {p.source for p in store.posts.since()}
     store.close()
+
+
+@pytest.mark.parametrize("bad", ["-1", "257", '"two"'])
+def test_collect_processes_must_be_a_count(project: Path, bad: str) -> None:
+    path = project / "config.toml"
+    path.write_text(f"[collect]\nprocesses = {bad}\n\n" + path.read_text("utf-8"), "utf-8")
+    with pytest.raises(ConfigError, match=r"collect(\.|: )processes"):
+        load_settings(path)
