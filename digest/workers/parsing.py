@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 TASK = "digest.parse_feed"
 POLL = 0.02
 """Seconds between looks at the reply queue while parses are out."""
+MISSES = 8
+"""A look at the results stops after this many unfinished tasks."""
 
 
 def job_to_json(job: ParseJob) -> dict[str, Any]:
@@ -146,19 +148,18 @@ class WorkerParser:
         out: dict[str, tuple[AsyncResult[Any], Future[Parsed], str]] = {}
         try:
             with self.app.producer_or_acquire() as producer:
-                while True:
-                    if not self._take(out, producer, block=not out):
-                        break
+                while self._take(out, producer, block=not out):
                     self._settle(out)
                     if out:
                         time.sleep(POLL)
+                return
         except Exception as exc:  # the broker went away: every caller gets the reason
             error = f"cannot parse through the workers ({shown(self.app.conf.broker_url)}): {exc}"
             log.warning("%s", error)
             for _, future, source in out.values():
                 _set(future, Parsed(source, error=error))
-            while (item := self._jobs_nowait()) is not None:
-                _set(item[1], Parsed(item[0].source, error=error))
+        while (item := self._jobs.get()) is not None:  # and every later one, until close
+            _set(item[1], Parsed(item[0].source, error=error))
 
     def _take(self, out: dict[str, Any], producer: Any, block: bool) -> bool:
         """Publish the jobs waiting; False once ``close`` was called."""
@@ -181,22 +182,26 @@ class WorkerParser:
             block = False
 
     def _settle(self, out: dict[str, tuple[AsyncResult[Any], Future[Parsed], str]]) -> None:
+        """Hand over the results that are in, oldest first.
+
+        The first look at an unfinished task reads the whole reply queue, so later results
+        are then at hand; each further miss costs a round trip, hence at most ``MISSES``.
+        """
+        misses = 0
         for task_id, (result, future, source) in list(out.items()):
             if future.cancelled():
                 del out[task_id]
-            elif result.ready():
+            elif not result.ready():
+                misses += 1
+                if misses >= MISSES:
+                    return
+            else:
                 del out[task_id]
                 if result.successful():
                     _set(future, parsed_from_json(result.get(disable_sync_subtasks=False)))
                 else:
                     what = f"{type(result.result).__name__}: {result.result}"
                     _set(future, Parsed(source, error=f"a worker failed to parse it: {what}"))
-
-    def _jobs_nowait(self) -> tuple[ParseJob, Future[Parsed]] | None:
-        try:
-            return self._jobs.get_nowait()
-        except queue.Empty:
-            return None
 
 
 def _set(future: Future[Parsed], parsed: Parsed) -> None:
