@@ -43,7 +43,8 @@ def collect(
     of a duplicate pair the same whichever source answered first. The phase ends after
     ``[collect] budget``: fetches still running then stop, and a source that has not
     answered shortly after is reported as skipped and not waited for. Feed bodies are parsed
-    by the workers (``[workers] broker``), else in ``[collect] processes`` processes.
+    by the workers (``[workers] broker``, when one takes the queue), else in ``[collect]
+    processes`` processes.
     """
     chosen = make_sources(settings) if sources is None else list(sources)
     outcomes: dict[int, SourceOutcome] = {}
@@ -87,15 +88,19 @@ def make_parser(settings: Settings, feeds: int) -> Parser | None:
     A pool costs a process start and digest's imports; below ``POOL_FROM`` feeds parsing them
     here costs less.
     """
+    processes = settings.collect.parsers
+
+    def local() -> Parser | None:
+        return ProcessParser(processes) if processes > 1 and feeds >= POOL_FROM else None
+
     if feeds == 0:
         return None
     if settings.workers.broker_url():
         # Celery takes most of a second to import: only collects through workers pay for it
         from .workers.parsing import WorkerParser
 
-        return WorkerParser(settings)
-    processes = settings.collect.parsers
-    return ProcessParser(processes) if processes > 1 and feeds >= POOL_FROM else None
+        return WorkerParser(settings, fallback=local)
+    return local()
 
 
 def _read(

@@ -133,3 +133,15 @@ def test_a_feed_that_kills_the_workers_parser_is_reported_not_requeued_forever(
     assert workers[0].proc.poll() is None  # the worker lives on with a new pool process
     stored = {row[1] for row in posts(load_settings(project / "config.toml").database.url)}
     assert {"atom", "feed", "first", "rss10"} <= stored and "rss20" not in stored
+
+
+def test_without_a_worker_on_the_queue_feeds_are_parsed_here(
+    project: Path, server: FeedServer, vhost: str
+) -> None:
+    add_feeds(project, server)
+    result = run_digest(project, "collect", "--json", env=env_for(vhost), timeout=WAIT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["errors"] == []
+    assert "no digest worker takes queue parse-" in " ".join(result.stderr.split())
+    stored = {row[1] for row in posts(load_settings(project / "config.toml").database.url)}
+    assert {"rss20", "atom", "feed", "first", "rss10"} <= stored

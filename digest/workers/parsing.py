@@ -20,6 +20,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import suppress
@@ -33,12 +34,14 @@ from celery.result import AsyncResult
 from ..config import AreaSettings, Settings, TaxonomySettings
 from ..models import Image, Post
 from ..sources.base import Problem
-from ..sources.feed.job import Parsed, ParseJob
-from ..sources.feed.pool import left, run_job
+from ..sources.feed.job import Parsed, ParseJob, parse_job
+from ..sources.feed.pool import OVER_BUDGET, Parser, left, run_job
 from .app import make_app, shown
 
 log = logging.getLogger(__name__)
 TASK = "digest.parse_feed"
+LOOK = 2.0
+"""Seconds the workers have to say which queues they take, when a collect starts."""
 POLL = 0.02
 """Seconds between looks at the reply queue while parses are out."""
 MISSES = 8
@@ -111,17 +114,29 @@ def register(app: Celery) -> None:
 
 
 class WorkerParser:
-    """Sends parse jobs to the workers from one thread and hands each result to its caller."""
+    """Sends parse jobs to the workers from one thread and hands each result to its caller.
 
-    def __init__(self, settings: Settings):
+    When no worker takes the queue (none running, the broker away), feeds are parsed here by
+    ``fallback()`` (None: in the calling thread) instead of waiting out the collect budget.
+    """
+
+    def __init__(self, settings: Settings, fallback: Callable[[], Parser | None]):
         self.app = make_app(settings)
         self.queue = settings.workers.queue
         self._jobs: queue.SimpleQueue[tuple[ParseJob, Future[Parsed]] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="digest-parse-dispatch", daemon=True)
-        self._started = False
+        self._started = self._closed = self._here = False
+        self._fallback = fallback
+        self._local: Parser | None = None
         self._lock = threading.Lock()
+        self._checked = threading.Event()
+        threading.Thread(target=self._check, name="digest-parse-check", daemon=True).start()
 
     def parse(self, job: ParseJob) -> Parsed:
+        if not self._checked.wait(left()):
+            return Parsed(job.source, error=f"{OVER_BUDGET} (looking for workers)")
+        if self._here:
+            return parse_job(job) if self._local is None else self._local.parse(job)
         future: Future[Parsed] = Future()
         with self._lock:
             if not self._started:
@@ -140,9 +155,27 @@ class WorkerParser:
     def close(self) -> None:
         self._jobs.put(None)
         with self._lock:
-            started = self._started
+            started, self._closed = self._started, True
+            local = self._local
+        if local is not None:
+            local.close()
         if started:
             self._thread.join(60)
+
+    def _check(self) -> None:
+        """Whether a worker takes the queue; if none does, parse here from now on."""
+        try:
+            replies = self.app.control.inspect(timeout=LOOK).active_queues() or {}
+        except Exception as exc:  # the broker is away: the same as no worker
+            log.warning("cannot ask the workers (%s): %s", shown(self.app.conf.broker_url), exc)
+            replies = {}
+        taken = any(q.get("name") == self.queue for qs in replies.values() for q in qs or ())
+        if not taken:
+            log.warning("no digest worker takes queue %s: feeds are parsed here", self.queue)
+            with self._lock:
+                self._here = True
+                self._local = None if self._closed else self._fallback()
+        self._checked.set()
 
     def _run(self) -> None:
         out: dict[str, tuple[AsyncResult[Any], Future[Parsed], str]] = {}
