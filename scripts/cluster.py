@@ -105,7 +105,7 @@ def _alive_in_group(pgid: int) -> bool:
     return True
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
     """``pid`` and its descendants, from /proc (empty once it is gone)."""
     try:
         tasks = list(Path(f"/proc/{pid}/task").iterdir())
@@ -115,7 +115,7 @@ def _descendants(pid: int) -> list[int]:
     for task in tasks:
         with contextlib.suppress(OSError):
             for kid in (task / "children").read_text().split():
-                out += _descendants(int(kid))
+                out += descendants(int(kid))
     return out
 
 
@@ -275,7 +275,7 @@ class Cluster:
 
     def pids(self) -> list[int]:
         """Every live process of the cluster: each role's leader and its descendants."""
-        return [p for r in self.roles for p in _descendants(r.proc.pid)]
+        return [p for r in self.roles for p in descendants(r.proc.pid)]
 
     def role(self, name: str) -> Role:
         return next(r for r in self.roles if r.name == name)
@@ -319,32 +319,49 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def demo_project(
-    postgres: str = POSTGRES, where: Path | None = None
-) -> Iterator[tuple[Path, dict[str, str]]]:
-    """A throwaway project on its own PostgreSQL database and RabbitMQ vhost, collected.
-
-    Yields the project folder and the environment for its roles; removes the database, the
-    vhost and (unless ``where`` was given) the folder afterwards.
-    """
+def postgres_database(server: str = POSTGRES) -> Iterator[str]:
+    """A new empty database on ``server``, dropped afterwards (WITH FORCE); yields its URL."""
     from sqlalchemy import create_engine, make_url, text
 
-    tag = secrets.token_hex(4)
-    folder = where or Path(tempfile.mkdtemp(prefix="digest-cluster-"))
-    server = make_url(postgres)
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    name, vhost = f"digest_cluster_{tag}", f"digest-cluster-{tag}"
-    made_db = made_vhost = False
+    name = f"digest_cluster_{secrets.token_hex(4)}"
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-        made_db = True
-        _rabbitmqctl("add_vhost", vhost)
-        made_vhost = True
+        try:
+            yield make_url(server).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@contextlib.contextmanager
+def rabbit_vhost() -> Iterator[str]:
+    """A new RabbitMQ vhost that guest may use, deleted afterwards; yields its broker URL."""
+    vhost = f"digest-cluster-{secrets.token_hex(4)}"
+    _rabbitmqctl("add_vhost", vhost)
+    try:
         _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-        url = server.set(database=name).render_as_string(hide_password=False)
-        write_project(folder, url, queue=f"digest-{tag}")
-        env = dict(os.environ) | {BROKER_ENV: RABBIT.format(vhost=vhost)}
+        yield RABBIT.format(vhost=vhost)
+    finally:
+        _rabbitmqctl("delete_vhost", vhost)
+
+
+@contextlib.contextmanager
+def demo_project(postgres: str = POSTGRES) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A throwaway project in a temporary folder on its own database and vhost, collected.
+
+    Yields the folder and the environment for its roles; removes all three afterwards.
+    """
+    with (
+        tempfile.TemporaryDirectory(prefix="digest-cluster-") as tmp,
+        postgres_database(postgres) as url,
+        rabbit_vhost() as broker,
+    ):
+        folder = write_project(Path(tmp), url, queue=f"digest-{secrets.token_hex(4)}")
+        env = dict(os.environ) | {BROKER_ENV: broker}
         env.setdefault("DIGEST_SIGNING_KEY", secrets.token_hex(32))  # throwaway, never shown
         for args in (("db", "upgrade"), ("collect",)):
             done = subprocess.run(
@@ -354,15 +371,6 @@ def demo_project(
             if done.returncode != 0:
                 raise ClusterError(f"demo: digest {' '.join(args)} failed:\n{done.stderr}")
         yield folder, env
-    finally:
-        if made_vhost:
-            _rabbitmqctl("delete_vhost", vhost)
-        if made_db:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-        if where is None:
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 def write_project(folder: Path, database_url: str, queue: str) -> Path:
