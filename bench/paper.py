@@ -8,7 +8,9 @@ carry, and the first cap reached:
 - the workers: ``W / cycle``, a worker's cycle being its CPU, the HTTP time at the fake and
   the database time per chunk (no waiting on another process's core);
 - the one ``digest send`` that publishes the chunks and watches the ledger: ``1 / its CPU``;
-- PostgreSQL's CPU: its cores over its busy time per chunk (``pg_stat_database.active_time``);
+- PostgreSQL: its cores (``--pg-cores``) over its active time per chunk
+  (``pg_stat_database.active_time``: statements running, CPU and waits alike, so an upper
+  bound of its CPU; concurrent connections waiting on each other's locks count twice);
 - PostgreSQL's commits: the rate measured here over 8 connections, over transactions/chunk;
 - RabbitMQ: the publish-with-confirm rate one publisher gets, measured here (the dispatcher
   publishes one chunk at a time and waits for the confirm);
@@ -110,34 +112,43 @@ def publish_rate(broker: str, messages: int = 1000) -> float:
     return messages / took
 
 
-def projection(paper: Paper, limits: dict[str, float], workers: int) -> tuple[float, str]:
-    """Chunks per second with ``workers`` workers, and what caps it."""
-    caps = {
-        f"the {workers} workers": workers / paper.cycle,
+def caps(paper: Paper, limits: dict[str, float]) -> dict[str, float]:
+    """Chunks per second each shared part could take at most, whatever the workers."""
+    return {
         "the one dispatcher (digest send's CPU)": 1 / paper.dispatch,
-        "PostgreSQL's CPU": limits["pg_cores"] / paper.db,
+        f"PostgreSQL's active time on {limits['pg_cores']:.0f} cores": limits["pg_cores"]
+        / paper.db,
         "PostgreSQL's commit rate": limits["commits"] / paper.xacts,
         "RabbitMQ publish+confirm (one dispatcher)": limits["publish"],
         "SendGrid's request rate": limits["sendgrid"],
     }
-    what = min(caps, key=lambda k: caps[k])
-    return caps[what], what
+
+
+def projection(paper: Paper, limits: dict[str, float], workers: int) -> tuple[float, str]:
+    """Chunks per second with ``workers`` workers, and what caps it."""
+    every = {f"the {workers} workers": workers / paper.cycle} | caps(paper, limits)
+    what = min(every, key=lambda k: every[k])
+    return every[what], what
 
 
 def report(results: list[Figures], limits: dict[str, float]) -> None:
     """Print every mode, the per-chunk costs, the targets and the projection."""
     base, inproc_pg, one, two = results
     n, cores = base.n, os.cpu_count() or 1
-    print(f"{n:,} recipients to the fake SendGrid ({cores} cores), whole digest send:")
+    print(
+        f"{n:,} recipients to the fake SendGrid ({cores} cores), whole digest send (roster "
+        "sync, build, plan, send; 'sending': first request to last answer):"
+    )
     for r in results:
         rss = ", ".join(f"{k} {v:.0f}" for k, v in r.rss.items())
         print(
-            f"  {r.mode:<22} wall {r.wall:7.1f}s ({r.wall / base.wall:4.2f}x)  "
+            f"  {r.mode:<22} wall {r.wall:7.1f}s ({r.wall / base.wall:4.2f}x, sending "
+            f"{r.sending:5.1f}s)  "
             f"cpu {r.cpu:7.1f}s ({r.cpu / base.cpu:4.2f}x, {r.cpu / n * 1e6:3.0f} us/recipient)"
             f"  fake cpu {r.fake_cpu:6.1f}s ({r.fake_cpu / max(r.sending, 1e-9):.2f} cores "
             f"while sending)  peak RSS MB: {rss}"
         )
-    print("  per chunk while sending, ms (db: PostgreSQL busy time over all connections):")
+    print("  per chunk while sending, ms (db: PostgreSQL active time, all connections):")
     for r in results:
         c = r.per_chunk
         if not c:
@@ -156,6 +167,14 @@ def report(results: list[Figures], limits: dict[str, float]) -> None:
             f"    cpu per recipient, {r.mode} / in-process SQLite {r.cpu / base.cpu:.2f}x, "
             f"/ in-process PostgreSQL {r.cpu / inproc_pg.cpu:.2f}x (target <= 1.3x)"
         )
+    cpu_in = min(r.per_chunk.get("send_cpu", 1e9) for r in (base, inproc_pg))
+    for r in (one, two):
+        if r.per_chunk:
+            c = r.per_chunk["send_cpu"] + r.per_chunk["worker_cpu"]
+            print(
+                f"    while sending, cpu per chunk, {r.mode} (dispatcher + workers) / in-process "
+                f"(the lower of the two) {c / cpu_in:.2f}x"
+            )
     print(
         f"    throughput 2 workers / 1 worker: whole send {one.wall / two.wall:.2f}x, sending "
         f"phase {one.sending / max(two.sending, 1e-9):.2f}x (target >= 1.6x); while sending "
@@ -174,17 +193,25 @@ def report(results: list[Figures], limits: dict[str, float]) -> None:
         recipients=n / max(1, one.chunks),
     )
     print(
-        f"  on paper, from: worker cycle {paper.cycle * 1e3:.1f} ms/chunk (its cpu + http at "
-        f"the fake + db); dispatcher {paper.dispatch * 1e3:.1f} ms cpu/chunk; PostgreSQL "
-        f"{paper.db * 1e3:.1f} ms busy and {paper.xacts:.1f} transactions/chunk, "
+        f"  on paper (each worker a core of its own), from: worker cycle "
+        f"{paper.cycle * 1e3:.1f} ms/chunk (its cpu + http at the fake + db); "
+        f"dispatcher {paper.dispatch * 1e3:.1f} ms cpu/chunk; PostgreSQL "
+        f"{paper.db * 1e3:.1f} ms active and {paper.xacts:.1f} transactions/chunk, "
         f"{limits['commits']:.0f} commits/s over 8 connections ({limits['commits1']:.0f}/s on "
         f"one), {limits['pg_cores']:.0f} cores; RabbitMQ {limits['publish']:.0f} confirmed "
         f"publishes/s; SendGrid {limits['sendgrid']:.0f} requests/s:"
     )
+    shared = caps(paper, limits)
+    print(
+        "    caps, chunks/s: "
+        + "; ".join(f"{k} {v:,.0f}" for k, v in sorted(shared.items(), key=lambda kv: kv[1]))
+    )
     for w in PROJECTED:
         rate, what = projection(paper, limits, w)
+        alone = w / paper.cycle
         print(
             f"    {w:3d} workers: {rate:7.1f} chunks/s = {rate * paper.recipients:9,.0f} "
-            f"recipients/s; PostgreSQL {rate * paper.xacts:7,.0f} transactions/s, "
-            f"{rate * paper.db:5.2f} cores busy; first bottleneck: {what}"
+            f"recipients/s (the workers alone {alone:,.0f} chunks/s); PostgreSQL "
+            f"{rate * paper.xacts:6,.0f} transactions/s, {rate * paper.db:5.2f} cores active; "
+            f"first bottleneck: {what}"
         )
