@@ -2,4 +2,5 @@
 
 from .cli import main
 
-main()
+if __name__ == "__main__":  # not in a process multiprocessing starts (it imports this)
+    main()

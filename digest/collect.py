@@ -12,11 +12,15 @@ from .config import Settings
 from .reports import CollectReport, SourceOutcome
 from .sources.base import Source, SourceReport
 from .sources.feed.fetch import collect_budget
+from .sources.feed.pool import Parser, ProcessParser, parsing_with
+from .sources.feed.source import FeedSource
 from .store import Store
 
 log = logging.getLogger(__name__)
 WORKERS = 8
 """Sources read at once; store writes stay on the calling thread."""
+POOL_FROM = 8
+"""Feeds in a collect from which their parsing goes to a pool of processes."""
 GRACE = 1.0
 """Seconds past the budget a source has to hand back what it read before its fetches stopped."""
 
@@ -38,7 +42,9 @@ def collect(
     Failures are reported, never raised; storing in config order keeps "the earlier post"
     of a duplicate pair the same whichever source answered first. The phase ends after
     ``[collect] budget``: fetches still running then stop, and a source that has not
-    answered shortly after is reported as skipped and not waited for.
+    answered shortly after is reported as skipped and not waited for. Feed bodies are parsed
+    by the workers (``[workers] broker``, when one takes the queue), else in ``[collect]
+    processes`` processes.
     """
     chosen = make_sources(settings) if sources is None else list(sources)
     outcomes: dict[int, SourceOutcome] = {}
@@ -54,9 +60,11 @@ def collect(
         until = time.monotonic() + budget
         size = max(1, min(workers, len(runnable)))
         pool = ThreadPoolExecutor(size, thread_name_prefix="digest-collect")
+        feeds = sum(isinstance(source, FeedSource) for _, source, _ in runnable)
+        parser = make_parser(settings, feeds)
         try:
             futures = [
-                (i, source, pool.submit(_read, source, state, until))
+                (i, source, pool.submit(_read, source, state, until, parser))
                 for i, source, state in runnable
             ]
             wait([f for _, _, f in futures], timeout=max(0.0, until - time.monotonic()) + GRACE)
@@ -69,12 +77,37 @@ def collect(
                 outcomes[i] = _store(store, report, now)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)  # late sources are not waited for
+            if parser is not None:
+                parser.close()
     return CollectReport(tuple(outcomes[i] for i in range(len(chosen))))
 
 
-def _read(source: Source, state: Mapping[str, str], until: float) -> SourceReport:
+def make_parser(settings: Settings, feeds: int) -> Parser | None:
+    """Where ``feeds`` feeds are parsed: by the workers, in a pool of processes, or here (None).
+
+    A pool costs a process start and digest's imports; below ``POOL_FROM`` feeds parsing them
+    here costs less.
+    """
+    processes = settings.collect.parsers
+
+    def local() -> Parser | None:
+        return ProcessParser(processes) if processes > 1 and feeds >= POOL_FROM else None
+
+    if feeds == 0:
+        return None
+    if settings.workers.broker_url():
+        # Celery takes most of a second to import: only collects through workers pay for it
+        from .workers.parsing import WorkerParser
+
+        return WorkerParser(settings, fallback=local)
+    return local()
+
+
+def _read(
+    source: Source, state: Mapping[str, str], until: float, parser: Parser | None
+) -> SourceReport:
     try:
-        with collect_budget(until):
+        with collect_budget(until), parsing_with(parser):
             return source.collect(state)
     except Exception as exc:  # a broken source must not sink the run
         log.exception("source %s crashed", source.name)

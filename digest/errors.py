@@ -23,6 +23,21 @@ class DigestError(Exception):
         hint = f" (hint: {self.hint})" if self.hint else ""
         return f"{where}{self.message}{hint}"
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Exception pickles as cls(*args), which drops keyword-only fields (subject, hint, a
+        # subclass's own): rebuild without __init__ and restore every attribute instead
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(
+    cls: type[DigestError], args: tuple[object, ...], state: dict[str, object]
+) -> DigestError:
+    """Unpickle a DigestError (see ``DigestError.__reduce__``), e.g. from a pool process."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class ConfigError(DigestError):
     """The configuration file is missing, malformed or has a bad key or value."""

@@ -35,13 +35,26 @@ def store_issue(
     )
 
 
-def approve(store: Store, built: BuiltIssue, actor: str, now: datetime) -> IssueRow:
-    """Freeze ``built`` as approved by ``actor``, exactly as previewed, and log the action."""
+def approve(
+    store: Store, built: BuiltIssue, actor: str, now: datetime, *, allow_empty: bool = False
+) -> IssueRow:
+    """Freeze ``built`` as approved by ``actor``, exactly as previewed, and log the action.
+
+    An issue without posts is refused unless ``allow_empty`` (the list's ``skip_if_empty =
+    false``): unapproved, such a period is skipped, so approving it would send "0 posts".
+    """
     if built.stored is not None:
         raise DigestError(
             f"issue {built.stored.number} is already {built.stored.status}",
             subject=f"list {built.list_name}",
             hint="an approved or sent issue cannot be approved again",
+        )
+    if not built.digest.posts and not allow_empty:
+        raise DigestError(
+            f"issue {built.digest.number} has no posts to send",
+            subject=f"list {built.list_name}",
+            hint="collect first (digest collect), or include excluded posts "
+            "(digest posts include ID); a period with no posts is skipped, not sent",
         )
     issue = store_issue(store, built, now, approved_by=actor)
     if issue is None:

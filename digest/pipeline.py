@@ -340,12 +340,10 @@ class Pipeline:
             backend.close()
 
     def approve(self, list_name: str, actor: str, at: datetime | None = None) -> IssueRow:
-        """Freeze the list's coming issue (or the one of ``at``'s period) as approved by ``actor``.
-
-        Frozen exactly as previewed: the whole issue, every segment's rendering, its posts.
-        """
+        """Freeze the list's coming issue (or ``at``'s) as approved: every segment, as previewed."""
         built = self.coming(list_name) if at is None else self.build(list_name, at)
-        return issues.approve(self.store, built, actor, self.clock())
+        empty_ok = not self.settings.list(list_name).skip_if_empty
+        return issues.approve(self.store, built, actor, self.clock(), allow_empty=empty_ok)
 
     def unapprove(self, list_name: str, actor: str) -> IssueRow:
         """Take back the approval of the list's issue; it is a draft again, editable."""

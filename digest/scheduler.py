@@ -25,6 +25,7 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from . import periods
 from .claims import SCHEDULED
@@ -102,9 +103,10 @@ class Scheduler:
         self.started_at = self.clock()
         self.stopping = threading.Event()
         self._tick_lock = threading.Lock()
+        self.jobstore = SQLAlchemyJobStore(engine=pipeline.store.engine)
         self.aps = BackgroundScheduler(
             jobstores={
-                "default": SQLAlchemyJobStore(engine=pipeline.store.engine),
+                "default": self.jobstore,
                 "internal": MemoryJobStore(),
             },
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -313,6 +315,7 @@ class Scheduler:
         """Start in the background: reconcile, catch up, then fire on schedule."""
         global _active
         _active = self
+        self._job_table()
         self.aps.start(paused=True)
         self.reconcile()
         self.resume_interrupted()
@@ -322,6 +325,17 @@ class Scheduler:
         self.aps.add_job(self.tick, "interval", seconds=poll, id="tick", jobstore="internal")
         self.pipeline.store.runs.beat(self.owner, self.started_at, self.clock(), "running")
         self.aps.resume()
+
+    def _job_table(self) -> None:
+        """Create APScheduler's job table unless it exists: two schedulers starting at once on
+        a new PostgreSQL database both find it missing, and the second CREATE fails."""
+        for _ in range(2):
+            try:
+                self.jobstore.jobs_t.create(self.pipeline.store.engine, checkfirst=True)
+                return
+            except (IntegrityError, ProgrammingError):
+                log.info("another scheduler created the job table meanwhile")
+        self.jobstore.jobs_t.create(self.pipeline.store.engine, checkfirst=True)
 
     def stop(self) -> None:
         """Finish the job under way, record state and stop."""

@@ -136,6 +136,13 @@ class FakeSendGrid:
         self.victim: int | None = None
         self.released = threading.Event()
         self.count = 0
+        self.total = 0
+        """Recipients accepted, kept as a count so that ``/stats`` stays cheap at a million."""
+        self.busy = 0.0
+        """Seconds spent handling POSTs, summed over requests (for the benchmark)."""
+        self.first_at: float | None = None
+        self.last_at: float | None = None
+        """Wall-clock times the first POST came in and the last one was answered."""
         self.open = 0
         """Connections accepted and not yet closed by their handler."""
         self.lock = threading.Lock()
@@ -209,6 +216,7 @@ class FakeSendGrid:
             kept = body if self.keep_bodies else {}
             self.requests.append(Request(number, message_id, emails, chunks, kept))
             self.received.update(emails)
+            self.total += len(emails)
         return message_id
 
     def check(self, body: Any) -> list[tuple[str, str]]:
@@ -270,15 +278,25 @@ class _Handler(BaseHTTPRequestHandler):
         with fake.lock:
             stats = {
                 "requests": len(fake.requests),
-                "recipients": sum(fake.received.values()),
+                "recipients": fake.total,
                 "unique": len(fake.received),
                 "violations": len(fake.violations),
+                "busy_seconds": fake.busy,
+                "first_at": fake.first_at,
+                "last_at": fake.last_at,
             }
         self._answer(200, stats)
 
     def do_POST(self) -> None:
         fake: FakeSendGrid = self.server.fake  # type: ignore[attr-defined]
-        self._post(fake)
+        started, at = time.perf_counter(), time.time()
+        try:
+            self._post(fake)
+        finally:
+            with fake.lock:
+                fake.busy += time.perf_counter() - started
+                fake.first_at = at if fake.first_at is None else min(fake.first_at, at)
+                fake.last_at = time.time()
 
     def _post(self, fake: FakeSendGrid) -> None:
         number, action = fake._next()

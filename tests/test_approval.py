@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from digest.cli import main
 from digest.config.load import load_settings
-from digest.errors import FrozenError
+from digest.errors import DigestError, FrozenError
 from digest.models import RenderedEmail
 from digest.pipeline import Pipeline
 from digest.scheduler import Scheduler
@@ -121,3 +121,34 @@ def test_a_fire_skipped_during_a_long_run_is_recorded_missed(project: Path) -> N
     assert "skipped while an earlier run was going" in (by_end[mondays[1]].detail or "")
     assert mondays[2] not in by_end  # the period just before may be another scheduler's
     assert by_end[mondays[3]].trigger == "schedule" and by_end[mondays[3]].outcome != "running"
+
+
+def test_an_issue_with_no_posts_cannot_be_approved(approval: Path, project: Path) -> None:
+    nothing = cli(approval, "approve", "weekly")  # nothing collected yet
+    assert nothing.exit_code == 1, nothing.output
+    assert "list weekly: issue 1 has no posts to send" in nothing.output
+    assert "digest collect" in nothing.output
+    pipeline = Pipeline(load_settings(approval), clock=lambda: NOW)
+    pipeline.collect()
+    posts = pipeline.build("weekly").digest.posts
+    for post in posts:
+        pipeline.store.posts.edit(post.id, "exclude", None, "editor", NOW)
+    with pytest.raises(DigestError, match="issue 1 has no posts") as refused:
+        pipeline.approve("weekly", "editor@example.org")
+    assert "digest posts include" in (refused.value.hint or "")
+    assert pipeline.build("weekly").stored is None  # nothing frozen, nothing logged
+    pipeline.store.posts.edit(posts[0].id, "include", None, "editor", NOW)
+    issue = pipeline.approve("weekly", "editor@example.org")
+    assert issue.status == "approved" and pipeline.build("weekly").digest.posts == (posts[0],)
+    sent = pipeline.send("weekly")
+    assert sent.outcome == "sent" and len(eml(project)) == 6
+
+
+def test_a_list_that_sends_empty_issues_can_approve_one(approval: Path, project: Path) -> None:
+    text = approval.read_text(encoding="utf-8")
+    approval.write_text(
+        text.replace('approval = "required"', 'approval = "required"\nskip_if_empty = false'),
+        encoding="utf-8",
+    )
+    approved = cli(approval, "approve", "weekly")
+    assert approved.exit_code == 0 and "issue 1 approved" in approved.output

@@ -261,3 +261,15 @@ def test_edits_are_refused_once_the_issue_is_frozen(site: DeskSite) -> None:
     assert answer.status_code in (404, 409)
     with site.store.engine.connect() as conn:
         assert conn.execute(select(post_edits)).all() == []
+
+
+def test_an_issue_with_every_post_excluded_cannot_be_approved(site: DeskSite) -> None:
+    for post in site.pipeline.build("weekly").digest.posts:
+        site.store.posts.edit(post.id, "exclude", None, "editor", NOW)
+    with site.client() as client:
+        headers = {**JSON, "x-csrf-token": site.csrf(client)}
+        answer = client.post("/lists/weekly/approve", data={"confirm": "yes"}, headers=headers)
+    assert answer.status_code == 409
+    assert "issue 1 has no posts to send" in answer.json()["message"]
+    assert site.pipeline.build("weekly").stored is None
+    assert DeskRepo(site.store.engine).actions("weekly") == []

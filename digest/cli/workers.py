@@ -70,7 +70,7 @@ def _exec_again() -> NoReturn:
 def worker(
     ctx: click.Context, concurrency: int | None, queues: str | None, metrics_port: int | None
 ) -> None:
-    """Take chunks of sends from the broker ([workers] broker) until SIGTERM."""
+    """Take chunks of sends and feeds to parse from the broker ([workers] broker) until SIGTERM."""
     # Celery takes most of a second to import: only this command and sends through workers do
     from ..workers.app import shown
     from ..workers.tasks import worker_app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -117,12 +118,16 @@ class SchedulerSettings:
 
 @dataclass(frozen=True)
 class CollectSettings:
-    """``[collect]``: how long the collect phase of a run may take in all."""
+    """``[collect]``: how long the collect phase of a run may take in all, and how it parses."""
 
     budget: str = "5m"
     """Sources still being read after this long are reported and skipped; the run goes on."""
+    processes: int | None = None
+    """Processes parsing feeds at once; default: the number of CPUs; 0 or 1: in-process."""
 
     def validate(self) -> None:
+        if self.processes is not None and not 0 <= self.processes <= 256:
+            raise ValueError(f"processes: expected 0 to 256, got {self.processes}")
         try:
             seconds = parse_duration(self.budget).total_seconds()
         except ValueError as exc:
@@ -133,6 +138,17 @@ class CollectSettings:
     @property
     def budget_seconds(self) -> float:
         return parse_duration(self.budget).total_seconds()
+
+    @property
+    def parsers(self) -> int:
+        """Processes to parse feeds in: ``processes``, else the CPUs this process may use."""
+        if self.processes is not None:
+            return self.processes
+        return (
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else os.cpu_count() or 1
+        )
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,9 @@ def make_app(settings: Settings, queue: str | None = None) -> Celery:
         task_default_queue=queue or settings.workers.queue,
         task_default_delivery_mode="persistent",
         task_ignore_result=True,
+        # feed parses return their posts to the collecting process's reply queue (RabbitMQ
+        # RPC); chunks report through the ledger and keep no result
+        result_backend="rpc://",
         task_serializer="json",
         accept_content=["json"],
         # a running chunk is left to finish when the connection drops: its rows' lease, not

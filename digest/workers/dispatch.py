@@ -66,7 +66,10 @@ class WorkerSender(Sender):
                         break
                     prefix = secrets.token_hex(6)
                     args = [envelope.list_name, issue.number, envelope.segment, *ids, prefix]
-                    self.app.send_task(TASK, args=args, queue=self.queue, producer=producer)
+                    # the ledger is the result: no reply queue (the rpc:// backend is for parses)
+                    self.app.send_task(
+                        TASK, args=args, queue=self.queue, producer=producer, ignore_result=True
+                    )
                     out.append((ids, prefix))
         except (KombuError, OSError) as exc:
             raise DeliveryError(

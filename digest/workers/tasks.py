@@ -32,6 +32,7 @@ from ..store.chunks import ChunkLedger
 from ..store.ledger import IdRange
 from .app import TASK, make_app
 from .faults import Faults, FaultyBackend
+from .parsing import register as register_parse
 
 LEASE_POLL = 0.2
 """Seconds between looks at rows an earlier delivery holds, at most (a tenth of the lease)."""
@@ -135,4 +136,5 @@ def worker_app(settings: Settings, queue: str | None = None) -> Celery:
         bind=True, name=TASK, autoretry_for=(OperationalError, StoreError), max_retries=None,
         retry_backoff=1, retry_backoff_max=30,
     )(send_chunk)  # fmt: skip
+    register_parse(app)
     return app

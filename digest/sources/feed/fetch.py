@@ -139,6 +139,11 @@ def collect_budget(at: float | None) -> Iterator[None]:
         _budget.reset(token)
 
 
+def budget_end() -> float | None:
+    """When the collect budget set by ``collect_budget`` ends (``time.monotonic()``), if set."""
+    return _budget.get()
+
+
 @contextmanager
 def _host_slot(url: str) -> Iterator[None]:
     host = (urlsplit(url).hostname or "").lower()

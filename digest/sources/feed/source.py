@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ...errors import PostParseError
 from ...models import Post
-from ...taxonomy import Taxonomy, area_key
+from ...taxonomy import Taxonomy
 from ..base import Problem, SourceReport
-from .entries import EntryContext, is_excerpt, sanitize, to_post
+from .entries import sanitize
 from .fetch import FetchError, Gone, Limits, Refused, fetch, user_agent
 from .fulltext import full_text
+from .job import Parsed, ParseJob
 from .netguard import Network, parse_networks
-from .parse import FeedFormatError, Item, parse_feed
+from .pool import parse
 
 if TYPE_CHECKING:
     from ...config import Settings, SourceSettings
@@ -114,6 +114,15 @@ class FeedSource:
         self.clock = clock
 
     def collect(self, state: Mapping[str, str]) -> SourceReport:
+        fetched = self.fetch(state)
+        if isinstance(fetched, SourceReport):
+            return fetched
+        job, state_out = fetched
+        return self.finish(parse(job), state_out)
+
+    def fetch(self, state: Mapping[str, str]) -> SourceReport | tuple[ParseJob, dict[str, str]]:
+        """Fetch the feed: a report when done already (failed, not modified), else a parse job
+        and the state to keep once it is read."""
         opts = self.options
         validators = {k: state[k] for k in ("etag", "last_modified") if state.get(k)}
         try:
@@ -139,56 +148,31 @@ class FeedSource:
             )
             if v
         }
-        try:
-            parsed = parse_feed(resp.content, resp.url, resp.content_type)
-        except FeedFormatError as exc:
-            return SourceReport(self.name, error=exc.message)
-        problems = [Problem(self.name, where or resp.url, p) for where, p in parsed.problems]
-        items = parsed.items
-        if len(items) > opts.max_entries:
-            problems.append(
-                Problem(
-                    self.name,
-                    resp.url,
-                    f"{len(items) - opts.max_entries} entries past max_entries not read",
-                )
-            )
-            items = items[: opts.max_entries]
-        posts = self._posts(items, problems)
-        return SourceReport(self.name, tuple(posts), tuple(problems), state=state_out)
-
-    def _posts(self, items: tuple[Item, ...], problems: list[Problem]) -> list[Post]:
-        ctx = EntryContext(
+        job = ParseJob(
             source=self.name,
-            feed_url=self.options.url,
-            zone=ZoneInfo(self.options.timezone),
-            taxonomy=self.taxonomy,
-            areas_map={area_key(k): v for k, v in self.options.areas_map.items()},
+            body=resp.content,
+            url=resp.url,
+            content_type=resp.content_type,
+            feed_url=opts.url,
+            timezone=opts.timezone,
+            areas_map=tuple(opts.areas_map.items()),
+            taxonomy=self.taxonomy.settings,
             now=self.clock(),
+            max_entries=opts.max_entries,
+            full_text=opts.full_text,
+            full_text_max=opts.full_text_max,
         )
-        posts: list[Post] = []
-        seen: dict[str, str] = {}
-        budget = self.options.full_text_max
-        for item in items:
-            try:
-                post = to_post(item, ctx)
-            except PostParseError as exc:
-                problems.append(Problem(self.name, item.where, exc.message))
-                continue
-            if post.guid in seen:
-                message = f"duplicate guid {post.guid!r} (kept {seen[post.guid]})"
-                problems.append(Problem(self.name, item.where, message))
-                continue
-            seen[post.guid] = item.where
-            if budget > 0 and post.url and self._wants_full_text(item, post):
-                budget -= 1
-                post = self._with_full_text(post, problems)
-            posts.append(post)
-        return posts
+        return job, state_out
 
-    def _wants_full_text(self, item: Item, post: Post) -> bool:
-        mode = self.options.full_text
-        return mode is True or (mode == "auto" and is_excerpt(item, post.text))
+    def finish(self, parsed: Parsed, state_out: Mapping[str, str]) -> SourceReport:
+        """The report of a parsed feed, with the wanted articles' full text fetched."""
+        if parsed.error:
+            return SourceReport(self.name, error=parsed.error)
+        problems = list(parsed.problems)
+        posts = list(parsed.posts)
+        for i in parsed.wanted:
+            posts[i] = self._with_full_text(posts[i], problems)
+        return SourceReport(self.name, tuple(posts), tuple(problems), state=dict(state_out))
 
     def _with_full_text(self, post: Post, problems: list[Problem]) -> Post:
         """The post with its article's text, or unchanged when extraction fails or is poorer.

@@ -1,0 +1,150 @@
+"""Feeds parsed in a pool of processes (``[collect] processes``), served by a real local server.
+
+The pool must store exactly what parsing in-process stores (same rows, same order, same
+duplicates), and a feed that kills or hangs its parsing process must cost that feed only.
+Faults come from the parse fault hook (``DIGEST_PARSE_FAULT``, see digest.sources.feed.faults).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from digest.collect import collect
+from digest.config import Settings
+from digest.config.load import load_settings
+from digest.errors import ConfigError
+from digest.reports import CollectReport
+from digest.sources.feed.faults import FAULT_ENV
+from digest.sources.feed.source import FeedSource
+from digest.store import Store
+
+from .databases import dump
+from .feedserver import FEEDS, FeedServer, feed_source, server_fixture  # noqa: F401
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+BODY = (
+    "Negotiators in Geneva reached a provisional agreement on humanitarian corridors late on "
+    "Sunday, after three weeks of talks that had repeatedly stalled over inspection rights. "
+    "The text still needs approval from both capitals, and aid agencies warned that previous "
+    "ceasefires collapsed within days. Observers will monitor the routes from next week."
+)
+WAIT = 600
+"""Seconds a collect may take on a loaded machine before the test calls it stuck."""
+
+
+def rss(*entries: tuple[str, str, str]) -> str:
+    items = "".join(
+        f"<item><title>T {guid}</title><guid>{guid}</guid><link>{link}</link>"
+        f"<description><![CDATA[<p>{body}</p>]]></description></item>"
+        for guid, link, body in entries
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+    )
+
+
+def with_processes(processes: int, budget: str = "5m") -> Settings:
+    settings = load_settings(Path(__file__).resolve().parent.parent / "config.toml")
+    return replace(settings, collect=replace(settings.collect, processes=processes, budget=budget))
+
+
+def sources(server: FeedServer, *extra: str) -> list[FeedSource]:
+    """Every sample feed format, cross-source duplicates, a duplicate guid and a non-feed."""
+    urls = {path.stem: server.file(path.name) for path in sorted(FEEDS.iterdir())}
+    urls["first"] = server.feed("/first.xml", rss(("a-1", "https://a.example/x/", BODY)))
+    urls["again"] = server.feed(
+        "/again.xml",
+        rss(
+            ("b-1", "https://a.example/x?utm_source=feed", "Same link, other words."),
+            ("b-2", "https://b.example/near", BODY + " Read more."),
+            ("b-2", "https://b.example/twice", "A second entry with the same guid."),
+        ),
+    )
+    urls["html"] = server.feed(
+        "/page.html", "<!doctype html><html><body>not a feed</body></html>", "text/html"
+    )
+    for name in extra:
+        urls[name] = server.feed(
+            f"/{name}.xml",
+            rss((f"{name}-1", f"https://{name}.example/", f"A short note from {name}.")),
+        )
+    made = []
+    for name, url in urls.items():
+        source = feed_source(url, name, full_text=False)
+        source.clock = lambda: NOW
+        made.append(source)
+    return made
+
+
+def collect_in_time(settings: Settings, store: Store, chosen: list[FeedSource]) -> CollectReport:
+    """Collect in a thread and fail, rather than hang, if it does not end."""
+    done: list[CollectReport] = []
+    thread = threading.Thread(target=lambda: done.append(collect(settings, store, NOW, chosen)))
+    thread.start()
+    thread.join(WAIT)
+    assert done, f"collect did not end within {WAIT}s"
+    return done[0]
+
+
+def test_the_pool_stores_exactly_what_in_process_parsing_stores(
+    server: FeedServer, database_url: str, new_database: object
+) -> None:
+    stores = {1: Store(database_url), 2: Store(new_database())}  # type: ignore[operator]
+    reports = {}
+    for processes, store in stores.items():
+        reports[processes] = collect_in_time(with_processes(processes), store, sources(server))
+        store.close()
+    inline, pooled = reports[1], reports[2]
+    assert pooled == inline
+    assert inline.new >= 10 and any(o.duplicate for o in inline.outcomes)
+    assert any(o.problems for o in inline.outcomes)  # the repeated guid
+    assert [o.source for o in inline.outcomes if o.error] == ["html"]
+    urls = [str(s.engine.url.render_as_string(hide_password=False)) for s in stores.values()]
+    assert dump(urls[0]) == dump(urls[1])  # every row, ids and duplicate links included
+
+
+def test_a_feed_that_kills_its_parser_is_reported_and_the_others_are_stored(
+    server: FeedServer, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(FAULT_ENV, "kill:poison")
+    store = Store(database_url)
+    chosen = sources(server, "poison", "after1", "after2", "after3")
+    report = collect_in_time(with_processes(2), store, chosen)
+    by_name = {o.source: o for o in report.outcomes}
+    assert by_name["poison"].error == (
+        "the process parsing this feed died (signal 9), twice: not read"
+    )
+    assert [o.source for o in report.outcomes if o.error] == ["html", "poison"]
+    for name in ("after1", "after2", "after3", "rss20", "atom"):
+        assert by_name[name].fetched >= 1 and not by_name[name].error, by_name[name]
+    stored = {p.source for p in store.posts.since()}
+    assert {"after1", "after2", "after3", "rss20", "atom"} <= stored and "poison" not in stored
+    store.close()
+
+
+def test_a_parse_that_hangs_ends_with_the_collect_budget(
+    server: FeedServer, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(FAULT_ENV, "hang:stuck")
+    store = Store(database_url)
+    report = collect_in_time(with_processes(2, "20s"), store, sources(server, "stuck", "fine"))
+    by_name = {o.source: o for o in report.outcomes}
+    assert (
+        by_name["stuck"].error is not None and "over the collect budget" in by_name["stuck"].error
+    )
+    assert by_name["fine"].new == 1 and not by_name["fine"].error
+    assert "fine" in {p.source for p in store.posts.since()}
+    store.close()
+
+
+@pytest.mark.parametrize("bad", ["-1", "257", '"two"'])
+def test_collect_processes_must_be_a_count(project: Path, bad: str) -> None:
+    path = project / "config.toml"
+    path.write_text(f"[collect]\nprocesses = {bad}\n\n" + path.read_text("utf-8"), "utf-8")
+    with pytest.raises(ConfigError, match=r"collect(\.|: )processes"):
+        load_settings(path)
