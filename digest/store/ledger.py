@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
+    ColumnElement,
     Engine,
     and_,
     func,
@@ -26,9 +27,10 @@ from .ledger_sql import (
     PLANNED,
     SUBMITTED,
     UNKNOWN,
+    WAITING,
 )
 from .schema import UTCDateTime, chunk_leases, deliveries, subscribers
-from .zones import Zones, zone_clause
+from .zones import Placing, status_case, wave_case
 
 T = TypeVar("T")
 
@@ -59,6 +61,14 @@ def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
+def _placed(placing: Placing | None, zone: str | None) -> dict[str, object]:
+    """A row's status and wave for a subscriber in ``zone`` (nothing: not sent in waves)."""
+    if placing is None:
+        return {}
+    wave = placing.slot(placing.zone(zone))
+    return {"status": PLANNED if wave in placing.released else WAITING, "wave": wave}
+
+
 class IdRange(NamedTuple):
     """Subscriber ids ``first`` to ``last`` (inclusive), with ``rows`` ledger rows among them."""
 
@@ -78,22 +88,19 @@ class LedgerRepo:
         list_id: int,
         now: datetime,
         batch: int = 50_000,
-        zones: Zones | None = None,
+        placing: Placing | None = None,
     ) -> int:
         """Plan a row for every active subscriber of the list not yet in the ledger, in SQL;
-        with ``zones``, only those whose time zone is one of them (None: no zone of their own).
+        with ``placing``, each on its wave, ``planned`` if this run sends it, else ``waiting``.
         """
-        if zones is not None:
-            low, high = 0, 0  # one statement, from the zone index
-        else:
-            with self.engine.connect() as conn:
-                low, high = conn.execute(
-                    select(func.min(subscribers.c.id), func.max(subscribers.c.id)).where(
-                        subscribers.c.list_id == list_id
-                    )
-                ).one()
-            if low is None:
-                return 0
+        with self.engine.connect() as conn:
+            low, high = conn.execute(
+                select(func.min(subscribers.c.id), func.max(subscribers.c.id)).where(
+                    subscribers.c.list_id == list_id
+                )
+            ).one()
+        if low is None:
+            return 0
         added = 0
         columns = ["issue_id", "subscriber_id", "email", "status", "attempts", "segment"]
         # PostgreSQL skips rows already planned by the unique (issue, subscriber) index: a
@@ -109,12 +116,6 @@ class LedgerRepo:
                 subscribers.c.id >= start,
                 subscribers.c.id < start + batch,
             ]
-            if zones is not None:  # one wave's zones: from the (list_id, timezone) index
-                wanted = [
-                    zone_clause(zones, list_id),
-                    subscribers.c.status == "active",
-                    subscribers.c.in_roster.is_(True),
-                ]
             if not postgres:
                 wanted.append(
                     not_(
@@ -124,20 +125,29 @@ class LedgerRepo:
                         )
                     )
                 )
+            status: ColumnElement[str] = literal(PLANNED)
+            extra: list[ColumnElement[Any]] = []
+            if placing is not None:  # rows in wave order: each wave's rows lie together
+                status = status_case(placing, PLANNED, WAITING)
+                extra = [wave_case(placing)]
             chosen = select(
                 literal(issue_id),
                 subscribers.c.id,
                 subscribers.c.email,
-                literal(PLANNED),
+                status,
                 literal(0),
                 literal(""),
                 literal(now, UTCDateTime()),
+                *extra,
             ).where(*wanted)
-            insert: Executable = deliveries.insert().from_select([*columns, "updated_at"], chosen)
+            if placing is not None:
+                chosen = chosen.order_by(extra[0], subscribers.c.id)
+            into = [*columns, "updated_at", *(["wave"] if extra else [])]
+            insert: Executable = deliveries.insert().from_select(into, chosen)
             if postgres:
                 insert = (
                     pg_insert(deliveries)
-                    .from_select([*columns, "updated_at"], chosen)
+                    .from_select(into, chosen)
                     .on_conflict_do_nothing(constraint="uq_delivery_once")
                 )
             with self.engine.begin() as conn:
@@ -152,8 +162,11 @@ class LedgerRepo:
         recipients: Iterable[Subscriber],
         now: datetime,
         segment_of: Callable[[Subscriber], str] | None = None,
+        placing: Placing | None = None,
     ) -> int:
-        """Plan a row per recipient not yet in the ledger, each in its rendering's segment."""
+        """Plan a row per recipient not yet in the ledger, each in its rendering's segment
+        (and with ``placing``, on its wave: ``planned`` if this run sends it, else ``waiting``).
+        """
         added = 0
         for batch in _batches(recipients, 1000):
             with self.engine.begin() as conn:
@@ -174,6 +187,7 @@ class LedgerRepo:
                         "attempts": 0,
                         "segment": segment_of(s) if segment_of else "",
                         "updated_at": now,
+                        **_placed(placing, s.timezone),
                     }
                     for s in batch
                     if s.id not in have
@@ -360,11 +374,15 @@ class LedgerRepo:
                 0,
             )
 
-    def counts(self, issue_id: int) -> dict[str, int]:
+    def counts(self, issue_id: int, waves: Iterable[datetime] | None = None) -> dict[str, int]:
+        """Rows by status; with ``waves``, only the rows of those waves."""
+        where = [deliveries.c.issue_id == issue_id]
+        if waves is not None:
+            where.append(deliveries.c.wave.in_(sorted(waves)))
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(deliveries.c.status, func.count())
-                .where(deliveries.c.issue_id == issue_id)
+                .where(*where)
                 .group_by(deliveries.c.status)
             ).all()
         return {str(status): int(n) for status, n in rows}

@@ -7,7 +7,7 @@ from sqlalchemy.sql import exists
 
 from .schema import UTCDateTime, deliveries, subscribers
 
-PLANNED, CLAIMED, SUBMITTED, ACCEPTED, FAILED, UNKNOWN, SUPPRESSED, SKIPPED = (
+PLANNED, CLAIMED, SUBMITTED, ACCEPTED, FAILED, UNKNOWN, SUPPRESSED, SKIPPED, WAITING = (
     "planned",
     "claimed",
     "submitted",
@@ -16,7 +16,10 @@ PLANNED, CLAIMED, SUBMITTED, ACCEPTED, FAILED, UNKNOWN, SUPPRESSED, SKIPPED = (
     "unknown",
     "suppressed",
     "skipped",
+    "waiting",
 )
+"""``waiting``: planned for a later wave of a list sent in its readers' zones; its wave's run
+makes it ``planned``."""
 IN_HAND = (CLAIMED, SUBMITTED)
 """A chunk's rows between claim and outcome: ``claimed`` ones were never attempted."""
 

@@ -161,6 +161,8 @@ issues = Table(
     Column("placeholders", String(64)),
     # the wave instants frozen with the issue of a list sent in its readers' zones
     Column("waves", JSON),
+    # when the ledger got a row for every reader: a list sent in waves plans all at the freeze
+    Column("planned_at", UTCDateTime),
     UniqueConstraint("list_id", "period_start", name="uq_issue_period"),
     UniqueConstraint("list_id", "number", name="uq_issue_number"),
 )
@@ -203,7 +205,14 @@ deliveries = Table(
     Column("segment", String(200), nullable=False, default=""),
     Column("chunk", String(64)),
     Column("updated_at", UTCDateTime, nullable=False),
+    # the wave a row goes out with (a list sent in its readers' zones; NULL otherwise)
+    Column("wave", UTCDateTime),
     UniqueConstraint("issue_id", "subscriber_id", name="uq_delivery_once"),
+    # a status's rows in id order: chunks, claims and counts read only the rows they want,
+    # not every wave's rows interleaved with them
+    Index("ix_deliveries_state", "issue_id", "status", "segment", "subscriber_id"),
+    # one wave's rows: released when the wave runs, counted for its report
+    Index("ix_deliveries_wave", "issue_id", "wave"),
 )
 
 runs = Table(
