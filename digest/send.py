@@ -300,10 +300,11 @@ class Sender:
                         replace(envelope, chunk=chunk), recipients, self._step(issue, chunk)
                     )
             except SendAborted as exc:  # refused before anything went out: rows without a result
-                self._record(issue, chunk, part, results + exc.results, missing="retry")
+                missed = results + exc.results
+                self._record(issue, (chunk, envelope.segment), part, missed, missing="retry")
                 raise
             # any other exception: rows stay submitted, and a resume decides what they are
-            self._record(issue, chunk, part, results)
+            self._record(issue, (chunk, envelope.segment), part, results)
             for status, n in Counter([r.status for r in results]).items():
                 tally[status] = tally.get(status, 0) + n
         return tally
@@ -319,11 +320,12 @@ class Sender:
     def _record(
         self,
         issue: IssueRow,
-        chunk: str,
+        chunk: tuple[str, str],
         rows: list[LedgerRow],
         results: list[DeliveryResult],
         missing: str = UNKNOWN,
     ) -> None:
+        """Write the outcomes of ``rows`` of ``chunk`` (its name and segment)."""
         if len(results) == len(rows) and all(
             a.subscriber_id == b.subscriber_id for a, b in zip(results, rows, strict=True)
         ):
@@ -335,7 +337,7 @@ class Sender:
                 or Outcome(r.subscriber_id, missing, None, "the backend gave no result")
                 for r in rows
             ]
-        self.store.issues.record(issue.id, chunk, outcomes, self.clock())
+        self.store.issues.record(issue.id, chunk[0], outcomes, self.clock(), chunk[1])
 
     def _report(self, handled: int, tally: dict[str, int]) -> None:
         with self._lock:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     and_,
     func,
     literal,
+    literal_column,
     not_,
     select,
 )
@@ -59,14 +60,6 @@ def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
             batch = []
     if batch:
         yield batch
-
-
-def _placed(placing: Placing | None, zone: str | None) -> dict[str, object]:
-    """A row's status and wave for a subscriber in ``zone`` (nothing: not sent in waves)."""
-    if placing is None:
-        return {}
-    wave = placing.slot(placing.zone(zone))
-    return {"status": PLANNED if wave in placing.released else WAITING, "wave": wave}
 
 
 class IdRange(NamedTuple):
@@ -187,7 +180,7 @@ class LedgerRepo:
                         "attempts": 0,
                         "segment": segment_of(s) if segment_of else "",
                         "updated_at": now,
-                        **_placed(placing, s.timezone),
+                        **(placing.row(s.timezone, PLANNED, WAITING) if placing else {}),
                     }
                     for s in batch
                     if s.id not in have
@@ -305,8 +298,11 @@ class LedgerRepo:
                     | {"b_message_id": None, "b_error": None},
                 )
 
-    def record(self, issue_id: int, chunk: str, outcomes: Sequence[Outcome], now: datetime) -> None:
-        """Write a chunk's outcomes (``retry`` goes back to planned) in one transaction."""
+    def record(
+        self, issue_id: int, chunk: str, outcomes: Sequence[Outcome], now: datetime, segment: str
+    ) -> None:
+        """Write a chunk's outcomes (``retry`` goes back to planned) in one transaction; the
+        ``segment`` keeps it on the status index, off the other waves' rows in the id range."""
         if not outcomes:
             return
         ids = [o.subscriber_id for o in outcomes]
@@ -330,13 +326,14 @@ class LedgerRepo:
             status = PLANNED if status == "retry" else status
             return {**chunk_of, "b_status": status, "b_message_id": message_id, "b_error": error}
 
+        record = sql.RECORD.where(deliveries.c.segment == segment)
         with self.engine.begin() as conn:
             for kind, some in groups.items():
                 if kind != common:
                     for part in _batches(some, 500):
                         where = deliveries.c.subscriber_id.in_(part)
-                        conn.execute(sql.RECORD.where(where), values(*kind))
-            conn.execute(sql.RECORD, values(*common))  # the rest of the chunk, in one statement
+                        conn.execute(record.where(where), values(*kind))
+            conn.execute(record, values(*common))  # the rest of the chunk, in one statement
 
     def interrupted(self, issue_id: int, resend: bool, now: datetime) -> int:
         """Rows a crash left ``submitted``: planned again if resending is safe, else unknown.
@@ -376,15 +373,13 @@ class LedgerRepo:
 
     def counts(self, issue_id: int, waves: Iterable[datetime] | None = None) -> dict[str, int]:
         """Rows by status; with ``waves``, only the rows of those waves."""
+        status: ColumnElement[str] = deliveries.c.status
         where = [deliveries.c.issue_id == issue_id]
-        if waves is not None:
+        if waves is not None:  # "|| ''": SQLite would read every row for a GROUP BY in order
+            status = status.concat(literal_column("''"))
             where.append(deliveries.c.wave.in_(sorted(waves)))
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(deliveries.c.status, func.count())
-                .where(*where)
-                .group_by(deliveries.c.status)
-            ).all()
+            rows = conn.execute(select(status, func.count()).where(*where).group_by(status)).all()
         return {str(status): int(n) for status, n in rows}
 
     def reasons(self, issue_id: int, status: str = FAILED) -> list[tuple[str, int]]:

@@ -33,6 +33,11 @@ class Placing:
     def zone(self, zone: str | None) -> str:
         return zone or self.default
 
+    def row(self, zone: str | None, planned: str, waiting: str) -> dict[str, object]:
+        """A ledger row's wave and status for a reader in ``zone``, planned on their slot."""
+        wave = self.slot(self.zone(zone))
+        return {"status": planned if wave in self.released else waiting, "wave": wave}
+
 
 def wave_case(placing: Placing) -> ColumnElement[Any]:
     """Each subscriber's wave, from their zone; NULL for a zone the plan did not know."""
