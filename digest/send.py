@@ -65,7 +65,7 @@ def ledger_report(
         issue_key=issue.key,
         counts=counts,
         recipients=sum(counts.values()),
-        failures=tuple(store.issues.reasons(issue.id, FAILED)),
+        failures=tuple(store.issues.reasons(issue.id, FAILED)) if counts.get(FAILED) else (),
         unknown=tuple(store.issues.unknown(issue.id)) if unknown else (),
         unknown_recipients=unknown,
     )

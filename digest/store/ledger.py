@@ -13,7 +13,6 @@ from sqlalchemy import (
     and_,
     func,
     literal,
-    literal_column,
     not_,
     select,
 )
@@ -191,13 +190,12 @@ class LedgerRepo:
         return added
 
     def segments(self, issue_id: int) -> list[str]:
-        """The renderings the issue's ledger rows ask for."""
+        """The renderings the issue's planned rows ask for (from the planned-rows index)."""
+        planned = select(deliveries.c.segment).where(
+            deliveries.c.issue_id == issue_id, sql.IS_PLANNED
+        )
         with self.engine.connect() as conn:
-            return sorted(
-                conn.execute(
-                    select(deliveries.c.segment).where(deliveries.c.issue_id == issue_id).distinct()
-                ).scalars()
-            )
+            return sorted(conn.execute(planned.distinct()).scalars())
 
     def pending(
         self, issue_id: int, segment: str, status: str = PLANNED, batch: int = 1000
@@ -206,7 +204,9 @@ class LedgerRepo:
 
         Only each range's ends are read: the rows themselves are read when claimed.
         """
-        values = {"b_issue": issue_id, "b_status": status, "b_segment": segment, "b_limit": batch}
+        if status != PLANNED:
+            raise ValueError(f"only planned rows are read in ranges, not {status!r}")
+        values = {"b_issue": issue_id, "b_segment": segment, "b_limit": batch}
         last = 0
         while True:
             with self.engine.connect() as conn:
@@ -349,6 +349,7 @@ class LedgerRepo:
         )
         mine = and_(
             deliveries.c.issue_id == issue_id,
+            deliveries.c.chunk.is_not(None),  # rows in hand have one: the in-hand index
             not_(
                 exists().where(
                     chunk_leases.c.chunk == deliveries.c.chunk,
@@ -359,13 +360,13 @@ class LedgerRepo:
         with self.engine.begin() as conn:
             conn.execute(
                 deliveries.update()
-                .where(mine, deliveries.c.status == CLAIMED)
+                .where(mine, sql.IS_IN_HAND, deliveries.c.status == CLAIMED)
                 .values(updated_at=now, status=PLANNED)
             )
             return max(
                 conn.execute(
                     deliveries.update()
-                    .where(mine, deliveries.c.status == SUBMITTED)
+                    .where(mine, sql.IS_IN_HAND, deliveries.c.status == SUBMITTED)
                     .values(updated_at=now, **values)
                 ).rowcount,
                 0,
@@ -373,10 +374,8 @@ class LedgerRepo:
 
     def counts(self, issue_id: int, waves: Iterable[datetime] | None = None) -> dict[str, int]:
         """Rows by status; with ``waves``, only the rows of those waves."""
-        status: ColumnElement[str] = deliveries.c.status
-        where = [deliveries.c.issue_id == issue_id]
-        if waves is not None:  # "|| ''": SQLite would read every row for a GROUP BY in order
-            status = status.concat(literal_column("''"))
+        status, where = deliveries.c.status, [deliveries.c.issue_id == issue_id]
+        if waves is not None:
             where.append(deliveries.c.wave.in_(sorted(waves)))
         with self.engine.connect() as conn:
             rows = conn.execute(select(status, func.count()).where(*where).group_by(status)).all()

@@ -1,9 +1,10 @@
 """The ledger planned whole at the freeze of a list sent in waves.
 
 ``deliveries.wave`` (the wave each row goes out with) and ``issues.planned_at`` (when every
-reader got a row); ``ix_deliveries_state`` (a status's rows in id order, so a wave's chunks and
-counts read only its own rows) and ``ix_deliveries_wave`` (one wave's rows). Added only where
-missing, as with 0005.
+reader got a row); the partial indexes ``ix_deliveries_planned`` and ``ix_deliveries_in_hand``
+(so a wave's chunks, claims and records read only their own rows, not every wave's rows in
+their id range) and ``ix_deliveries_wave`` (one wave's rows). Added only where missing, as
+with 0005.
 
 Revision ID: 0006
 Revises: 0005
@@ -23,9 +24,12 @@ COLUMNS: tuple[tuple[str, sa.Column[object]], ...] = (
     ("deliveries", sa.Column("wave", sa.DateTime(), nullable=True)),
     ("issues", sa.Column("planned_at", sa.DateTime(), nullable=True)),
 )
-INDEXES = (
-    ("ix_deliveries_state", ["issue_id", "status", "segment", "subscriber_id"]),
-    ("ix_deliveries_wave", ["issue_id", "wave"]),
+PLANNED_ROWS = "status = 'planned'"
+IN_HAND_ROWS = "status IN ('claimed', 'submitted')"
+INDEXES: tuple[tuple[str, list[str], str | None], ...] = (
+    ("ix_deliveries_planned", ["issue_id", "segment", "subscriber_id"], PLANNED_ROWS),
+    ("ix_deliveries_in_hand", ["issue_id", "chunk"], IN_HAND_ROWS),
+    ("ix_deliveries_wave", ["issue_id", "wave"], None),
 )
 
 
@@ -35,13 +39,16 @@ def upgrade() -> None:
         if column.name not in {c["name"] for c in inspector.get_columns(table)}:
             op.add_column(table, column)
     indexes = {i["name"] for i in inspector.get_indexes("deliveries")}
-    for name, columns in INDEXES:
+    for name, columns, where in INDEXES:
         if name not in indexes:
-            op.create_index(name, "deliveries", columns)
+            clause = None if where is None else sa.text(where)
+            op.create_index(
+                name, "deliveries", columns, sqlite_where=clause, postgresql_where=clause
+            )
 
 
 def downgrade() -> None:
-    for name, _ in INDEXES:
+    for name, _, _ in INDEXES:
         op.drop_index(name, "deliveries")
     for table, column in COLUMNS:
         with op.batch_alter_table(table) as batch:
