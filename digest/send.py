@@ -151,10 +151,8 @@ class Sender:
         ]
 
     def freeze(self, built: BuiltIssue, placing: Placing | None = None) -> IssueRow:
-        """Store the built issue and plan a ledger row per active subscriber (idempotent).
-
-        With ``placing`` (one wave of a list sent in its readers' zones): see ``plan_waves``;
-        an issue already sent to earlier waves is then sending again."""
+        """Store the built issue and plan a ledger row per active subscriber (idempotent);
+        with ``placing``, one wave's run (``plan_waves``), sending again after earlier waves."""
         now = self.clock()
         issue = built.stored or store_issue(self.store, built, now)
         if issue is None:  # another process froze this period first
@@ -175,6 +173,8 @@ class Sender:
             else:
                 active = self.store.subscribers.active(built.list_id)
                 self.store.issues.plan(issue.id, active, now, segment_of)
+            if placing is None and issue.waves:  # digest send: every wave's readers, now
+                self.store.issues.release(issue.id, issue.waves, now)
         return issue
 
     def _segment_of(self, issue: IssueRow) -> Callable[[Subscriber], str] | None:

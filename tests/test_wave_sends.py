@@ -222,3 +222,14 @@ def test_readers_who_join_or_move_after_the_freeze_go_with_a_wave_still_ahead(
     assert len(emails(project)) == len(everyone)
     issue = pipeline.store.issues.latest(pipeline.store.subscribers.list_id("weekly"))
     assert issue is not None and issue.status == "sent"
+
+
+def test_digest_send_sends_every_reader_still_waiting_at_once(project: Path) -> None:
+    pipeline, clock = setup(project)
+    assert dispatch(pipeline, clock, TOKYO) == ["22:00 sent"]
+    assert len(waiting(pipeline)) == 4
+    pipeline.send("weekly")  # the operator's digest send LIST: whatever their zone
+    assert waiting(pipeline) == {}
+    assert Counter(e for e, _ in ledger(pipeline)) == Counter(list(READERS))
+    assert {s for _, s in ledger(pipeline)} == {"accepted"}
+    assert len(emails(project)) == len(READERS)
