@@ -298,6 +298,8 @@ class IssueRow:
     finished_at: datetime | None
     waves: tuple[datetime, ...] = ()
     """The wave instants frozen with the issue (a list sent in its readers' zones)."""
+    planned_at: datetime | None = None
+    """When every reader got a ledger row (a list sent in waves: at the freeze)."""
 
     @property
     def key(self) -> str:

@@ -8,7 +8,7 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import replace
@@ -33,10 +33,10 @@ from .models import (
 )
 from .reports import Progress, ProgressFn, SendReport
 from .store import Store
-from .store.issues import CLAIMED, FAILED, PLANNED, SUBMITTED, UNKNOWN, LedgerRow
+from .store.issues import CLAIMED, FAILED, PLANNED, SUBMITTED, UNKNOWN, WAITING, LedgerRow
 from .store.ledger import IdRange, Outcome
 from .store.owner import owner_id
-from .store.zones import Zones
+from .store.zones import Placing
 from .tokens import Signer
 
 log = logging.getLogger(__name__)
@@ -46,14 +46,17 @@ Clock = Callable[[], datetime]
 
 def outcome_of(counts: dict[str, int]) -> str:
     """``incomplete`` while rows wait to be sent, ``unknown`` while ops must decide, else sent."""
-    if counts.get(PLANNED) or counts.get(CLAIMED) or counts.get(SUBMITTED):
+    if any(counts.get(s) for s in (PLANNED, CLAIMED, SUBMITTED, WAITING)):
         return "incomplete"
     return "unknown" if counts.get(UNKNOWN) else "sent"
 
 
-def ledger_report(store: Store, issue: IssueRow, list_name: str) -> SendReport:
-    """The ledger's account of an issue: counts, failure reasons, unknown chunks."""
-    counts = store.issues.counts(issue.id)
+def ledger_report(
+    store: Store, issue: IssueRow, list_name: str, waves: Collection[datetime] | None = None
+) -> SendReport:
+    """The ledger's account of an issue (of ``waves`` of it): counts, failure reasons, unknown
+    chunks."""
+    counts = store.issues.counts(issue.id, waves)
     unknown = tuple(store.issues.unknown_recipients(issue.id)) if counts.get(UNKNOWN) else ()
     return SendReport(
         list_name,
@@ -62,7 +65,7 @@ def ledger_report(store: Store, issue: IssueRow, list_name: str) -> SendReport:
         issue_key=issue.key,
         counts=counts,
         recipients=sum(counts.values()),
-        failures=tuple(store.issues.reasons(issue.id, FAILED)),
+        failures=tuple(store.issues.reasons(issue.id, FAILED)) if counts.get(FAILED) else (),
         unknown=tuple(store.issues.unknown(issue.id)) if unknown else (),
         unknown_recipients=unknown,
     )
@@ -147,13 +150,9 @@ class Sender:
             for r, t in zip(rows, tokens, strict=True)
         ]
 
-    def freeze(self, built: BuiltIssue, zones: Zones | None = None) -> IssueRow:
-        """Store the built issue and plan a ledger row per active subscriber (idempotent).
-
-        ``zones`` plans only the subscribers in those time zones (None: no zone of their own):
-        one wave of a list sent in its readers' zones; an issue already sent to earlier waves is
-        then sending again.
-        """
+    def freeze(self, built: BuiltIssue, placing: Placing | None = None) -> IssueRow:
+        """Store the built issue and plan a ledger row per active subscriber (idempotent);
+        with ``placing``, one wave's run (``plan_waves``), sending again after earlier waves."""
         now = self.clock()
         issue = built.stored or store_issue(self.store, built, now)
         if issue is None:  # another process froze this period first
@@ -161,35 +160,52 @@ class Sender:
             assert issue is not None
         if issue.status == "approved":
             issue = self.store.issues.start_sending(issue)
-        if issue.status == "sent" and zones is not None:
+        if issue.status == "sent" and placing is not None:
             self.store.issues.set_status(issue.id, "sending")
             issue = replace(issue, status="sending")
         if issue.status == "sending":
-            keys = set(self.store.issues.segments_of(issue.id))
-            if not keys or self.segment_key is None:
-                self.store.issues.plan_active(issue.id, built.list_id, now, zones=zones)
+            segment_of = self._segment_of(issue)
+            if placing is not None:
+                subs = self.store.subscribers
+                self.store.issues.plan_waves(issue, placing, now, segment_of, subs.active)
+            elif segment_of is None:
+                self.store.issues.plan_active(issue.id, built.list_id, now)
             else:
-                key_of = self.segment_key
-
-                def segment_of(sub: Subscriber) -> str:
-                    key = key_of(sub.areas)
-                    return key if key in keys else ""  # a new preference gets the whole issue
-
-                active = self.store.subscribers.active(built.list_id, zones=zones)
+                active = self.store.subscribers.active(built.list_id)
                 self.store.issues.plan(issue.id, active, now, segment_of)
+            if placing is None and issue.waves:  # digest send: every wave's readers, now
+                self.store.issues.release(issue.id, issue.waves, now)
         return issue
 
-    def deliver(self, issue: IssueRow, list_name: str) -> dict[str, int]:
-        """Send to every planned recipient; resume-safe; returns the ledger counts."""
-        with frozen_heap():
-            return self._deliver(issue, list_name)
+    def _segment_of(self, issue: IssueRow) -> Callable[[Subscriber], str] | None:
+        """The segment a subscriber's row asks for; None: the issue has one rendering."""
+        keys = set(self.store.issues.segments_of(issue.id))
+        if not keys or self.segment_key is None:
+            return None
+        key_of = self.segment_key
 
-    def _deliver(self, issue: IssueRow, list_name: str) -> dict[str, int]:
+        def segment_of(sub: Subscriber) -> str:
+            key = key_of(sub.areas)
+            return key if key in keys else ""  # a new preference gets the whole issue
+
+        return segment_of
+
+    def deliver(
+        self, issue: IssueRow, list_name: str, waves: Collection[datetime] | None = None
+    ) -> dict[str, int]:
+        """Send to every planned recipient; resume-safe; returns the ledger counts (of the rows
+        of ``waves`` when given: one run of a list sent in its readers' zones)."""
+        with frozen_heap():
+            return self._deliver(issue, list_name, waves)
+
+    def _deliver(
+        self, issue: IssueRow, list_name: str, waves: Collection[datetime] | None
+    ) -> dict[str, int]:
         stale = self.interrupted(issue)
         if stale:
             log.warning("%d recipients were mid-send when the last run stopped", stale)
         renderings = self.renderings(issue)
-        self._total = self.store.issues.counts(issue.id).get(PLANNED, 0)
+        self._total = self.store.issues.counts(issue.id, waves).get(PLANNED, 0)
         self._done, self._tally = 0, {}
         self._stop.clear()
         rounds = self.backend.retry_rounds
@@ -202,16 +218,19 @@ class Sender:
                     self.sleep(backoff(round_ - 1, self.backend.retry_wait, 60))
                 if not self._pass(issue, envelope):
                     break
-        counts = self.store.issues.counts(issue.id)
+        counts = self.store.issues.counts(issue.id, waves)
         if outcome_of(counts) == "sent" and self._waves_done(issue, list_name):
             self.store.issues.finish(issue.id, "sent", self.clock())
         return counts
 
     def _waves_done(self, issue: IssueRow, list_name: str) -> bool:
-        """False while a wave of the issue's plan is still to come: it stays ``sending``."""
+        """False while a wave of the issue's plan is still to come or a row still waits (a
+        missed wave): it stays ``sending``."""
         if not issue.waves:
             return True
-        return set(issue.waves) <= set(self.store.runs.waves(list_name, issue.window))
+        if not set(issue.waves) <= set(self.store.runs.waves(list_name, issue.window)):
+            return False
+        return outcome_of(self.store.issues.counts(issue.id)) == "sent"
 
     def interrupted(self, issue: IssueRow) -> int:
         """Settle the rows a dead sender left in hand; returns how many may have gone out."""
@@ -281,10 +300,11 @@ class Sender:
                         replace(envelope, chunk=chunk), recipients, self._step(issue, chunk)
                     )
             except SendAborted as exc:  # refused before anything went out: rows without a result
-                self._record(issue, chunk, part, results + exc.results, missing="retry")
+                missed = results + exc.results
+                self._record(issue, (chunk, envelope.segment), part, missed, missing="retry")
                 raise
             # any other exception: rows stay submitted, and a resume decides what they are
-            self._record(issue, chunk, part, results)
+            self._record(issue, (chunk, envelope.segment), part, results)
             for status, n in Counter([r.status for r in results]).items():
                 tally[status] = tally.get(status, 0) + n
         return tally
@@ -300,11 +320,12 @@ class Sender:
     def _record(
         self,
         issue: IssueRow,
-        chunk: str,
+        chunk: tuple[str, str],
         rows: list[LedgerRow],
         results: list[DeliveryResult],
         missing: str = UNKNOWN,
     ) -> None:
+        """Write the outcomes of ``rows`` of ``chunk`` (its name and segment)."""
         if len(results) == len(rows) and all(
             a.subscriber_id == b.subscriber_id for a, b in zip(results, rows, strict=True)
         ):
@@ -316,7 +337,7 @@ class Sender:
                 or Outcome(r.subscriber_id, missing, None, "the backend gave no result")
                 for r in rows
             ]
-        self.store.issues.record(issue.id, chunk, outcomes, self.clock())
+        self.store.issues.record(issue.id, chunk[0], outcomes, self.clock(), chunk[1])
 
     def _report(self, handled: int, tally: dict[str, int]) -> None:
         with self._lock:

@@ -82,7 +82,7 @@ def test_a_chunk_is_over_only_when_none_of_its_rows_waits(database_url: str) -> 
     assert not chunks.state(issue.id, "", [(1, 10)], "dddd").done  # in hand
     outcomes = [Outcome(i, "accepted", "m") for i in range(1, 9)]
     outcomes += [Outcome(9, "retry", None, "429"), Outcome(10, "failed", None, "bad")]
-    store.issues.record(issue.id, "dddd0001", outcomes, NOW)
+    store.issues.record(issue.id, "dddd0001", outcomes, NOW, "")
     state = chunks.state(issue.id, "", [(1, 10)], "dddd")
     assert state.done and state.tally == {"accepted": 8, "retry": 1, "failed": 1}
 

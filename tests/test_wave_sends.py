@@ -56,14 +56,25 @@ def move(project: Path, changes: dict[str, str]) -> None:
     (project / "subscribers" / "weekly.csv").write_text(HEADER + text, encoding="utf-8")
 
 
-def ledger(pipeline: Pipeline) -> list[tuple[str, str]]:
+def rows(pipeline: Pipeline) -> list[tuple[str, str, datetime | None]]:
+    """Every ledger row: (email, status, wave)."""
     with pipeline.store.engine.connect() as conn:
-        rows = conn.execute(
-            select(subscribers.c.email, deliveries.c.status).join(
+        found = conn.execute(
+            select(subscribers.c.email, deliveries.c.status, deliveries.c.wave).join(
                 subscribers, subscribers.c.id == deliveries.c.subscriber_id
             )
         ).all()
-    return [(r[0], r[1]) for r in rows]
+    return [(r[0], r[1], r[2]) for r in found]
+
+
+def ledger(pipeline: Pipeline) -> list[tuple[str, str]]:
+    """The rows a wave has taken up (sent, or being sent): not those waiting for theirs."""
+    return [(e, s) for e, s, _ in rows(pipeline) if s != "waiting"]
+
+
+def waiting(pipeline: Pipeline) -> dict[str, datetime | None]:
+    """Readers whose row waits for a later wave, and that wave."""
+    return {e: w for e, s, w in rows(pipeline) if s == "waiting"}
 
 
 def wave_runs_of(pipeline: Pipeline) -> dict[datetime, tuple[str, dict[str, int]]]:
@@ -95,12 +106,21 @@ def test_waves_send_each_reader_once_as_zones_change_and_waves_are_missed(
     assert issue is not None and issue.status == "sending"  # later waves to come
     assert issue.waves == (TOKYO, KATHMANDU, NEW_YORK, PAGO)  # frozen with the issue
     assert sorted(e for e, _ in ledger(pipeline)) == ["tokyo1@example.org", "tokyo2@example.org"]
+    # the freeze wrote every other reader's row too, on its wave
+    assert waiting(pipeline) == {
+        "ktm@example.org": KATHMANDU,
+        "nyc@example.org": NEW_YORK,
+        "nyc2@example.org": NEW_YORK,
+        "pago@example.org": PAGO,
+    }
     assert dispatch(pipeline, clock, TOKYO + timedelta(minutes=1)) == []  # claimed: once
 
     # mid-period: nyc moves to Tokyo, whose wave has gone; tokyo1 (sent) moves to Pago Pago
     move(project, {"nyc@example.org": "Asia/Tokyo", "tokyo1@example.org": "Pacific/Pago_Pago"})
     assert dispatch(pipeline, clock, KATHMANDU) == ["01:15 sent"]
     assert wave_runs_of(pipeline)[KATHMANDU][1] == {"accepted": 2}  # ktm, and nyc moved
+    # nyc's row moved to the wave that ran (Tokyo's had gone); tokyo1 keeps the copy it had
+    assert {e: w for e, _, w in rows(pipeline)}["nyc@example.org"] == KATHMANDU
 
     # the scheduler is down from before New York's wave to after Pago Pago's, grace 1h
     assert dispatch(pipeline, clock, PAGO, grace="1h") == ["12:00 missed", "18:00 sent"]
@@ -109,6 +129,10 @@ def test_waves_send_each_reader_once_as_zones_change_and_waves_are_missed(
     assert runs[NEW_YORK].outcome == "missed" and command in str(runs[NEW_YORK].detail)
     assert runs[PAGO].counts == {"accepted": 1}  # pago only: tokyo1 had it already
     assert "nyc2@example.org" not in dict(ledger(pipeline))  # waits for the command
+    assert waiting(pipeline) == {"nyc2@example.org": NEW_YORK}
+    assert pipeline.store.issues.latest(pipeline.store.subscribers.list_id("weekly")).status == (
+        "sending"  # a reader still waits: not sent while the missed wave is
+    )
 
     config = project / "config.toml"
     result = CliRunner().invoke(main, ["--config", str(config), *command.split()[1:]])
@@ -129,13 +153,14 @@ def test_a_held_issue_holds_every_wave_until_approved(project: Path) -> None:
     pipeline, clock = setup(project, approval="required")
     assert dispatch(pipeline, clock, TOKYO) == ["22:00 held"]
     assert dispatch(pipeline, clock, KATHMANDU) == ["01:15 held"]
-    assert not ledger(pipeline) and not emails(project)
+    assert not rows(pipeline) and not emails(project)  # nothing planned before approval
     pipeline.approve("weekly", "editor@example.org")
     # New York's wave carries the held waves' readers too; Pago Pago's stays its own
     assert dispatch(pipeline, clock, NEW_YORK) == ["12:00 sent"]
     assert sorted(e for e, _ in ledger(pipeline)) == sorted(
         e for e, z in READERS.items() if z != "Pacific/Pago_Pago"
     )
+    assert waiting(pipeline) == {"pago@example.org": PAGO}
     assert dispatch(pipeline, clock, PAGO) == ["18:00 sent"]
     assert Counter(e for e, _ in ledger(pipeline)) == Counter(list(READERS))
 
@@ -157,3 +182,54 @@ def test_content_closes_at_the_first_wave(project: Path) -> None:
     pipeline.collect()
     nxt = pipeline.candidates("weekly", NEW_YORK + timedelta(days=1))
     assert "Written After Tokyo Got Its Issue" in [p.title for p in nxt]
+
+
+def test_readers_who_join_or_move_after_the_freeze_go_with_a_wave_still_ahead(
+    project: Path,
+) -> None:
+    pipeline, clock = setup(project)
+    assert dispatch(pipeline, clock, TOKYO) == ["22:00 sent"]
+    # after the freeze: ktm moves to Pago Pago (ahead); two readers join, in Kathmandu (ahead)
+    # and in Tokyo (its wave has gone: they get the next wave that runs)
+    move(
+        project,
+        {
+            "ktm@example.org": "Pacific/Pago_Pago",
+            "late.ktm@example.org": "Asia/Kathmandu",
+            "late.tokyo@example.org": "Asia/Tokyo",
+        },
+    )
+    assert dispatch(pipeline, clock, KATHMANDU) == ["01:15 sent"]
+    assert wave_runs_of(pipeline)[KATHMANDU][1] == {"accepted": 2}
+    assert sorted(e for e, s in ledger(pipeline) if s == "accepted") == [
+        "late.ktm@example.org",
+        "late.tokyo@example.org",
+        "tokyo1@example.org",
+        "tokyo2@example.org",
+    ]
+    assert waiting(pipeline) == {
+        "ktm@example.org": PAGO,  # moved with its reader: the new zone's wave is still ahead
+        "nyc@example.org": NEW_YORK,
+        "nyc2@example.org": NEW_YORK,
+        "pago@example.org": PAGO,
+    }
+    assert dispatch(pipeline, clock, NEW_YORK) == ["12:00 sent"]
+    assert dispatch(pipeline, clock, PAGO) == ["18:00 sent"]
+    assert wave_runs_of(pipeline)[PAGO][1] == {"accepted": 2}  # pago and ktm
+    everyone = [*READERS, "late.ktm@example.org", "late.tokyo@example.org"]
+    assert Counter(e for e, _ in ledger(pipeline)) == Counter(everyone)  # each once
+    assert {s for _, s in ledger(pipeline)} == {"accepted"}
+    assert len(emails(project)) == len(everyone)
+    issue = pipeline.store.issues.latest(pipeline.store.subscribers.list_id("weekly"))
+    assert issue is not None and issue.status == "sent"
+
+
+def test_digest_send_sends_every_reader_still_waiting_at_once(project: Path) -> None:
+    pipeline, clock = setup(project)
+    assert dispatch(pipeline, clock, TOKYO) == ["22:00 sent"]
+    assert len(waiting(pipeline)) == 4
+    pipeline.send("weekly")  # the operator's digest send LIST: whatever their zone
+    assert waiting(pipeline) == {}
+    assert Counter(e for e, _ in ledger(pipeline)) == Counter(list(READERS))
+    assert {s for _, s in ledger(pipeline)} == {"accepted"}
+    assert len(emails(project)) == len(READERS)

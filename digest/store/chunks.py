@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, func, not_, or_, select
 
-from .ledger_sql import CLAIMED, IN_HAND, PLANNED, SUBMITTED, UNKNOWN
+from .ledger_sql import CLAIMED, IN_HAND, PLANNED, SUBMITTED, UNKNOWN, WAITING
 from .schema import deliveries
 
 LOST = "worker lost after submit: may have been sent"
@@ -102,6 +102,7 @@ class ChunkLedger:
                     deliveries.c.issue_id == issue_id,
                     deliveries.c.segment == segment,
                     deliveries.c.subscriber_id.between(first, last),
+                    deliveries.c.status != WAITING,  # a later wave's rows (sent in waves)
                     or_(
                         ours,
                         deliveries.c.status.in_((PLANNED, *IN_HAND)),

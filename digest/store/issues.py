@@ -14,8 +14,19 @@ from ..placeholders import Placeholders
 from .decisions import DecisionRepo
 from .leases import ChunkLeaseRepo
 from .ledger import LedgerRepo, LedgerRow
-from .ledger_sql import ACCEPTED, CLAIMED, FAILED, PLANNED, SKIPPED, SUBMITTED, SUPPRESSED, UNKNOWN
+from .ledger_sql import (
+    ACCEPTED,
+    CLAIMED,
+    FAILED,
+    PLANNED,
+    SKIPPED,
+    SUBMITTED,
+    SUPPRESSED,
+    UNKNOWN,
+    WAITING,
+)
 from .schema import issue_posts, issue_segments, issues, lists
+from .wave_ledger import WaveLedgerRepo
 
 __all__ = [
     "ACCEPTED",
@@ -26,6 +37,7 @@ __all__ = [
     "SUBMITTED",
     "SUPPRESSED",
     "UNKNOWN",
+    "WAITING",
     "IssueRepo",
     "IssueRow",
     "LedgerRow",
@@ -62,10 +74,11 @@ def _issue(row: RowMapping) -> IssueRow:
         created_at=row["created_at"],
         finished_at=row["finished_at"],
         waves=tuple(datetime.fromisoformat(w) for w in row["waves"] or ()),
+        planned_at=row["planned_at"],
     )
 
 
-class IssueRepo(LedgerRepo, DecisionRepo, ChunkLeaseRepo):
+class IssueRepo(LedgerRepo, WaveLedgerRepo, DecisionRepo, ChunkLeaseRepo):
     """Reads and writes ``issues`` and ``issue_posts``; the ledger comes from LedgerRepo and
     ops' decisions on it from DecisionRepo."""
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
+    ColumnElement,
     Engine,
     and_,
     func,
@@ -26,9 +27,10 @@ from .ledger_sql import (
     PLANNED,
     SUBMITTED,
     UNKNOWN,
+    WAITING,
 )
 from .schema import UTCDateTime, chunk_leases, deliveries, subscribers
-from .zones import Zones, zone_clause
+from .zones import Placing, status_case, wave_case
 
 T = TypeVar("T")
 
@@ -78,22 +80,19 @@ class LedgerRepo:
         list_id: int,
         now: datetime,
         batch: int = 50_000,
-        zones: Zones | None = None,
+        placing: Placing | None = None,
     ) -> int:
         """Plan a row for every active subscriber of the list not yet in the ledger, in SQL;
-        with ``zones``, only those whose time zone is one of them (None: no zone of their own).
+        with ``placing``, each on its wave, ``planned`` if this run sends it, else ``waiting``.
         """
-        if zones is not None:
-            low, high = 0, 0  # one statement, from the zone index
-        else:
-            with self.engine.connect() as conn:
-                low, high = conn.execute(
-                    select(func.min(subscribers.c.id), func.max(subscribers.c.id)).where(
-                        subscribers.c.list_id == list_id
-                    )
-                ).one()
-            if low is None:
-                return 0
+        with self.engine.connect() as conn:
+            low, high = conn.execute(
+                select(func.min(subscribers.c.id), func.max(subscribers.c.id)).where(
+                    subscribers.c.list_id == list_id
+                )
+            ).one()
+        if low is None:
+            return 0
         added = 0
         columns = ["issue_id", "subscriber_id", "email", "status", "attempts", "segment"]
         # PostgreSQL skips rows already planned by the unique (issue, subscriber) index: a
@@ -109,12 +108,6 @@ class LedgerRepo:
                 subscribers.c.id >= start,
                 subscribers.c.id < start + batch,
             ]
-            if zones is not None:  # one wave's zones: from the (list_id, timezone) index
-                wanted = [
-                    zone_clause(zones, list_id),
-                    subscribers.c.status == "active",
-                    subscribers.c.in_roster.is_(True),
-                ]
             if not postgres:
                 wanted.append(
                     not_(
@@ -124,20 +117,29 @@ class LedgerRepo:
                         )
                     )
                 )
+            status: ColumnElement[str] = literal(PLANNED)
+            extra: list[ColumnElement[Any]] = []
+            if placing is not None:  # rows in wave order: each wave's rows lie together
+                status = status_case(placing, PLANNED, WAITING)
+                extra = [wave_case(placing)]
             chosen = select(
                 literal(issue_id),
                 subscribers.c.id,
                 subscribers.c.email,
-                literal(PLANNED),
+                status,
                 literal(0),
                 literal(""),
                 literal(now, UTCDateTime()),
+                *extra,
             ).where(*wanted)
-            insert: Executable = deliveries.insert().from_select([*columns, "updated_at"], chosen)
+            if placing is not None:
+                chosen = chosen.order_by(extra[0], subscribers.c.id)
+            into = [*columns, "updated_at", *(["wave"] if extra else [])]
+            insert: Executable = deliveries.insert().from_select(into, chosen)
             if postgres:
                 insert = (
                     pg_insert(deliveries)
-                    .from_select([*columns, "updated_at"], chosen)
+                    .from_select(into, chosen)
                     .on_conflict_do_nothing(constraint="uq_delivery_once")
                 )
             with self.engine.begin() as conn:
@@ -152,8 +154,11 @@ class LedgerRepo:
         recipients: Iterable[Subscriber],
         now: datetime,
         segment_of: Callable[[Subscriber], str] | None = None,
+        placing: Placing | None = None,
     ) -> int:
-        """Plan a row per recipient not yet in the ledger, each in its rendering's segment."""
+        """Plan a row per recipient not yet in the ledger, each in its rendering's segment
+        (and with ``placing``, on its wave: ``planned`` if this run sends it, else ``waiting``).
+        """
         added = 0
         for batch in _batches(recipients, 1000):
             with self.engine.begin() as conn:
@@ -174,6 +179,7 @@ class LedgerRepo:
                         "attempts": 0,
                         "segment": segment_of(s) if segment_of else "",
                         "updated_at": now,
+                        **(placing.row(s.timezone, PLANNED, WAITING) if placing else {}),
                     }
                     for s in batch
                     if s.id not in have
@@ -184,13 +190,12 @@ class LedgerRepo:
         return added
 
     def segments(self, issue_id: int) -> list[str]:
-        """The renderings the issue's ledger rows ask for."""
+        """The renderings the issue's planned rows ask for (from the planned-rows index)."""
+        planned = select(deliveries.c.segment).where(
+            deliveries.c.issue_id == issue_id, sql.IS_PLANNED
+        )
         with self.engine.connect() as conn:
-            return sorted(
-                conn.execute(
-                    select(deliveries.c.segment).where(deliveries.c.issue_id == issue_id).distinct()
-                ).scalars()
-            )
+            return sorted(conn.execute(planned.distinct()).scalars())
 
     def pending(
         self, issue_id: int, segment: str, status: str = PLANNED, batch: int = 1000
@@ -199,7 +204,9 @@ class LedgerRepo:
 
         Only each range's ends are read: the rows themselves are read when claimed.
         """
-        values = {"b_issue": issue_id, "b_status": status, "b_segment": segment, "b_limit": batch}
+        if status != PLANNED:
+            raise ValueError(f"only planned rows are read in ranges, not {status!r}")
+        values = {"b_issue": issue_id, "b_segment": segment, "b_limit": batch}
         last = 0
         while True:
             with self.engine.connect() as conn:
@@ -291,8 +298,11 @@ class LedgerRepo:
                     | {"b_message_id": None, "b_error": None},
                 )
 
-    def record(self, issue_id: int, chunk: str, outcomes: Sequence[Outcome], now: datetime) -> None:
-        """Write a chunk's outcomes (``retry`` goes back to planned) in one transaction."""
+    def record(
+        self, issue_id: int, chunk: str, outcomes: Sequence[Outcome], now: datetime, segment: str
+    ) -> None:
+        """Write a chunk's outcomes (``retry`` goes back to planned) in one transaction; the
+        ``segment`` keeps it on the status index, off the other waves' rows in the id range."""
         if not outcomes:
             return
         ids = [o.subscriber_id for o in outcomes]
@@ -316,13 +326,14 @@ class LedgerRepo:
             status = PLANNED if status == "retry" else status
             return {**chunk_of, "b_status": status, "b_message_id": message_id, "b_error": error}
 
+        record = sql.RECORD.where(deliveries.c.segment == segment)
         with self.engine.begin() as conn:
             for kind, some in groups.items():
                 if kind != common:
                     for part in _batches(some, 500):
                         where = deliveries.c.subscriber_id.in_(part)
-                        conn.execute(sql.RECORD.where(where), values(*kind))
-            conn.execute(sql.RECORD, values(*common))  # the rest of the chunk, in one statement
+                        conn.execute(record.where(where), values(*kind))
+            conn.execute(record, values(*common))  # the rest of the chunk, in one statement
 
     def interrupted(self, issue_id: int, resend: bool, now: datetime) -> int:
         """Rows a crash left ``submitted``: planned again if resending is safe, else unknown.
@@ -338,6 +349,7 @@ class LedgerRepo:
         )
         mine = and_(
             deliveries.c.issue_id == issue_id,
+            deliveries.c.chunk.is_not(None),  # rows in hand have one: the in-hand index
             not_(
                 exists().where(
                     chunk_leases.c.chunk == deliveries.c.chunk,
@@ -348,25 +360,25 @@ class LedgerRepo:
         with self.engine.begin() as conn:
             conn.execute(
                 deliveries.update()
-                .where(mine, deliveries.c.status == CLAIMED)
+                .where(mine, sql.IS_IN_HAND, deliveries.c.status == CLAIMED)
                 .values(updated_at=now, status=PLANNED)
             )
             return max(
                 conn.execute(
                     deliveries.update()
-                    .where(mine, deliveries.c.status == SUBMITTED)
+                    .where(mine, sql.IS_IN_HAND, deliveries.c.status == SUBMITTED)
                     .values(updated_at=now, **values)
                 ).rowcount,
                 0,
             )
 
-    def counts(self, issue_id: int) -> dict[str, int]:
+    def counts(self, issue_id: int, waves: Iterable[datetime] | None = None) -> dict[str, int]:
+        """Rows by status; with ``waves``, only the rows of those waves."""
+        status, where = deliveries.c.status, [deliveries.c.issue_id == issue_id]
+        if waves is not None:
+            where.append(deliveries.c.wave.in_(sorted(waves)))
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(deliveries.c.status, func.count())
-                .where(deliveries.c.issue_id == issue_id)
-                .group_by(deliveries.c.status)
-            ).all()
+            rows = conn.execute(select(status, func.count()).where(*where).group_by(status)).all()
         return {str(status): int(n) for status, n in rows}
 
     def reasons(self, issue_id: int, status: str = FAILED) -> list[tuple[str, int]]:

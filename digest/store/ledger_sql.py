@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, literal_column, or_, select
 from sqlalchemy.sql import exists
 
 from .schema import UTCDateTime, deliveries, subscribers
 
-PLANNED, CLAIMED, SUBMITTED, ACCEPTED, FAILED, UNKNOWN, SUPPRESSED, SKIPPED = (
+PLANNED, CLAIMED, SUBMITTED, ACCEPTED, FAILED, UNKNOWN, SUPPRESSED, SKIPPED, WAITING = (
     "planned",
     "claimed",
     "submitted",
@@ -16,15 +16,25 @@ PLANNED, CLAIMED, SUBMITTED, ACCEPTED, FAILED, UNKNOWN, SUPPRESSED, SKIPPED = (
     "unknown",
     "suppressed",
     "skipped",
+    "waiting",
 )
+"""``waiting``: planned for a later wave of a list sent in its readers' zones; its wave's run
+makes it ``planned``."""
 IN_HAND = (CLAIMED, SUBMITTED)
 """A chunk's rows between claim and outcome: ``claimed`` ones were never attempted."""
 
 
+IS_PLANNED: ColumnElement[bool] = deliveries.c.status == literal_column(f"'{PLANNED}'")
+"""Written out, not bound: the partial index of planned rows serves only a literal status."""
+IS_IN_HAND: ColumnElement[bool] = deliveries.c.status.in_(
+    [literal_column(f"'{s}'") for s in IN_HAND]
+)
+"""``status IN ('claimed', 'submitted')``, word for word the partial in-hand index's."""
+
 MINE = and_(
     deliveries.c.issue_id == bindparam("b_issue"),
     deliveries.c.subscriber_id.between(bindparam("b_first"), bindparam("b_last")),
-    deliveries.c.status == PLANNED,
+    IS_PLANNED,
     deliveries.c.segment == bindparam("b_segment"),
 )
 SUPPRESS = (
@@ -78,9 +88,10 @@ RECORD = (
     deliveries.update()
     .where(
         deliveries.c.issue_id == bindparam("b_issue"),
-        deliveries.c.subscriber_id.between(bindparam("b_first"), bindparam("b_last")),
+        # "+ 0": SQLite would read every row in the id range (every wave's), not the chunk's
+        (deliveries.c.subscriber_id + 0).between(bindparam("b_first"), bindparam("b_last")),
         deliveries.c.chunk == bindparam("b_chunk"),
-        deliveries.c.status.in_(IN_HAND),
+        IS_IN_HAND,
     )
     .values(**OUTCOME)
 )
@@ -100,7 +111,7 @@ PENDING = (
     select(deliveries.c.subscriber_id)
     .where(
         deliveries.c.issue_id == bindparam("b_issue"),
-        deliveries.c.status == bindparam("b_status"),
+        IS_PLANNED,
         deliveries.c.segment == bindparam("b_segment"),
         deliveries.c.subscriber_id > bindparam("b_after"),
     )
@@ -113,4 +124,4 @@ PENDING_RANGE = select(
     func.max(PENDING.c.subscriber_id),
     func.count(),
 )
-"""The next batch of a segment's rows in one status, after an id: (first, last, how many)."""
+"""The next batch of a segment's planned rows, after an id: (first, last, how many)."""

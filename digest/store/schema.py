@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 
 SCHEMA_VERSION = 3
@@ -161,6 +162,8 @@ issues = Table(
     Column("placeholders", String(64)),
     # the wave instants frozen with the issue of a list sent in its readers' zones
     Column("waves", JSON),
+    # when the ledger got a row for every reader: a list sent in waves plans all at the freeze
+    Column("planned_at", UTCDateTime),
     UniqueConstraint("list_id", "period_start", name="uq_issue_period"),
     UniqueConstraint("list_id", "number", name="uq_issue_number"),
 )
@@ -189,6 +192,8 @@ issue_posts = Table(
     UniqueConstraint("list_id", "post_id", name="uq_post_once_per_list"),
 )
 
+PLANNED_ROWS = "status = 'planned'"
+IN_HAND_ROWS = "status IN ('claimed', 'submitted')"
 deliveries = Table(
     "deliveries",
     metadata,
@@ -203,8 +208,23 @@ deliveries = Table(
     Column("segment", String(200), nullable=False, default=""),
     Column("chunk", String(64)),
     Column("updated_at", UTCDateTime, nullable=False),
+    # the wave a row goes out with (a list sent in its readers' zones; NULL otherwise)
+    Column("wave", UTCDateTime),
     UniqueConstraint("issue_id", "subscriber_id", name="uq_delivery_once"),
-)
+    # only the rows to send, and those in hand: a wave's chunks and claims read their own
+    # rows, not every wave's rows in the id range (partial: a wave's release, waiting ->
+    # planned, adds entries instead of moving them; queries name the status as a literal)
+    Index(
+        "ix_deliveries_planned", "issue_id", "segment", "subscriber_id",
+        sqlite_where=text(PLANNED_ROWS), postgresql_where=text(PLANNED_ROWS),
+    ),
+    Index(
+        "ix_deliveries_in_hand", "issue_id", "chunk",
+        sqlite_where=text(IN_HAND_ROWS), postgresql_where=text(IN_HAND_ROWS),
+    ),
+    # one wave's rows: released when the wave runs, counted for its report
+    Index("ix_deliveries_wave", "issue_id", "wave"),
+)  # fmt: skip
 
 runs = Table(
     "runs",

@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 from ..models import Subscriber
 from .schema import lists, subscribers
 from .suppressions import enforce
-from .zones import Zones, zone_clause
 
 BATCH = 5000
 """New roster rows inserted per statement: bounded, so a million-row roster is not one list."""
@@ -244,12 +243,8 @@ class SubscriberRepo:
         with self.engine.connect() as conn:
             return {r[0]: int(r[1]) for r in conn.execute(query)}
 
-    def active(
-        self, list_id: int, batch: int = 1000, zones: Zones | None = None
-    ) -> Iterator[Subscriber]:
-        """Active subscribers of the list (in ``zones`` when given, None for no zone of their
-        own), streamed in id order ``batch`` rows at a time."""
-        in_zones = zone_clause(zones, list_id)
+    def active(self, list_id: int, batch: int = 1000) -> Iterator[Subscriber]:
+        """Active subscribers of the list, streamed in id order ``batch`` rows at a time."""
         last = 0
         while True:
             with self.engine.connect() as conn:
@@ -260,7 +255,6 @@ class SubscriberRepo:
                         subscribers.c.status == "active",
                         subscribers.c.in_roster.is_(True),
                         subscribers.c.id > last,
-                        in_zones,
                     )
                     .order_by(subscribers.c.id)
                     .limit(batch)

@@ -3,7 +3,6 @@ readers a wave sends to, and which waves are due (see ``plan.py`` for the rules)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -12,7 +11,7 @@ from ..config import Settings
 from ..models import IssueRow, Window
 from ..periods import Effective, effective, next_fires
 from ..store import Store
-from ..store.zones import Zones
+from ..store.zones import Placing
 from .plan import WavePlan, frozen, plan
 
 MAX_PERIODS = 200
@@ -64,31 +63,28 @@ def content_window(store: Store, list_id: int, window: Window, waves: WavePlan) 
     return Window(min(start, waves.close), waves.close)
 
 
-def wave_zones(
-    waves: WavePlan,
-    wave: datetime,
-    outcomes: dict[datetime, str],
-    default: str,
-    zones: Iterable[str | None],
-    frozen_at: datetime | None,
-) -> Zones:
-    """Whom wave ``wave`` sends to, by zone (None: no zone of their own).
+def placing_for(
+    waves: WavePlan, wave: datetime, outcomes: dict[datetime, str], default: str
+) -> Placing:
+    """Where one wave's run puts readers' ledger rows, and which waves it sends.
 
-    Every reader of this wave; every reader of an earlier wave that did not send (held, or
-    never run); and of an earlier wave that did send, the readers added or changed since the
-    issue froze (they joined, or moved zone after it went). A missed wave's readers wait for
-    ``digest schedule run-now LIST --wave``.
+    It sends its own wave, and every earlier wave that did not send (held, or never run); a
+    missed wave's readers wait for ``digest schedule run-now LIST --wave``. A reader who joins
+    or moves zone after the freeze goes on their zone's wave while it is still ahead (not yet
+    claimed), else on this one: never two copies (one row per reader), never none.
     """
-    every: set[str | None] = set()
-    changed: set[str | None] = set()
-    for zone in zones:
-        slot = waves.slot(zone or default)
-        outcome = outcomes.get(slot)
-        if slot == wave or (slot < wave and outcome not in ("missed", "sent")):
-            every.add(zone)
-        elif slot < wave and outcome == "sent":
-            changed.add(zone)
-    return Zones(frozenset(every), frozenset(changed), frozen_at)
+    released = frozenset(
+        w.at
+        for w in waves.waves
+        if w.at == wave or (w.at < wave and outcomes.get(w.at) not in ("missed", "sent"))
+    )
+
+    def target(zone: str) -> datetime:
+        at = waves.slot(zone)
+        return at if at in released or (at > wave and at not in outcomes) else wave
+
+    zones = tuple(sorted({z for w in waves.waves for z in w.zones}))
+    return Placing(default, zones, waves.slot, target, released)
 
 
 @dataclass(frozen=True, slots=True)

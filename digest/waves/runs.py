@@ -239,10 +239,19 @@ def desk_plan(pipeline: Pipeline, list_name: str) -> dict[str, Any] | None:
     if pipeline.settings.list(list_name).deliver != "local":
         return None
     now = pipeline.clock()
-    waves = describe(pipeline, list_name, now, 1)
+    waves = [
+        {**w, "label": _label(w["utc"], "%a %d %b, %H:%M")}
+        for w in describe(pipeline, list_name, now, 1)
+    ]
     deadline = next((w["utc"] for w in waves if w["closes_content"]), None)
     return {
         "deadline": deadline,
+        "deadline_label": _label(deadline, "%a %d %b %Y, %H:%M UTC") if deadline else None,
         "approval": pipeline.settings.list(list_name).approval == "required",
         "waves": waves,
     }
+
+
+def _label(utc: str, form: str) -> str:
+    """A wave's instant as people read it, e.g. ``Sun 29 Nov 2026, 22:00 UTC``."""
+    return datetime.fromisoformat(utc).astimezone(UTC).strftime(form)

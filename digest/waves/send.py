@@ -20,7 +20,7 @@ from ..reports import SendReport
 from ..send import ledger_report
 from ..store.runs import Run
 from ..subscribers.membership import sync_list
-from .local import plan_for, wave_zones, waves_between
+from .local import placing_for, plan_for, waves_between
 
 log = logging.getLogger(__name__)
 
@@ -75,24 +75,25 @@ def send_wave(pipeline: Pipeline, list_name: str, window: Window, wave: datetime
     if lst.approval == "required" and (built.stored is None or built.stored.status == "draft"):
         log.warning("%s: issue %d is not approved; wave held", lst.name, built.digest.number)
         return replace(base, outcome="held")
-    waves = plan_for(pipeline.settings, store, lst.name, window, stored=built.stored)
+    # readers per zone (a scan of the roster) only while every reader is still to be planned
+    planned = built.stored is not None and built.stored.planned_at is not None
+    counts: dict[str, int] | None = {} if planned else None
+    waves = plan_for(pipeline.settings, store, lst.name, window, counts, stored=built.stored)
     default = effective(pipeline.settings, store.runs, lst.name).timezone
-    present = store.subscribers.zone_counts(built.list_id)
-    frozen_at = built.stored.created_at if built.stored else None
-    zones = wave_zones(waves, wave, outcomes, default, present, frozen_at)
-    before = store.issues.counts(built.stored.id) if built.stored else {}
+    placing = placing_for(waves, wave, outcomes, default)
     backend = pipeline.backend()
     try:
         sender = pipeline.sender(backend)
-        issue = sender.freeze(built, zones)
+        issue = sender.freeze(built, placing)
         if built.stored is None:
             Archive(pipeline.settings, pipeline.builder.renderer).publish(built.digest)
-        sender.deliver(issue, built.list_name)
+        before = store.issues.counts(issue.id, placing.released)
+        sender.deliver(issue, built.list_name, placing.released)
     finally:
         backend.close()
     folder = getattr(backend, "folder", None)
-    report = ledger_report(store, issue, built.list_name)
-    counts = {  # what this wave did: the issue's ledger less what it held before
+    report = ledger_report(store, issue, built.list_name, placing.released)
+    counts = {  # what this run did: its waves' rows less what they held before it sent
         k: n - before.get(k, 0) for k, n in report.counts.items() if n > before.get(k, 0)
     }
     return replace(
