@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from .config import Settings
@@ -35,6 +35,7 @@ from .reports import Progress, ProgressFn, SendReport
 from .store import Store
 from .store.issues import CLAIMED, FAILED, PLANNED, SUBMITTED, UNKNOWN, LedgerRow
 from .store.ledger import IdRange, Outcome
+from .store.outage import DatabaseLost, in_doubt, retried
 from .store.owner import owner_id
 from .store.zones import Zones
 from .tokens import Signer
@@ -85,6 +86,9 @@ def frozen_heap() -> Iterator[None]:
 
 class Sender:
     """Delivers frozen issues through one backend, recording every step in the ledger."""
+
+    chunk_lease: timedelta | None = None
+    """On workers, a chunk's lease from its claim; in-process, the period's claim is its lease."""
 
     def __init__(
         self,
@@ -213,6 +217,9 @@ class Sender:
             return True
         return set(issue.waves) <= set(self.store.runs.waves(list_name, issue.window))
 
+    def lease_until(self) -> datetime | None:
+        return None if self.chunk_lease is None else self.clock() + self.chunk_lease
+
     def interrupted(self, issue: IssueRow) -> int:
         """Settle the rows a dead sender left in hand; returns how many may have gone out."""
         return self.store.issues.interrupted(issue.id, self.backend.idempotent, self.clock())
@@ -263,9 +270,13 @@ class Sender:
         """
         # A backend that sends one message at a time records each outcome as it comes.
         each = self.backend.deliver_each if isinstance(self.backend, PerMessageBackend) else None
-        rows, suppressed = self.store.issues.claim(
-            issue.id, envelope.segment, ids.first, ids.last, chunk, self.clock(),
-            CLAIMED if each else SUBMITTED, owner=owner_id(),
+        # tried again on a lost connection: a second claim takes only rows still planned
+        rows, suppressed = retried(
+            lambda: self.store.issues.claim(
+                issue.id, envelope.segment, ids.first, ids.last, chunk, self.clock(),
+                CLAIMED if each else SUBMITTED, owner=owner_id(), lease_until=self.lease_until(),
+            ),
+            f"claiming chunk {chunk}",
         )  # fmt: skip
         tally = {"suppressed": suppressed} if suppressed else {}
         size = self.backend.max_batch
@@ -284,7 +295,10 @@ class Sender:
                 self._record(issue, chunk, part, results + exc.results, missing="retry")
                 raise
             # any other exception: rows stay submitted, and a resume decides what they are
-            self._record(issue, chunk, part, results)
+            try:
+                self._record(issue, chunk, part, results)
+            except DatabaseLost as exc:
+                raise in_doubt(exc, chunk, len(part)) from None
             for status, n in Counter([r.status for r in results]).items():
                 tally[status] = tally.get(status, 0) + n
         return tally
@@ -293,7 +307,10 @@ class Sender:
         """Records one message's outcome and submits the next, for a per-message backend."""
 
         def step(done: Outcome | None, upcoming: int | None) -> None:
-            self.store.issues.step(issue.id, chunk, done, upcoming, self.clock())
+            retried(
+                lambda: self.store.issues.step(issue.id, chunk, done, upcoming, self.clock()),
+                f"recording a message of chunk {chunk}",
+            )
 
         return step
 
@@ -316,7 +333,11 @@ class Sender:
                 or Outcome(r.subscriber_id, missing, None, "the backend gave no result")
                 for r in rows
             ]
-        self.store.issues.record(issue.id, chunk, outcomes, self.clock())
+        # the same outcomes written twice are written once: rows no longer in hand are left
+        retried(
+            lambda: self.store.issues.record(issue.id, chunk, outcomes, self.clock()),
+            f"recording chunk {chunk}",
+        )
 
     def _report(self, handled: int, tally: dict[str, int]) -> None:
         with self._lock:

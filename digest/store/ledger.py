@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import NamedTuple, TypeVar
+from functools import partial
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
     Engine,
@@ -27,6 +28,7 @@ from .ledger_sql import (
     SUBMITTED,
     UNKNOWN,
 )
+from .outage import retried
 from .schema import UTCDateTime, chunk_leases, deliveries, subscribers
 from .zones import Zones, zone_clause
 
@@ -201,11 +203,13 @@ class LedgerRepo:
         """
         values = {"b_issue": issue_id, "b_status": status, "b_segment": segment, "b_limit": batch}
         last = 0
-        while True:
+
+        def next_range(after: int) -> Any:
             with self.engine.connect() as conn:
-                first, end, count = conn.execute(
-                    sql.PENDING_RANGE, {**values, "b_after": last}
-                ).one()
+                return conn.execute(sql.PENDING_RANGE, {**values, "b_after": after}).one()
+
+        while True:  # a read: tried again when the database dropped the connection under it
+            first, end, count = retried(partial(next_range, last), "reading the ledger")
             if count:
                 yield IdRange(int(first), int(end), int(count))
             if count < batch:
