@@ -46,9 +46,10 @@ def _convert(context: ExceptionContext) -> BaseException | None:
         return None  # a statement that failed, not the database
     engine = context.engine
     where = engine.url.render_as_string(hide_password=True) if engine else "the database"
-    first = str(context.original_exception).strip().splitlines()
+    lines = str(context.original_exception).strip().splitlines()
+    first = lines[0] if lines else type(context.original_exception).__name__
     return DatabaseLost(
-        f"lost the database: {first[0] if first else type(context.original_exception).__name__}",
+        f"database connection lost or refused: {first}",
         subject=where,
         hint="is it running and accepting connections? a send stopped by this is carried on "
         "with digest send --resume once it is back",
