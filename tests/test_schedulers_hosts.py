@@ -101,6 +101,10 @@ def test_a_scheduler_killed_mid_send_on_one_host_is_resumed_by_the_other(
         for host in HOSTS:
             proc = on_host(host)
             procs[proc.pid] = proc
+        # both start on the new database (they race to create APScheduler's table) and beat
+        crashed = lambda: [p for p in procs.values() if (p.poll() or 0) > 0]  # noqa: E731
+        wait_for(lambda: len(store.runs.heartbeats()) == 2 or bool(crashed()))
+        assert not crashed(), "a scheduler did not start"
         wait_for(lambda: bool(killed))
         resumed = lambda: [  # noqa: E731
             r for r in history(store) if r["trigger"] == "resume" and r["outcome"] != "running"
