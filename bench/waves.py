@@ -36,8 +36,9 @@ from digest.config.load import load_settings  # noqa: E402
 from digest.delivery.options import SendGridOptions  # noqa: E402
 from digest.delivery.sendgrid import SendGridBackend  # noqa: E402
 from digest.models import Window  # noqa: E402
-from digest.send import Sender, ledger_report  # noqa: E402
+from digest.send import Sender  # noqa: E402
 from digest.store import Store  # noqa: E402
+from digest.store.accounts import ledger_report  # noqa: E402
 from digest.tokens import Signer  # noqa: E402
 from digest.waves.local import placing_for, readers_by_zone  # noqa: E402
 from digest.waves.plan import plan  # noqa: E402

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from .errors import ClaimHeldError
+from .errors import ClaimHeldError, StoreError
 from .models import Window
 from .reports import SendReport
 from .store.owner import owner_id
@@ -99,6 +99,11 @@ def kept(
         while not done.wait(lease.total_seconds() / 3):
             try:
                 ours = runs.renew(run.id, owner, clock() + lease)
+            except StoreError as exc:  # the database is away: a line, not a traceback
+                log.warning(
+                    "%s: could not renew the lease of run %d: %s", run.list_name, run.id, exc
+                )
+                continue
             except Exception:
                 log.exception("%s: could not renew the lease of run %d", run.list_name, run.id)
                 continue

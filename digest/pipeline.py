@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -17,12 +17,13 @@ from .collect import collect
 from .config import Settings
 from .delivery.base import DeliveryBackend
 from .delivery.reasons import transient
-from .errors import ClaimHeldError, DigestError
+from .errors import ClaimHeldError, DigestError, StoreError
 from .models import ALL, BuiltIssue, IssueRow, StoredPost, Window
 from .periods import parse_duration, period_of
 from .reports import CollectReport, ProgressFn, RunReport, SendReport
-from .send import Sender, ledger_report, outcome_of
+from .send import Sender
 from .store import Store
+from .store.accounts import ledger_report, outcome_of
 from .store.runs import Run
 from .subscribers.membership import sync_list
 from .tokens import Signer
@@ -136,9 +137,8 @@ class Pipeline:
         wave: datetime | None = None,
     ) -> Iterator[Run | None]:
         """Hold the (list, period) claim, or the (list, period, wave) one, for the block, its
-        lease renewed; None: period (or wave) done.
-
-        A lost lease (this process stalled past it and another took over) sets ``halt``.
+        lease renewed; None: period (or wave) done. A lost lease (this process stalled past it
+        and another took over) sets ``halt``.
         """
         lease = parse_duration(self.settings.scheduler.lease)
         runs = self.store.runs
@@ -155,7 +155,8 @@ class Pipeline:
             report = send()
         except BaseException as exc:
             error = str(exc) if isinstance(exc, DigestError) else f"{type(exc).__name__}: {exc}"
-            self.store.runs.finish(run.id, "failed", self.clock(), detail=error)
+            with suppress(StoreError):  # the database is away: the run's lease ends it instead
+                self.store.runs.finish(run.id, "failed", self.clock(), detail=error)
             raise
         outcome, detail = run_outcome(report, self.halt.is_set())
         self.store.runs.finish(

@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from .config import Settings
@@ -33,8 +33,10 @@ from .models import (
 )
 from .reports import Progress, ProgressFn, SendReport
 from .store import Store
-from .store.issues import CLAIMED, FAILED, PLANNED, SUBMITTED, UNKNOWN, WAITING, LedgerRow
+from .store.accounts import outcome_of
+from .store.issues import CLAIMED, PLANNED, SUBMITTED, UNKNOWN, LedgerRow
 from .store.ledger import IdRange, Outcome
+from .store.outage import DatabaseLost, in_doubt, retried
 from .store.owner import owner_id
 from .store.zones import Placing
 from .tokens import Signer
@@ -42,33 +44,6 @@ from .tokens import Signer
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Clock = Callable[[], datetime]
-
-
-def outcome_of(counts: dict[str, int]) -> str:
-    """``incomplete`` while rows wait to be sent, ``unknown`` while ops must decide, else sent."""
-    if any(counts.get(s) for s in (PLANNED, CLAIMED, SUBMITTED, WAITING)):
-        return "incomplete"
-    return "unknown" if counts.get(UNKNOWN) else "sent"
-
-
-def ledger_report(
-    store: Store, issue: IssueRow, list_name: str, waves: Collection[datetime] | None = None
-) -> SendReport:
-    """The ledger's account of an issue (of ``waves`` of it): counts, failure reasons, unknown
-    chunks."""
-    counts = store.issues.counts(issue.id, waves)
-    unknown = tuple(store.issues.unknown_recipients(issue.id)) if counts.get(UNKNOWN) else ()
-    return SendReport(
-        list_name,
-        outcome_of(counts),
-        issue_number=issue.number,
-        issue_key=issue.key,
-        counts=counts,
-        recipients=sum(counts.values()),
-        failures=tuple(store.issues.reasons(issue.id, FAILED)) if counts.get(FAILED) else (),
-        unknown=tuple(store.issues.unknown(issue.id)) if unknown else (),
-        unknown_recipients=unknown,
-    )
 
 
 @contextmanager
@@ -88,6 +63,9 @@ def frozen_heap() -> Iterator[None]:
 
 class Sender:
     """Delivers frozen issues through one backend, recording every step in the ledger."""
+
+    chunk_lease: timedelta | None = None
+    """On workers, a chunk's lease from its claim; in-process, the period's claim is its lease."""
 
     def __init__(
         self,
@@ -232,6 +210,9 @@ class Sender:
             return False
         return outcome_of(self.store.issues.counts(issue.id)) == "sent"
 
+    def lease_until(self) -> datetime | None:
+        return None if self.chunk_lease is None else self.clock() + self.chunk_lease
+
     def interrupted(self, issue: IssueRow) -> int:
         """Settle the rows a dead sender left in hand; returns how many may have gone out."""
         return self.store.issues.interrupted(issue.id, self.backend.idempotent, self.clock())
@@ -282,9 +263,13 @@ class Sender:
         """
         # A backend that sends one message at a time records each outcome as it comes.
         each = self.backend.deliver_each if isinstance(self.backend, PerMessageBackend) else None
-        rows, suppressed = self.store.issues.claim(
-            issue.id, envelope.segment, ids.first, ids.last, chunk, self.clock(),
-            CLAIMED if each else SUBMITTED, owner=owner_id(),
+        # tried again on a lost connection: a second claim takes only rows still planned
+        rows, suppressed = retried(
+            lambda: self.store.issues.claim(
+                issue.id, envelope.segment, ids.first, ids.last, chunk, self.clock(),
+                CLAIMED if each else SUBMITTED, owner=owner_id(), lease_until=self.lease_until(),
+            ),
+            f"claiming chunk {chunk}",
         )  # fmt: skip
         tally = {"suppressed": suppressed} if suppressed else {}
         size = self.backend.max_batch
@@ -304,7 +289,10 @@ class Sender:
                 self._record(issue, (chunk, envelope.segment), part, missed, missing="retry")
                 raise
             # any other exception: rows stay submitted, and a resume decides what they are
-            self._record(issue, (chunk, envelope.segment), part, results)
+            try:
+                self._record(issue, (chunk, envelope.segment), part, results)
+            except DatabaseLost as exc:
+                raise in_doubt(exc, chunk, len(part)) from None
             for status, n in Counter([r.status for r in results]).items():
                 tally[status] = tally.get(status, 0) + n
         return tally
@@ -313,7 +301,10 @@ class Sender:
         """Records one message's outcome and submits the next, for a per-message backend."""
 
         def step(done: Outcome | None, upcoming: int | None) -> None:
-            self.store.issues.step(issue.id, chunk, done, upcoming, self.clock())
+            retried(
+                lambda: self.store.issues.step(issue.id, chunk, done, upcoming, self.clock()),
+                f"recording a message of chunk {chunk}",
+            )
 
         return step
 
@@ -337,7 +328,11 @@ class Sender:
                 or Outcome(r.subscriber_id, missing, None, "the backend gave no result")
                 for r in rows
             ]
-        self.store.issues.record(issue.id, chunk[0], outcomes, self.clock(), chunk[1])
+        # the same outcomes written twice are written once: rows no longer in hand are left
+        retried(
+            lambda: self.store.issues.record(issue.id, chunk[0], outcomes, self.clock(), chunk[1]),
+            f"recording chunk {chunk[0]}",
+        )
 
     def _report(self, handled: int, tally: dict[str, int]) -> None:
         with self._lock:

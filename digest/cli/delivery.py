@@ -23,7 +23,7 @@ from ..models import IssueRow
 from ..periods import parse_duration
 from ..pipeline import Pipeline
 from ..reports import Progress, ProgressFn, SendReport
-from ..send import ledger_report
+from ..store.accounts import ledger_report
 from ..subscribers.roster import normalize_email
 from ..waves import runs as wave_runs
 from .app import err, handled, hint_if_never_collected, main, pipeline_of, warn_rows

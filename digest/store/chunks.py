@@ -1,12 +1,14 @@
-"""The ledger as seen by chunks sent on workers: leases read from the rows' last write.
+"""The ledger as seen by chunks sent on workers: each chunk's lease in ``chunk_leases``.
 
 A worker's chunk is known by its id's prefix (``chunk_prefix``), the same for every delivery
-of one Celery task. Rows in hand (``claimed``/``submitted``) with that prefix belong to an
-earlier delivery of the task; while any of them was written less than a lease ago, that
-delivery may still be sending, so nobody decides about them. Once all are older, the worker
-holding them is taken as dead: ``submitted`` rows become ``unknown`` (or planned again for an
-idempotent backend), exactly as a single-process resume decides, and ``claimed`` rows (never
-attempted) are planned again. No decision looks at a process id or a host.
+of one Celery task. Each delivery claims its rows under a lease that its worker renews while
+it sends (``lease_until``). Rows in hand (``claimed``/``submitted``) with that prefix belong to
+an earlier delivery of the task; while its lease runs, that delivery may still be sending, so
+nobody decides about them. Once it has run out, the worker holding them is taken as dead:
+``submitted`` rows become ``unknown`` (or planned again for an idempotent backend), exactly
+as a single-process resume decides, and ``claimed`` rows (never attempted) are planned again.
+A chunk claimed without a lease (by a digest before leases were written) is judged by its
+rows' last write instead. No decision looks at a process id or a host.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, func, not_, or_, select
 
 from .ledger_sql import CLAIMED, IN_HAND, PLANNED, SUBMITTED, UNKNOWN, WAITING
-from .schema import deliveries
+from .schema import chunk_leases, deliveries
 
 LOST = "worker lost after submit: may have been sent"
 
@@ -62,7 +64,7 @@ class ChunkLedger:
             )
 
         other = deliveries.alias("live")
-        live = exists().where(held(other), other.c.updated_at >= before)
+        live = exists().where(held(other), _live(other, before, now))
         with self.engine.begin() as conn:  # writes first: no read lock to upgrade on SQLite
             _settle(conn, and_(held(deliveries), not_(live)), resend, now)
         with self.engine.connect() as conn:
@@ -78,7 +80,7 @@ class ChunkLedger:
             other.c.issue_id == issue_id,
             other.c.chunk == deliveries.c.chunk,
             other.c.status.in_(IN_HAND),
-            other.c.updated_at >= before,
+            _live(other, before, now),
         )
         in_hand = and_(deliveries.c.issue_id == issue_id, deliveries.c.status.in_(IN_HAND))
         with self.engine.begin() as conn:
@@ -121,6 +123,17 @@ class ChunkLedger:
                 key = "retry" if status == PLANNED else str(status)
                 tally[key] = tally.get(key, 0) + int(n)
         return RangeState(done, tally)
+
+
+def _live(rows: Any, before: datetime, now: datetime) -> ColumnElement[bool]:
+    """A row in hand is live while its chunk's lease runs; without a lease, while it was
+    written after ``before``."""
+    lease = (
+        select(chunk_leases.c.lease_until)
+        .where(chunk_leases.c.chunk == rows.c.chunk)
+        .scalar_subquery()
+    )
+    return or_(lease >= now, and_(lease.is_(None), rows.c.updated_at >= before))
 
 
 def _settle(conn: Connection, where: ColumnElement[bool], resend: bool, now: datetime) -> int:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import StoreError
 from ..private_files import create_private
-from . import migrate, schema
+from . import migrate, outage, schema
 from .desk import DeskRepo
 from .events import EventRepo
 from .headlines import HeadlineRepo
@@ -54,9 +54,12 @@ class Store:
         schema is current: created when empty, upgraded when SQLite, else refused."""
         self.url = url
         try:
-            self.engine: Engine = create_engine(url, future=True)
+            # a pooled connection the server dropped while idle is replaced, never used
+            ping = not url.startswith("sqlite")
+            self.engine: Engine = create_engine(url, future=True, pool_pre_ping=ping)
         except (SQLAlchemyError, ValueError) as exc:
             raise StoreError(f"cannot open database: {exc}", subject=url) from None
+        outage.watch(self.engine)
         if self.engine.dialect.name == "sqlite":
             _create_owner_only(self.engine)
             event.listen(self.engine, "connect", _sqlite_pragmas)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
@@ -29,6 +30,7 @@ from .ledger_sql import (
     UNKNOWN,
     WAITING,
 )
+from .outage import retried
 from .schema import UTCDateTime, chunk_leases, deliveries, subscribers
 from .zones import Placing, status_case, wave_case
 
@@ -208,11 +210,13 @@ class LedgerRepo:
             raise ValueError(f"only planned rows are read in ranges, not {status!r}")
         values = {"b_issue": issue_id, "b_segment": segment, "b_limit": batch}
         last = 0
-        while True:
+
+        def next_range(after: int) -> Any:
             with self.engine.connect() as conn:
-                first, end, count = conn.execute(
-                    sql.PENDING_RANGE, {**values, "b_after": last}
-                ).one()
+                return conn.execute(sql.PENDING_RANGE, {**values, "b_after": after}).one()
+
+        while True:  # a read: tried again when the database dropped the connection under it
+            first, end, count = retried(partial(next_range, last), "reading the ledger")
             if count:
                 yield IdRange(int(first), int(end), int(count))
             if count < batch:

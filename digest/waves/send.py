@@ -17,7 +17,7 @@ from ..models import Window
 from ..periods import effective, parse_duration
 from ..pipeline import Pipeline
 from ..reports import SendReport
-from ..send import ledger_report
+from ..store.accounts import ledger_report
 from ..store.runs import Run
 from ..subscribers.membership import sync_list
 from .local import placing_for, plan_for, waves_between

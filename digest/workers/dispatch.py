@@ -26,6 +26,7 @@ from ..send import Sender
 from ..store.chunks import ChunkLedger
 from ..store.issues import PLANNED, IssueRow
 from ..store.ledger import IdRange
+from ..store.outage import DatabaseLost
 from .app import TASK, make_app, shown
 
 log = logging.getLogger(__name__)
@@ -88,15 +89,15 @@ class WorkerSender(Sender):
             if time.monotonic() - swept > self.lease.total_seconds():
                 # chunks whose task is gone with its message (a purged queue): settle them
                 swept = time.monotonic()
-                with suppress(OperationalError):  # the database is away: next sweep
+                with suppress(OperationalError, DatabaseLost):  # the database is away: next sweep
                     self.interrupted(issue)
             misses = 0
             for job in list(out)[:WINDOW]:
                 ids, prefix = job
                 try:
                     state = self.chunks.state(issue.id, segment, [(ids.first, ids.last)], prefix)
-                except OperationalError as exc:  # the database is away: look again, up to stall
-                    log.warning("cannot read the ledger (%s); trying again", exc.orig)
+                except (OperationalError, DatabaseLost) as exc:  # the database is away: up to stall
+                    log.warning("cannot read the ledger (%s); trying again", exc)
                     break
                 if not state.done:
                     misses += 1

@@ -11,9 +11,13 @@ their own. Then it claims whatever of the range is still planned and sends it wi
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,10 +34,12 @@ from ..pipeline import Pipeline
 from ..send import Sender
 from ..store.chunks import ChunkLedger
 from ..store.ledger import IdRange
+from ..store.owner import owner_id
 from .app import TASK, make_app
 from .faults import Faults, FaultyBackend
 from .parsing import register as register_parse
 
+log = logging.getLogger(__name__)
 LEASE_POLL = 0.2
 """Seconds between looks at rows an earlier delivery holds, at most (a tenth of the lease)."""
 
@@ -70,6 +76,7 @@ class ChunkRunner:
         )
         self.leases = ChunkLedger(self.pipeline.store.engine)
         self.lease = parse_duration(settings.workers.chunk_lease)
+        self.sender.chunk_lease = self.lease  # each chunk claimed under a lease, renewed below
         self._renderings: dict[int, dict[str, RenderedEmail]] = {}
 
     def run(self, job: ChunkJob) -> dict[str, int]:
@@ -97,9 +104,36 @@ class ChunkRunner:
             raise NotFoundError(f"no rendering for segment {job.segment!r}", subject=issue.key)
         envelope = self.sender.envelope(issue, job.list_name, renderings[job.segment], job.segment)
         ids = IdRange(job.first, job.last, job.rows)
-        tally = self.sender.send_chunk(issue, envelope, ids, job.prefix + secrets.token_hex(3))
+        chunk = job.prefix + secrets.token_hex(3)
+        with self.renewing(chunk):
+            tally = self.sender.send_chunk(issue, envelope, ids, chunk)
         self.faults.at("recorded")
         return tally
+
+    @contextmanager
+    def renewing(self, chunk: str) -> Iterator[None]:
+        """Renew ``chunk``'s lease every third of it for the block (a slow SendGrid, retries).
+
+        A renewal before the claim, or after another delivery settled the rows, finds no
+        lease of ours and changes nothing; a lost database is logged and tried next time.
+        """
+        done = threading.Event()
+        owner, store, every = owner_id(), self.pipeline.store, self.lease.total_seconds() / 3
+
+        def renew() -> None:
+            while not done.wait(every):
+                try:
+                    store.issues.renew_chunk(chunk, owner, self.pipeline.clock() + self.lease)
+                except StoreError as exc:
+                    log.warning("could not renew the lease of chunk %s: %s", chunk, exc)
+
+        thread = threading.Thread(target=renew, name=f"lease-{chunk}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
 
 
 _runner: tuple[int, ChunkRunner] | None = None
