@@ -18,7 +18,7 @@ from ..errors import DigestError, NotFoundError
 from ..store import Store
 from ..store.ledger_sql import CLAIMED, PLANNED, SUBMITTED, UNKNOWN
 from ..store.runs import Run
-from ..store.standing import ClaimView, IssueLedger, StandingReads
+from ..store.standing import ClaimView, IssueLedger
 from .broker import TIMEOUT, QueueDepth, queue_depth
 
 
@@ -168,7 +168,7 @@ def gather(
             f"no list named {list_name!r}", subject=str(settings.path),
             hint=f"the configured lists: {', '.join(names)}",
         )  # fmt: skip
-    reads = StandingReads(store.engine)
+    reads = store.standing
     claims = tuple(reads.claims(list_name))
     sends = tuple(reads.ledgers(list_name))
     runs = tuple(reads.last_runs(list_name))

@@ -19,6 +19,7 @@ from .issues import IssueRepo
 from .posts import PostRepo
 from .runs import RunRepo
 from .sources import SourceRepo
+from .standing import StandingReads
 from .subscribers import SubscriberRepo
 from .suppressions import SuppressionRepo
 
@@ -74,6 +75,7 @@ class Store:
         self.suppressions = SuppressionRepo(self.engine)
         self.events = EventRepo(self.engine)
         self.desk = DeskRepo(self.engine)
+        self.standing = StandingReads(self.engine, self.runs)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:

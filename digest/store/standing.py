@@ -54,8 +54,9 @@ class IssueLedger:
 class StandingReads:
     """The queries behind ``digest status`` and ``/metrics``; SQLAlchemy Core only."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, runs: RunRepo):
         self.engine = engine
+        self.runs = runs
 
     def claims(self, list_name: str | None = None) -> list[ClaimView]:
         """Claims held (running) or left by a shutdown (interrupted), oldest period first."""
@@ -117,8 +118,7 @@ class StandingReads:
             query = query.where(runs.c.list_name == list_name)
         with self.engine.connect() as conn:
             ids = [int(i) for (i,) in conn.execute(query)]
-        repo = RunRepo(self.engine)
-        return sorted((repo.get(i) for i in ids), key=lambda r: r.list_name)
+        return sorted((self.runs.get(i) for i in ids), key=lambda r: r.list_name)
 
     def run_outcomes(self) -> dict[tuple[str, str], int]:
         """Finished runs by (list, outcome): a run's outcome never changes once it finished."""

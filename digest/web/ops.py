@@ -20,7 +20,6 @@ from ..config import Settings
 from ..ops.health import check
 from ..ops.metrics import serve_registry
 from ..store import Store
-from ..store.standing import StandingReads
 from ..strength import require_strong
 from .desk.auth import is_loopback
 
@@ -64,7 +63,7 @@ def allowed(request: Request, token: str | None) -> bool:
 
 def metrics(settings: Settings, store: Store) -> Endpoint:
     """Prometheus text format: the store's figures and the queue, read at each scrape."""
-    registry = serve_registry(StandingReads(store.engine), settings)
+    registry = serve_registry(store.standing, settings)
     token = metrics_token(settings)
     name = settings.web.metrics_token_env
 
