@@ -119,8 +119,25 @@ def test_move_a_post_down_and_the_email_follows(site: DeskSite, browser_page: An
     expect(page.locator(f"#b-{first.id}-down")).to_be_focused()
     ids = page.locator("#posts-region li.post").evaluate_all("(els) => els.map((e) => e.id)")
     assert ids.index(f"post-{second.id}") < ids.index(f"post-{first.id}")
-    headings = _desktop(page).get_by_role("heading", name=re.compile(".")).all_inner_texts()
-    assert headings.index(second.title) < headings.index(first.title)
+    # the preview's frame is swapped in and loads after the answer: wait for the new order
+    expect(_desktop(page).locator(_heading_after(second.title, first.title))).to_have_count(1)
+
+
+HEADING = "*[self::h1 or self::h2 or self::h3 or self::h4]"
+
+
+def _heading_after(before: str, after: str) -> str:
+    """XPath: the heading reading ``after`` that follows the heading reading ``before``."""
+
+    def literal(text: str) -> str:
+        parts = text.split('"')
+        quoted = ", '\"', ".join(f'"{p}"' for p in parts)
+        return quoted if len(parts) == 1 else f"concat({quoted})"
+
+    return (
+        f"xpath=//{HEADING}[normalize-space()={literal(before)}]"
+        f"/following::{HEADING}[normalize-space()={literal(after)}]"
+    )
 
 
 def _tab_to(page: Any, element_id: str, key: str = "Tab", limit: int = 400) -> None:
