@@ -139,6 +139,8 @@ subscribers = Table(
     # covers readers per zone (the wave plan) and one wave's readers
     Index("ix_subscribers_list_zone", "list_id", "timezone", "status", "in_roster"),
     Index("ix_subscribers_list_updated", "list_id", "updated_at"),
+    # a list's readers in id order, page by page (``SubscriberRepo.active``) without a sort
+    Index("ix_subscribers_list_id", "list_id", "id"),
 )
 
 issues = Table(
