@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.browser", "tests.databases"]
+pytest_plugins = ["tests.browser", "tests.databases", "tests.workers_helpers"]
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 SAMPLE_PAGE = SHARED / "samples" / "nato-warms-to-russia.txt"

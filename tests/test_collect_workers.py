@@ -11,10 +11,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from digest.config.load import load_settings
 from digest.sources.feed.faults import FAULT_DIR_ENV, FAULT_ENV
@@ -22,23 +19,9 @@ from digest.store import Store
 
 from .cli_helpers import cli_env, run_digest
 from .feedserver import FEEDS, FeedServer, server_fixture  # noqa: F401
-from .rabbit import fresh_vhost
 from .workers_helpers import BROKER_ENV, Worker, env_for
 
 WAIT = 600
-
-
-@pytest.fixture
-def vhost() -> Iterator[str]:
-    yield from fresh_vhost()
-
-
-@pytest.fixture
-def workers() -> Iterator[list[Worker]]:
-    started: list[Worker] = []
-    yield started
-    for w in started:
-        w.stop()
 
 
 def add_feeds(project: Path, server: FeedServer) -> None:

@@ -7,20 +7,17 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from digest.config.load import load_settings
 from digest.pipeline import Pipeline
 
 from .cli_helpers import run_digest
-from .delivery_helpers import API_KEY, write_roster
+from .delivery_helpers import write_roster
 from .fake_sendgrid import FakeSendGrid
-from .rabbit import fresh_vhost
 from .test_ops import samples
 from .test_web_serve import free_port
 from .test_workers import collected, the_issue
@@ -28,25 +25,6 @@ from .workers_helpers import Worker, digest, env_for, use_workers
 
 RECIPIENTS, BATCH = 3000, 100
 CHUNKS = RECIPIENTS // BATCH
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSendGrid]:
-    with FakeSendGrid(API_KEY) as server:
-        yield server
-
-
-@pytest.fixture
-def vhost() -> Iterator[str]:
-    yield from fresh_vhost()
-
-
-@pytest.fixture
-def workers() -> Iterator[list[Worker]]:
-    started: list[Worker] = []
-    yield started
-    for w in started:
-        w.stop()
 
 
 def status(project: Path, vhost: str) -> tuple[int, dict[str, Any]]:

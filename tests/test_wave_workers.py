@@ -8,7 +8,6 @@ wave that runs: each reader exactly once, at their own wave, to the fake SendGri
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,32 +18,13 @@ from digest.pipeline import Pipeline
 
 from .delivery_helpers import API_KEY, SIGNING_KEY
 from .fake_sendgrid import FakeSendGrid
-from .rabbit import broker_url, fresh_vhost
+from .rabbit import broker_url
 from .test_wave_sends import KATHMANDU, TOKYO, Clock, dispatch, waiting, wave_runs_of
 from .test_waves import local_list
 from .workers_helpers import BROKER_ENV, Worker, use_workers
 
 PER_ZONE = 90
 ZONES = ("Asia/Tokyo", "Asia/Kathmandu")
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSendGrid]:
-    with FakeSendGrid(API_KEY) as server:
-        yield server
-
-
-@pytest.fixture
-def vhost() -> Iterator[str]:
-    yield from fresh_vhost()
-
-
-@pytest.fixture
-def workers() -> Iterator[list[Worker]]:
-    started: list[Worker] = []
-    yield started
-    for w in started:
-        w.stop()
 
 
 def test_two_waves_through_two_workers_reach_each_reader_once_at_their_wave(

@@ -10,39 +10,17 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from digest.config.load import load_settings
 from digest.models import IssueRow
 from digest.pipeline import Pipeline
 
-from .delivery_helpers import API_KEY, write_roster
+from .delivery_helpers import write_roster
 from .fake_sendgrid import FakeSendGrid
-from .rabbit import fresh_vhost, rabbitmqctl
+from .rabbit import rabbitmqctl
 from .test_send_faults import resolve_like_ops
 from .workers_helpers import Worker, digest, use_workers
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSendGrid]:
-    with FakeSendGrid(API_KEY) as server:
-        yield server
-
-
-@pytest.fixture
-def vhost() -> Iterator[str]:
-    yield from fresh_vhost()
-
-
-@pytest.fixture
-def workers() -> Iterator[list[Worker]]:
-    started: list[Worker] = []
-    yield started
-    for w in started:
-        w.stop()
 
 
 def collected(project: Path, vhost: str) -> None:

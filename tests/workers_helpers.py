@@ -9,11 +9,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from .cli_helpers import cli_env
 from .delivery_helpers import API_KEY, SIGNING_KEY, use_backend
-from .rabbit import broker_url
+from .fake_sendgrid import FakeSendGrid
+from .rabbit import broker_url, fresh_vhost
 
 BROKER_ENV = "DIGEST_TEST_BROKER"
 
@@ -89,3 +93,25 @@ def digest(project: Path, vhost: str, *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSendGrid]:
+    """A fake SendGrid answering the test API key (tests with workers send to it)."""
+    with FakeSendGrid(API_KEY) as server:
+        yield server
+
+
+@pytest.fixture
+def vhost() -> Iterator[str]:
+    """A RabbitMQ vhost of the test's own, removed afterwards."""
+    yield from fresh_vhost()
+
+
+@pytest.fixture
+def workers() -> Iterator[list[Worker]]:
+    """The test's started ``digest worker``s, each stopped at teardown."""
+    started: list[Worker] = []
+    yield started
+    for w in started:
+        w.stop()
