@@ -8,11 +8,12 @@ failed under ``CI=true``); the lease rules run on whichever store the suite uses
 from __future__ import annotations
 
 import multiprocessing as mp
+import threading
 from datetime import UTC, datetime, timedelta
 from multiprocessing.synchronize import Barrier
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
 
 from digest.models import RenderedEmail, Window
 from digest.store import Store
@@ -162,4 +163,68 @@ def test_a_resume_leaves_chunks_under_a_live_lease_to_their_owner(database_url: 
     assert store.issues.interrupted(issue_id, resend=False, now=T0 + LEASE * 3) == CHUNK
     assert store.issues.counts(issue_id) == {UNKNOWN: 2 * CHUNK, PLANNED: CHUNK}
     assert c1 >= c0
+    store.close()
+
+
+def _run_lease(store: Store, run_id: int) -> datetime | None:
+    with store.begin() as conn:
+        lease: datetime | None = conn.execute(
+            select(runs.c.lease_until).where(runs.c.id == run_id)
+        ).scalar_one()
+    return lease
+
+
+def test_finishing_a_run_while_its_lease_is_renewed_does_not_deadlock(postgres_url: str) -> None:
+    """The lease thread renews while the send thread records the outcome, each on its own
+    connection: whatever the interleaving, both finish and the claim ends without a lease.
+
+    The renewal is held right after its first update until the finish has begun, which is
+    the interleaving in which two lock orders deadlock (seen in CI on PostgreSQL).
+    """
+    store = Store(postgres_url)
+    run = store.runs.claim("weekly", _period(0), "manual", "me:1:x", T0, LEASE)
+    assert run is not None
+    renewed_a_claim, finish_began = threading.Event(), threading.Event()
+    renewer: list[threading.Thread] = []
+
+    def hold_the_renewal(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if threading.current_thread() in renewer and statement.startswith("UPDATE"):
+            renewed_a_claim.set()
+            finish_began.wait(timeout=30)
+
+    def mark_the_finish(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if threading.current_thread() is threading.main_thread():
+            finish_began.set()
+
+    errors: list[BaseException] = []
+    results: list[bool] = []
+
+    def renew() -> None:
+        try:
+            results.append(store.runs.renew(run.id, "me:1:x", T0 + 2 * LEASE))
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    event.listen(store.runs.engine, "after_cursor_execute", hold_the_renewal)
+    event.listen(store.runs.engine, "before_cursor_execute", mark_the_finish)
+    try:
+        renewer.append(threading.Thread(target=renew))
+        renewer[0].start()
+        assert renewed_a_claim.wait(timeout=30)
+        store.runs.finish(run.id, "sent", T0 + LEASE / 2)
+        renewer[0].join(timeout=60)
+    finally:
+        event.remove(store.runs.engine, "after_cursor_execute", hold_the_renewal)
+        event.remove(store.runs.engine, "before_cursor_execute", mark_the_finish)
+    assert not errors, errors
+    assert results == [True]  # the run was ours all along: not reported as lost
+    holder = store.runs.holder("weekly", _period(0))
+    assert holder is not None and (holder.outcome, holder.lease_until) == ("sent", None)
+    assert _run_lease(store, run.id) is None
+
+    # a renewal that comes after the finish does not give the finished claim a lease again
+    assert store.runs.renew(run.id, "me:1:x", T0 + 3 * LEASE)
+    holder = store.runs.holder("weekly", _period(0))
+    assert holder is not None and (holder.outcome, holder.lease_until) == ("sent", None)
+    assert _run_lease(store, run.id) is None
     store.close()

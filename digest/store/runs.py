@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, Table, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, Table, and_, case, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..models import Window
-from .schema import heartbeats, period_claims, runs, schedules, wave_claims
+from .schedules import ScheduleRows
+from .schema import period_claims, runs, wave_claims
 from .wave_claims import WaveClaimReads
 
 
@@ -52,18 +53,6 @@ class Holder:
     started_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class ScheduleOverride:
-    """What ops changed about a list's schedule at run time (None: as in config)."""
-
-    list_name: str
-    cron: str | None
-    timezone: str | None
-    paused: bool
-    since: datetime
-    updated_at: datetime
-
-
 def _run(row: RowMapping) -> Run:
     return Run(
         id=row["id"],
@@ -97,7 +86,7 @@ def _claims(
     )
 
 
-class RunRepo(WaveClaimReads):
+class RunRepo(WaveClaimReads, ScheduleRows):
     """Reads and writes runs, claims, schedule overrides and heartbeats."""
 
     def __init__(self, engine: Engine):
@@ -205,17 +194,28 @@ class RunRepo(WaveClaimReads):
         return Holder(*row) if row else None
 
     def renew(self, run_id: int, owner: str, until: datetime) -> bool:
-        """Extend the lease of a running claim; False if the claim is no longer ours."""
+        """Extend the lease of a running claim; False if the claim is no longer ours.
+
+        A claim this run has already finished stays ours but gets no lease again.
+        """
         with self.engine.begin() as conn:
             n = sum(
                 conn.execute(
                     table.update()
                     .where(table.c.run_id == run_id, table.c.owner == owner)
-                    .values(lease_until=until)
+                    .values(
+                        lease_until=case(
+                            (table.c.outcome == "running", until), else_=table.c.lease_until
+                        )
+                    )
                 ).rowcount
                 for table in (period_claims, wave_claims)
             )
-            conn.execute(runs.update().where(runs.c.id == run_id).values(lease_until=until))
+            conn.execute(
+                runs.update()
+                .where(runs.c.id == run_id, runs.c.finished_at.is_(None))
+                .values(lease_until=until)
+            )
         return bool(n)
 
     def finish(
@@ -230,7 +230,13 @@ class RunRepo(WaveClaimReads):
         destination: str | None = None,
     ) -> None:
         """Record how the run ended, on the run and on its period's claim."""
-        with self.engine.begin() as conn:
+        with self.engine.begin() as conn:  # claims first, then the run: as renew locks them
+            for table in (period_claims, wave_claims):
+                conn.execute(
+                    table.update()
+                    .where(table.c.run_id == run_id)
+                    .values(outcome=outcome, lease_until=None)
+                )
             conn.execute(
                 runs.update()
                 .where(runs.c.id == run_id)
@@ -244,12 +250,6 @@ class RunRepo(WaveClaimReads):
                     lease_until=None,
                 )
             )
-            for table in (period_claims, wave_claims):
-                conn.execute(
-                    table.update()
-                    .where(table.c.run_id == run_id)
-                    .values(outcome=outcome, lease_until=None)
-                )
 
     def note(
         self, list_name: str, window: Window, trigger: str, outcome: str, detail: str, now: datetime
@@ -330,66 +330,3 @@ class RunRepo(WaveClaimReads):
                 .limit(1)
             ).first()
         return row[0] if row else None
-
-    def override(self, list_name: str) -> ScheduleOverride | None:
-        with self.engine.connect() as conn:
-            row = (
-                conn.execute(select(schedules).where(schedules.c.list_name == list_name))
-                .mappings()
-                .first()
-            )
-        if row is None:
-            return None
-        return ScheduleOverride(
-            row["list_name"],
-            row["cron"],
-            row["timezone"],
-            row["paused"],
-            row["since"],
-            row["updated_at"],
-        )
-
-    def set_override(self, list_name: str, now: datetime, actor: str, **changes: Any) -> None:
-        """Change a list's cron, timezone or paused flag, creating the row on first use."""
-        try:
-            self._set_override(list_name, now, actor, **changes)
-        except IntegrityError:  # another process created the row between our read and write
-            self._set_override(list_name, now, actor, **changes)
-
-    def _set_override(self, list_name: str, now: datetime, actor: str, **changes: Any) -> None:
-        with self.engine.begin() as conn:
-            exists = conn.execute(
-                select(schedules.c.list_name).where(schedules.c.list_name == list_name)
-            ).first()
-            if exists:
-                conn.execute(
-                    schedules.update()
-                    .where(schedules.c.list_name == list_name)
-                    .values(updated_at=now, updated_by=actor, **changes)
-                )
-            else:
-                values = {"cron": None, "timezone": None, "paused": False, **changes}
-                conn.execute(
-                    schedules.insert().values(
-                        list_name=list_name, since=now, updated_at=now, updated_by=actor, **values
-                    )
-                )
-
-    def beat(self, owner: str, started_at: datetime, now: datetime, state: str) -> None:
-        with self.engine.begin() as conn:
-            n = conn.execute(
-                heartbeats.update()
-                .where(heartbeats.c.owner == owner)
-                .values(beat_at=now, state=state)
-            ).rowcount
-            if not n:
-                conn.execute(
-                    heartbeats.insert().values(
-                        owner=owner, started_at=started_at, beat_at=now, state=state
-                    )
-                )
-
-    def heartbeats(self) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(heartbeats).order_by(heartbeats.c.beat_at.desc()))
-            return [dict(r) for r in rows.mappings()]
