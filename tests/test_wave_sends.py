@@ -8,12 +8,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from digest.cli import main
 from digest.config.load import load_settings
+from digest.models import RenderedEmail, Window
 from digest.pipeline import Pipeline
+from digest.store import Store
 from digest.store.schema import deliveries, subscribers
+from digest.store.zones import Placing
 from digest.subscribers.membership import sync_list as sync_roster
 from digest.waves import runs as wave_runs
 
@@ -32,6 +35,9 @@ READERS = {
     "nyc2@example.org": "America/New_York",
     "pago@example.org": "Pacific/Pago_Pago",
 }
+
+
+EMAIL = RenderedEmail("s", "p", "<html></html>", "t", "<mjml></mjml>")
 
 
 class Clock:
@@ -233,3 +239,61 @@ def test_digest_send_sends_every_reader_still_waiting_at_once(project: Path) -> 
     assert Counter(e for e, _ in ledger(pipeline)) == Counter(list(READERS))
     assert {s for _, s in ledger(pipeline)} == {"accepted"}
     assert len(emails(project)) == len(READERS)
+
+
+def test_the_freeze_puts_each_readers_row_on_their_zones_wave(database_url: str) -> None:
+    """The SQL that writes every row at the freeze agrees with ``Placing.row`` reader by
+    reader: listed zones, readers without a zone (the list's), and a zone the plan did not
+    know (no wave until ``place_unknown`` puts it on one)."""
+    store = Store(database_url)
+    list_id = store.subscribers.list_id("weekly")
+    zones = {**READERS, "lagos@example.org": "Africa/Lagos", "late@example.org": "Asia/Dubai"}
+    with store.begin() as conn:
+        conn.execute(
+            insert(subscribers),
+            [
+                {"list_id": list_id, "email": e, "name": "", "areas": [], "status": "active",
+                 "in_roster": True, "updated_at": TOKYO, "timezone": z or None}
+                for e, z in zones.items()
+            ],
+        )  # fmt: skip
+    slots = {"Asia/Tokyo": TOKYO, "Asia/Kathmandu": KATHMANDU, "America/New_York": NEW_YORK,
+             "Pacific/Pago_Pago": PAGO, "Africa/Lagos": NEW_YORK - timedelta(hours=6),
+             "Asia/Dubai": TOKYO - timedelta(hours=5)}  # fmt: skip
+    known = (
+        "Asia/Tokyo",
+        "Asia/Kathmandu",
+        "America/New_York",
+        "Pacific/Pago_Pago",
+        "Africa/Lagos",
+        "Asia/Tokyo",
+    )  # Dubai joined after the plan; Tokyo listed twice
+    placing = Placing(
+        default="America/New_York",
+        zones=known,
+        slot=slots.__getitem__,
+        target=slots.__getitem__,
+        released=frozenset({TOKYO, KATHMANDU}),
+    )
+    issue = store.issues.create(list_id, 1, Window(TOKYO, TOKYO), [], EMAIL, TOKYO, waves=(TOKYO,))
+    assert issue is not None
+    added = store.issues.plan_active(issue.id, list_id, TOKYO, placing=placing)
+    assert added == len(zones)
+
+    def rows() -> dict[str, tuple[str, datetime | None]]:
+        with store.begin() as conn:
+            got = conn.execute(select(deliveries.c.email, deliveries.c.status, deliveries.c.wave))
+            return {e: (s, w) for e, s, w in got}
+
+    expected = {
+        e: (str(r["status"]), r["wave"])
+        for e, z in zones.items()
+        if (r := placing.row(z or None, "planned", "waiting"))
+    }
+    assert {e: r for e, r in rows().items() if e != "late@example.org"} == {
+        e: r for e, r in expected.items() if e != "late@example.org"
+    }
+    assert rows()["late@example.org"] == ("waiting", None)
+    assert store.issues.place_unknown(issue.id, placing, TOKYO) == 1
+    assert rows() == expected
+    store.close()

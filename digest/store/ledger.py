@@ -8,15 +8,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import (
-    ColumnElement,
-    Engine,
-    and_,
-    func,
-    literal,
-    not_,
-    select,
-)
+from sqlalchemy import ColumnElement, Engine, FromClause, and_, func, literal, not_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql import Executable, exists
 
@@ -32,7 +24,7 @@ from .ledger_sql import (
 )
 from .outage import retried
 from .schema import UTCDateTime, chunk_leases, deliveries, subscribers
-from .zones import Placing, status_case, wave_case
+from .zones import Placing, zone_waves
 
 T = TypeVar("T")
 
@@ -121,19 +113,24 @@ class LedgerRepo:
                 )
             status: ColumnElement[str] = literal(PLANNED)
             extra: list[ColumnElement[Any]] = []
+            source: FromClause = subscribers
             if placing is not None:  # rows in wave order: each wave's rows lie together
-                status = status_case(placing, PLANNED, WAITING)
-                extra = [wave_case(placing)]
-            chosen = select(
-                literal(issue_id),
-                subscribers.c.id,
-                subscribers.c.email,
-                status,
-                literal(0),
-                literal(""),
-                literal(now, UTCDateTime()),
-                *extra,
-            ).where(*wanted)
+                waves = zone_waves(placing, PLANNED, WAITING)
+                status, extra, source = waves.status, [waves.wave], waves.source
+            chosen = (
+                select(
+                    literal(issue_id),
+                    subscribers.c.id,
+                    subscribers.c.email,
+                    status,
+                    literal(0),
+                    literal(""),
+                    literal(now, UTCDateTime()),
+                    *extra,
+                )
+                .select_from(source)
+                .where(*wanted)
+            )
             if placing is not None:
                 chosen = chosen.order_by(extra[0], subscribers.c.id)
             into = [*columns, "updated_at", *(["wave"] if extra else [])]
