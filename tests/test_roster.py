@@ -7,6 +7,7 @@ import pytest
 
 from digest.errors import ConfigError, SubscriberError
 from digest.store import Store
+from digest.store.subscribers import SyncCounts
 from digest.subscribers.roster import read_roster
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
@@ -98,3 +99,57 @@ def test_sync_keeps_database_suppressions_and_marks_removed(
     assert (counts.added, counts.removed) == (1, 1)
     assert [s.email for s in store.subscribers.active(lid)] == ["c@example.org"]
     assert store.subscribers.status(b.id or 0) == "removed"
+
+
+def test_a_bad_byte_far_into_a_large_file_names_its_offset(tmp_path: Path) -> None:
+    """The file is read as it streams: a byte that is not UTF-8 well past the first read
+    still gives the exact offset, and no row of it is used."""
+    head = "email,name\n" + "".join(f"r{i:06d}@example.org,R\n" for i in range(20_000))
+    path = tmp_path / "list.csv"
+    path.write_bytes(head.encode() + b"bad@example.org,Caf\xe9\n")
+    with pytest.raises(SubscriberError, match=rf"not UTF-8 \(byte {len(head.encode()) + 19}\)"):
+        read_roster(path)
+
+
+def test_a_quoted_cell_over_two_lines_is_one_row_reported_at_its_first(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        'email,name\n"a@example.org","Ann\nLee"\nnot-an-address,B\n"c@example.org","Lee, C"\n',
+    )
+    roster = read_roster(path)
+    assert [(s.email, s.name, s.line) for s in roster.subscribers] == [
+        ("c@example.org", "Lee, C", 5)
+    ]
+    assert [(p.where, p.message.split(":")[0]) for p in roster.problems] == [
+        (f"{path}:2", "name"),  # a line break in a name would break the To: header
+        (f"{path}:4", "invalid email 'not-an-address'"),
+    ]
+
+
+def test_sync_in_batches_keeps_every_rule_across_batch_edges(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A roster larger than a batch: rows compared, added, suppressed and removed across the
+    edges of the batches the sync reads the store in."""
+    monkeypatch.setattr("digest.store.subscribers.BATCH", 3)
+    store = Store(database_url)
+    lid = store.subscribers.list_id("weekly")
+    rows = [f"r{i}@example.org,R{i}" for i in range(10)]
+    path = write(tmp_path, "email,name\n" + "\n".join(rows) + "\n")
+    assert store.subscribers.sync(lid, read_roster(path).subscribers, NOW).added == 10
+    ids = {s.email: s.id or 0 for s in store.subscribers.active(lid)}
+    store.subscribers.set_status(ids["r4@example.org"], "unsubscribed", NOW)
+    rows[7] = "r7@example.org,Renamed"
+    del rows[2]
+    rows.append("new@example.org,N")
+    path.write_text("email,name\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    counts = store.subscribers.sync(lid, read_roster(path).subscribers, NOW)
+    assert counts == SyncCounts(added=1, updated=1, removed=1, kept_suppressed=1)
+    active = {s.email: s.name for s in store.subscribers.active(lid)}
+    assert len(active) == 9 and active["r7@example.org"] == "Renamed"
+    assert "r2@example.org" not in active and "r4@example.org" not in active
+    assert store.subscribers.status(ids["r2@example.org"]) == "removed"
+    assert store.subscribers.sync(lid, read_roster(path).subscribers, NOW) == SyncCounts(
+        kept_suppressed=1
+    )
+    store.close()

@@ -76,6 +76,56 @@ def _extras(sub: Subscriber) -> dict[str, str | None]:
     return {"subscribed_at": sub.subscribed_at, "source": sub.source, "timezone": sub.timezone}
 
 
+_COMPARED = (
+    subscribers.c.id,
+    subscribers.c.email,
+    subscribers.c.name,
+    subscribers.c.areas,
+    subscribers.c.status,
+    subscribers.c.in_roster,
+    subscribers.c.subscribed_at,
+    subscribers.c.source,
+    subscribers.c.timezone,
+    subscribers.c.areas_chosen_at,
+    subscribers.c.timezone_chosen_at,
+)
+"""What a sync compares a roster row with."""
+
+
+def _new_row(list_id: int, sub: Subscriber, now: datetime) -> dict[str, object]:
+    return {
+        "list_id": list_id,
+        "email": sub.email,
+        "name": sub.name,
+        "areas": list(sub.areas),
+        "status": sub.status,
+        "in_roster": True,
+        "updated_at": now,
+        "subscribed_at": sub.subscribed_at or now.date().isoformat(),
+        "source": sub.source,
+        "timezone": sub.timezone,
+    }
+
+
+def _mark_gone(conn: Connection, list_id: int, seen: set[str], now: datetime) -> int:
+    """Take the list's rows whose address left the roster out of it; how many."""
+    rows = conn.execute(
+        select(subscribers.c.id, subscribers.c.email).where(
+            subscribers.c.list_id == list_id, subscribers.c.in_roster.is_(True)
+        ),
+        execution_options={"yield_per": BATCH},  # this statement's alone (streamed)
+    )
+    gone = [{"row_id": row_id} for row_id, email in rows if email not in seen]
+    if gone:
+        conn.execute(
+            subscribers.update()
+            .where(subscribers.c.id == bindparam("row_id"))
+            .values(in_roster=False, updated_at=now),
+            gone,
+        )
+    return len(gone)
+
+
 class SubscriberRepo:
     """Reads and writes ``lists`` and ``subscribers``."""
 
@@ -110,68 +160,50 @@ class SubscriberRepo:
             return self._sync(list_id, roster, now)
 
     def _sync(self, list_id: int, roster: Sequence[Subscriber], now: datetime) -> SyncCounts:
-        added = updated = removed = kept = 0
+        """The roster against the stored rows of its addresses, ``BATCH`` at a time: a list of
+        millions is never held twice (as roster and as rows) in memory."""
+        added = updated = kept = 0
+        seen: set[str] = set()
+        fresh: list[dict[str, object]] = []
         with self.engine.begin() as conn:
-            existing = {
-                r["email"]: r
-                for r in conn.execute(
-                    select(subscribers).where(subscribers.c.list_id == list_id)
-                ).mappings()
-            }
-            seen: set[str] = set()
-            fresh: list[dict[str, object]] = []
-            for sub in roster:
-                seen.add(sub.email)
-                row = existing.get(sub.email)
-                if row is None:
-                    fresh.append(
-                        {
-                            "list_id": list_id,
-                            "email": sub.email,
-                            "name": sub.name,
-                            "areas": list(sub.areas),
-                            "status": sub.status,
-                            "in_roster": True,
-                            "updated_at": now,
-                            "subscribed_at": sub.subscribed_at or now.date().isoformat(),
-                            "source": sub.source,
-                            "timezone": sub.timezone,
-                        }
-                    )
-                    if len(fresh) == BATCH:
-                        added += _insert(conn, fresh)
-                    continue
-                status = sub.status
-                if row["status"] in SUPPRESSED and status == "active":
-                    status = row["status"]
-                    kept += 1
-                values = {"name": sub.name, "areas": list(sub.areas), "status": status}
-                if row["areas_chosen_at"] is not None:  # the subscriber's own choice wins
-                    values["areas"] = row["areas"]
-                values.update({k: v for k, v in _extras(sub).items() if v})
-                if row["timezone_chosen_at"] is not None:  # the reader's own choice wins
-                    values.pop("timezone", None)
-                if not row["in_roster"] or any(row[k] != v for k, v in values.items()):
-                    conn.execute(
-                        subscribers.update()
-                        .where(subscribers.c.id == row["id"])
-                        .values(in_roster=True, updated_at=now, **values)
-                    )
-                    updated += 1
+            for start in range(0, len(roster), BATCH):
+                batch = roster[start : start + BATCH]
+                existing = {
+                    r["email"]: r
+                    for r in conn.execute(
+                        select(*_COMPARED).where(
+                            subscribers.c.list_id == list_id,
+                            subscribers.c.email.in_([sub.email for sub in batch]),
+                        )
+                    ).mappings()
+                }
+                for sub in batch:
+                    seen.add(sub.email)
+                    row = existing.get(sub.email)
+                    if row is None:
+                        fresh.append(_new_row(list_id, sub, now))
+                        if len(fresh) == BATCH:
+                            added += _insert(conn, fresh)
+                        continue
+                    status = sub.status
+                    if row["status"] in SUPPRESSED and status == "active":
+                        status = row["status"]
+                        kept += 1
+                    values = {"name": sub.name, "areas": list(sub.areas), "status": status}
+                    if row["areas_chosen_at"] is not None:  # the subscriber's own choice wins
+                        values["areas"] = row["areas"]
+                    values.update({k: v for k, v in _extras(sub).items() if v})
+                    if row["timezone_chosen_at"] is not None:  # the reader's own choice wins
+                        values.pop("timezone", None)
+                    if not row["in_roster"] or any(row[k] != v for k, v in values.items()):
+                        conn.execute(
+                            subscribers.update()
+                            .where(subscribers.c.id == row["id"])
+                            .values(in_roster=True, updated_at=now, **values)
+                        )
+                        updated += 1
             added += _insert(conn, fresh)
-            gone = [
-                {"row_id": row["id"]}
-                for email, row in existing.items()
-                if email not in seen and row["in_roster"]
-            ]
-            if gone:
-                conn.execute(
-                    subscribers.update()
-                    .where(subscribers.c.id == bindparam("row_id"))
-                    .values(in_roster=False, updated_at=now),
-                    gone,
-                )
-                removed = len(gone)
+            removed = _mark_gone(conn, list_id, seen, now)
             kept += enforce(conn, list_id, now)
         return SyncCounts(added, updated, removed, kept)
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
-import io
+import sys
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import TextIO
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -141,25 +142,34 @@ def read_roster(path: Path, taxonomy: Taxonomy | None = None) -> Roster:
     ``taxonomy`` when given), and a repeated address keeps its first row.
     """
     try:
-        raw = path.read_bytes().decode("utf-8-sig")
+        with path.open(encoding="utf-8-sig", newline="") as file:
+            return _read(path, file, taxonomy)
     except FileNotFoundError:
         raise ConfigError(  # the config names a file that is not there
             "subscriber file not found", subject=str(path), hint="check [[lists]] subscribers"
         ) from None
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError:  # read as it streams: find the byte for the message
+        try:
+            path.read_bytes().decode("utf-8-sig")
+            start = 0
+        except UnicodeDecodeError as exc:
+            start = exc.start
         raise SubscriberError(
-            f"not UTF-8 (byte {exc.start})", subject=str(path), hint="save the file as UTF-8"
+            f"not UTF-8 (byte {start})", subject=str(path), hint="save the file as UTF-8"
         ) from None
+
+
+def _read(path: Path, file: TextIO, taxonomy: Taxonomy | None) -> Roster:
+    """The roster in ``file``, read a row at a time: a list of millions is never one string."""
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
-            raw.split("\n", 1)[0], delimiters=",;\t"
+            file.readline(), delimiters=",;\t"
         )
     except csv.Error:
         dialect = csv.excel
+    file.seek(0)
     # Only the delimiter is sniffed: quoting stays Excel's ("" inside a quoted cell is a ").
-    reader = csv.reader(
-        io.StringIO(raw, newline=""), dialect=csv.excel, delimiter=dialect.delimiter
-    )
+    reader = csv.reader(file, dialect=csv.excel, delimiter=dialect.delimiter)
     header = [h.strip().lower() for h in next(reader, [])]
     if "email" not in header:
         raise SubscriberError(
@@ -244,15 +254,15 @@ def _row(
         except ValueError as exc:
             notes.append(f"timezone: {exc}; imported without it (the list's zone applies)")
             zone = None
-    sub = Subscriber(
+    sub = Subscriber(  # cells that repeat down a roster are kept once: memory at millions
         email=email,
         name=name,
         areas=areas,
-        status=status,
+        status=sys.intern(status),
         line=line,
-        subscribed_at=subscribed_at,
-        source=source,
-        timezone=zone,
+        subscribed_at=sys.intern(subscribed_at),
+        source=sys.intern(source),
+        timezone=None if zone is None else sys.intern(zone),
     )
     return sub, notes
 
