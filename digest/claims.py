@@ -11,7 +11,6 @@ process id, so the same rules hold across hosts.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from datetime import datetime, timedelta
 from .errors import ClaimHeldError, StoreError
 from .models import Window
 from .reports import SendReport
+from .store.leases import renewed
 from .store.owner import owner_id
 from .store.runs import Holder, Run, RunRepo
 
@@ -92,37 +92,28 @@ def kept(
     A lease is lost when this process stalled longer than the lease and another one took the
     period over; ``on_lost`` must then stop the send.
     """
-    done = threading.Event()
     owner = run.owner or owner_id()
 
-    def renew() -> None:
-        while not done.wait(lease.total_seconds() / 3):
-            try:
-                ours = runs.renew(run.id, owner, clock() + lease)
-            except StoreError as exc:  # the database is away: a line, not a traceback
-                log.warning(
-                    "%s: could not renew the lease of run %d: %s", run.list_name, run.id, exc
-                )
-                continue
-            except Exception:
-                log.exception("%s: could not renew the lease of run %d", run.list_name, run.id)
-                continue
-            if not ours:
-                log.error(
-                    "%s: lost the claim on the period ending %s to another process; stopping",
-                    run.list_name,
-                    run.window.end,
-                )
-                on_lost()
-                return
+    def renew() -> bool:
+        try:
+            ours = runs.renew(run.id, owner, clock() + lease)
+        except StoreError as exc:  # the database is away: a line, not a traceback
+            log.warning("%s: could not renew the lease of run %d: %s", run.list_name, run.id, exc)
+            return True
+        except Exception:
+            log.exception("%s: could not renew the lease of run %d", run.list_name, run.id)
+            return True
+        if not ours:
+            log.error(
+                "%s: lost the claim on the period ending %s to another process; stopping",
+                run.list_name,
+                run.window.end,
+            )
+            on_lost()
+        return ours
 
-    thread = threading.Thread(target=renew, name=f"lease-{run.id}", daemon=True)
-    thread.start()
-    try:
+    with renewed(lease.total_seconds() / 3, renew, f"lease-{run.id}"):
         yield
-    finally:
-        done.set()
-        thread.join()
 
 
 def run_outcome(report: SendReport, halted: bool) -> tuple[str, str | None]:

@@ -8,6 +8,9 @@ interrupted what a live worker on another host is still sending.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import Engine, select
@@ -39,3 +42,23 @@ class ChunkLeaseRepo:
                 )
             ).first()
         return (str(row[0]), row[1]) if row else None
+
+
+@contextmanager
+def renewed(every: float, renew: Callable[[], bool], name: str) -> Iterator[None]:
+    """Call ``renew`` every ``every`` seconds in a thread of its own for the block, until it
+    returns False (the lease is someone else's now); the thread ends with the block."""
+    done = threading.Event()
+
+    def loop() -> None:
+        while not done.wait(every):
+            if not renew():
+                return
+
+    thread = threading.Thread(target=loop, name=name, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +32,7 @@ from ..periods import parse_duration
 from ..pipeline import Pipeline
 from ..send import Sender
 from ..store.chunks import ChunkLedger
+from ..store.leases import renewed
 from ..store.ledger import IdRange
 from ..store.owner import owner_id
 from .app import TASK, make_app
@@ -117,23 +117,17 @@ class ChunkRunner:
         A renewal before the claim, or after another delivery settled the rows, finds no
         lease of ours and changes nothing; a lost database is logged and tried next time.
         """
-        done = threading.Event()
         owner, store, every = owner_id(), self.pipeline.store, self.lease.total_seconds() / 3
 
-        def renew() -> None:
-            while not done.wait(every):
-                try:
-                    store.issues.renew_chunk(chunk, owner, self.pipeline.clock() + self.lease)
-                except StoreError as exc:
-                    log.warning("could not renew the lease of chunk %s: %s", chunk, exc)
+        def renew() -> bool:
+            try:
+                store.issues.renew_chunk(chunk, owner, self.pipeline.clock() + self.lease)
+            except StoreError as exc:
+                log.warning("could not renew the lease of chunk %s: %s", chunk, exc)
+            return True
 
-        thread = threading.Thread(target=renew, name=f"lease-{chunk}", daemon=True)
-        thread.start()
-        try:
+        with renewed(every, renew, f"lease-{chunk}"):
             yield
-        finally:
-            done.set()
-            thread.join()
 
 
 _runner: tuple[int, ChunkRunner] | None = None
