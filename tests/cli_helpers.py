@@ -37,6 +37,18 @@ def run_digest(
     )
 
 
+def start_digest(project: Path, *args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    """``python -m digest ARGS`` in ``project``, started, not waited for; output piped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "digest", *args],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 @contextmanager
 def serving(project: Path, env: dict[str, str]) -> Iterator[str]:
     """A real ``digest serve`` in ``project`` on a port the OS picks; yields its origin.

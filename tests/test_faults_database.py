@@ -12,7 +12,6 @@ rows whose outcome could not be written are ``unknown``, never resent on their o
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import pytest
 from digest.config.load import load_settings
 from digest.pipeline import Pipeline
 
-from .cli_helpers import cli_env
+from .cli_helpers import cli_env, start_digest
 from .delivery_helpers import API_KEY, SIGNING_KEY, use_backend, write_roster
 from .faults_helpers import CuttingSendGrid, Dropper, dropper_for, use_postgres
 from .rabbit import fresh_vhost
@@ -43,14 +42,8 @@ def dropper(pg_project: Path) -> Iterator[Dropper]:
 
 
 def cli(project: Path, *args: str) -> subprocess.Popen[str]:
-    env = cli_env(SENDGRID_API_KEY=API_KEY, DIGEST_SIGNING_KEY=SIGNING_KEY)
-    return subprocess.Popen(
-        [sys.executable, "-m", "digest", *args],
-        cwd=project,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    return start_digest(
+        project, *args, env=cli_env(SENDGRID_API_KEY=API_KEY, DIGEST_SIGNING_KEY=SIGNING_KEY)
     )
 
 

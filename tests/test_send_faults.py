@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pytest
 from digest.config.load import load_settings
 from digest.pipeline import Pipeline
 
-from .cli_helpers import cli_env
+from .cli_helpers import cli_env, start_digest
 from .delivery_helpers import API_KEY, SIGNING_KEY, use_backend, write_roster
 from .fake_sendgrid import Action, FakeSendGrid
 
@@ -37,14 +36,8 @@ def fake() -> Iterator[FakeSendGrid]:
 
 
 def cli(project: Path, *args: str) -> subprocess.Popen[str]:
-    env = cli_env(SENDGRID_API_KEY=API_KEY, DIGEST_SIGNING_KEY=SIGNING_KEY)
-    return subprocess.Popen(
-        [sys.executable, "-m", "digest", *args],
-        cwd=project,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    return start_digest(
+        project, *args, env=cli_env(SENDGRID_API_KEY=API_KEY, DIGEST_SIGNING_KEY=SIGNING_KEY)
     )
 
 

@@ -20,7 +20,6 @@ import json
 import re
 import signal
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +29,7 @@ import pytest
 from digest.config.load import load_settings
 from digest.pipeline import Pipeline
 
-from .cli_helpers import cli_env
+from .cli_helpers import cli_env, start_digest
 from .delivery_helpers import SIGNING_KEY, use_backend, write_roster
 from .smtp_relay import KillingRelay, start_relay
 
@@ -60,14 +59,7 @@ def relay() -> Iterator[KillingRelay]:
 
 
 def cli(project: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "digest", *args],
-        cwd=project,
-        env=cli_env(DIGEST_SIGNING_KEY=SIGNING_KEY),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_digest(project, *args, env=cli_env(DIGEST_SIGNING_KEY=SIGNING_KEY))
 
 
 def statuses(p: Pipeline, issue_id: int) -> dict[str, str]:
