@@ -7,6 +7,8 @@ Faults come from the parse fault hook (``DIGEST_PARSE_FAULT``, see digest.source
 
 from __future__ import annotations
 
+import errno
+import multiprocessing.process
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -148,3 +150,25 @@ def test_collect_processes_must_be_a_count(project: Path, bad: str) -> None:
     path.write_text(f"[collect]\nprocesses = {bad}\n\n" + path.read_text("utf-8"), "utf-8")
     with pytest.raises(ConfigError, match=r"collect(\.|: )processes"):
         load_settings(path)
+
+
+def test_processes_that_cannot_start_cost_their_feeds_not_the_run(
+    server: FeedServer, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernel refuses every new process (EAGAIN, as at the process limit): each feed is
+    reported with the setting that avoids processes, and the collect itself ends cleanly."""
+
+    def refused(self: object) -> None:
+        raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", refused)
+    store = Store(database_url)
+    report = collect_in_time(with_processes(2), store, sources(server, "one", "two"))
+    feeds = [o for o in report.outcomes if o.source != "html"]
+    assert len(feeds) >= 8 and all(o.error for o in feeds)
+    assert {o.error for o in feeds} == {
+        "could not start a process to parse it ([collect] processes = 1 parses in-process): "
+        "[Errno 11] Resource temporarily unavailable"
+    }
+    assert store.posts.since() == []  # nothing half-read
+    store.close()

@@ -31,6 +31,7 @@ from .job import Parsed, ParseJob, parse_job
 
 log = logging.getLogger(__name__)
 OVER_BUDGET = "over the collect budget while parsing: skipped"
+NO_PROCESS = "could not start a process to parse it ([collect] processes = 1 parses in-process)"
 _context = multiprocessing.get_context("forkserver")
 
 
@@ -91,7 +92,7 @@ class ProcessParser:
             return Parsed(job.source, error=OVER_BUDGET)
         try:
             future = pool.submit(run_job, job)
-        except (BrokenProcessPool, RuntimeError):  # broken, or replaced by another thread
+        except (BrokenProcessPool, RuntimeError, OSError):  # broken, replaced, or no process
             self._replace(pool)
             return self._parse_alone(job)
         try:
@@ -123,7 +124,7 @@ class ProcessParser:
         pool = self._executor()
         if pool is None:
             return
-        with suppress(RuntimeError, BrokenProcessPool):  # closed or broken meanwhile: no matter
+        with suppress(RuntimeError, BrokenProcessPool, OSError):  # closed, broken: no matter
             for _ in range(self.processes):
                 pool.submit(int)
 
@@ -151,8 +152,13 @@ class ProcessParser:
         with self._lock:
             if self._closed:
                 return Parsed(job.source, error=OVER_BUDGET)
+            try:
+                process.start()
+            except (OSError, RuntimeError) as exc:  # no process to be had (fork limit, ...)
+                send.close()
+                receive.close()
+                return Parsed(job.source, error=f"{NO_PROCESS}: {exc}")
             self._alone.add(process)
-            process.start()
         send.close()
         try:
             if not receive.poll(left()):
