@@ -4,7 +4,8 @@ Seeds two fresh SQLite stores alike with ``--readers`` active subscribers spread
 (a tenth with no zone of their own), then sends one issue to all of them in each, through the
 local fake SendGrid (``bench/send.py``'s), and prints both times in one run:
 
-- without waves: the ledger planned at once (one INSERT ... SELECT), then one send;
+- without waves: the ledger planned at once (one INSERT ... SELECT), then one send and its
+  report (the ledger's counts, as ``digest send`` ends);
 - with waves: readers per zone and the wave plan, the freeze writing every reader's row on its
   wave, then for each wave in time order what its run does to the ledger (readers changed since
   the freeze, its rows released) and its send, and its report (counts of its own rows).
@@ -104,8 +105,12 @@ def without_waves(store: Store, settings: Settings, issue_id: int, workers: int)
         began = time.perf_counter()
         counts = sender.deliver(issue, "bench")
         took.send = time.perf_counter() - began
+    began = time.perf_counter()
+    report = ledger_report(store, issue, "bench")  # as digest send ends, and each wave's run
+    took.ledger += time.perf_counter() - began
     took.total = time.perf_counter() - started
     assert counts == {"accepted": sum(store.subscribers.zone_counts(list_id).values())}, counts
+    assert report.counts == counts, report.counts
     return took
 
 
@@ -179,7 +184,7 @@ def main() -> None:
     n, w = f"{args.readers:,}", waved.waves
     print(f"waves: {n} readers over {len(ZONES)} zones -> {w} waves")
     print(f"plan (readers per zone + wave plan):     {waved.planning:8.3f} s")
-    print(f"ledger without waves (1 insert):         {plain.ledger:8.2f} s")
+    print(f"ledger without waves (insert + report):  {plain.ledger:8.2f} s")
     print(f"ledger with waves (freeze + {w} runs):     {waved.ledger:8.2f} s")
     print(f"deliver without waves (1 send):          {plain.send:8.2f} s")
     print(f"deliver with waves ({w} sends):            {waved.send:8.2f} s")
