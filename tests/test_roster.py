@@ -8,7 +8,7 @@ import pytest
 from digest.errors import ConfigError, SubscriberError
 from digest.store import Store
 from digest.store.subscribers import SyncCounts
-from digest.subscribers.roster import read_roster
+from digest.subscribers.roster import _validated, normalize_email, read_roster
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 
@@ -153,3 +153,36 @@ def test_sync_in_batches_keeps_every_rule_across_batch_edges(
         kept_suppressed=1
     )
     store.close()
+
+
+ADDRESSES = [
+    "reader0000001@example.org", "Mixed.Case+tag@Example.ORG", "a@b.co", "x_y-z@sub.example.co.uk",
+    "o'brien@example.ie", "{weird}|~!#$%&*/=?^`@example.com", "Postmaster@example.org",
+    "abuse@EXAMPLE.org", "a..b@example.org", ".lead@example.org", "trail.@example.org",
+    "no-at-sign.example.org", "@example.org", "local@", "two@at@example.org",
+    "a@-bad-.example", "a@exa_mple.org", "a@example", "a@localhost", "a@example.org.",
+    "a@.example.org", "a@example..org", "a@123.123.123.123", "a@[127.0.0.1]",
+    "zoë@bücher.example", "jörg@example.org", "a@bücher.example", '"quoted"@example.org',
+    "sp ace@example.org", "a@example.invalid", "a@example.test", "a@xn--bcher-kva.example",
+    "a" * 64 + "@example.org", "a" * 65 + "@example.org", "a" * 240 + "@example.org",
+    "a@" + "b" * 63 + ".org", "a@" + "b" * 64 + ".org",
+    "a@" + ".".join(["c" * 60] * 4) + ".org", "1@" + ".".join(["d" * 49] * 5),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("address", ADDRESSES)
+def test_the_fast_path_normalizes_as_the_validator_does(address: str) -> None:
+    """``normalize_email`` takes a plain address through a cached check of its domain: it
+    must give the validator's own answer, normalized address or refusal, for every one."""
+    try:
+        expected: str | Exception = _validated(address)
+    except ValueError as exc:
+        expected = exc
+    try:
+        got: str | Exception = normalize_email(address)
+    except ValueError as exc:
+        got = exc
+    if isinstance(expected, Exception):
+        assert isinstance(got, ValueError) and str(got) == str(expected)
+    else:
+        assert got == expected
