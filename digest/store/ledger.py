@@ -24,7 +24,7 @@ from .ledger_sql import (
 )
 from .outage import retried
 from .schema import UTCDateTime, chunk_leases, deliveries, subscribers
-from .zones import Placing, zone_waves
+from .zones import Placing, lock_waves, zone_waves
 
 T = TypeVar("T")
 
@@ -142,6 +142,8 @@ class LedgerRepo:
                     .on_conflict_do_nothing(constraint="uq_delivery_once")
                 )
             with self.engine.begin() as conn:
+                if placing is not None:
+                    lock_waves(conn, issue_id)
                 # without preserve_rowcount SQLAlchemy reports -1 for an INSERT on psycopg
                 result = conn.execute(insert, execution_options={"preserve_rowcount": True})
                 added += max(result.rowcount, 0)
@@ -161,6 +163,8 @@ class LedgerRepo:
         added = 0
         for batch in _batches(recipients, 1000):
             with self.engine.begin() as conn:
+                if placing is not None:
+                    lock_waves(conn, issue_id)
                 have = set(
                     conn.execute(
                         select(deliveries.c.subscriber_id).where(

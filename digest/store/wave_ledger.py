@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from ..models import IssueRow, Subscriber
 from .ledger_sql import PLANNED, WAITING
 from .schema import deliveries, issues, subscribers
-from .zones import Placing
+from .zones import Placing, lock_waves
 
 
 class WaveLedgerRepo:
@@ -63,6 +63,7 @@ class WaveLedgerRepo:
             .where(deliveries.c.issue_id == issue_id, deliveries.c.wave.is_(None))
         )
         with self.engine.begin() as conn:
+            lock_waves(conn, issue_id)
             rows = conn.execute(query).all()
             for row_id, zone in rows:
                 wave = placing.slot(placing.zone(zone))
@@ -113,6 +114,7 @@ class WaveLedgerRepo:
         )
         done = 0
         with self.engine.begin() as conn:
+            lock_waves(conn, issue_id)
             for r in conn.execute(query).mappings().all():
                 zone = placing.zone(r["timezone"])
                 if r["row_id"] is None:
@@ -144,6 +146,7 @@ class WaveLedgerRepo:
     def release(self, issue_id: int, waves: Iterable[datetime], now: datetime) -> int:
         """Make the waiting rows of ``waves`` planned: this run sends them."""
         with self.engine.begin() as conn:
+            lock_waves(conn, issue_id)
             result = conn.execute(
                 deliveries.update()
                 .where(

@@ -1,5 +1,5 @@
-"""Where a wave-sent issue's ledger rows go: ``Placing`` and the SQL that reads a row's wave
-from its reader's zone."""
+"""Where a wave-sent issue's ledger rows go: ``Placing``, the SQL that reads a row's wave
+from its reader's zone, and the lock that takes two runs of one issue's waves in turn."""
 
 from __future__ import annotations
 
@@ -8,7 +8,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, FromClause, String, func, literal, null, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    FromClause,
+    String,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 
 from .schema import UTCDateTime, subscribers
 
@@ -37,6 +47,23 @@ class Placing:
         """A ledger row's wave and status for a reader in ``zone``, planned on their slot."""
         wave = self.slot(self.zone(zone))
         return {"status": planned if wave in self.released else waiting, "wave": wave}
+
+
+WAVES_LOCK = 0x6467_7776
+"""The first key of the PostgreSQL advisory lock on an issue's waiting rows (the second is
+the issue's id)."""
+
+
+def lock_waves(conn: Connection, issue_id: int) -> None:
+    """Hold the issue's waiting rows for this transaction: runs of two of its waves at once
+    (a second scheduler, a wave that overran) then move and release them in turn.
+
+    Moving readers who changed zone and releasing a wave each lock the same waiting rows,
+    in orders of their own (by reader, by wave): both at once can deadlock on PostgreSQL.
+    SQLite writes one transaction at a time already.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(WAVES_LOCK, issue_id)))
 
 
 class ZoneWaves(NamedTuple):
