@@ -119,7 +119,7 @@ def _store(store: Store, report: SourceReport, now: datetime) -> SourceOutcome:
         log.warning("%s: skipped %s", report.source, problem)
     if report.error:
         log.warning("%s: failed: %s", report.source, report.error)
-    counts = store.posts.upsert(report.posts, now)
+    counts = store.posts.upsert(report.posts, now, report.fingerprints)
     store.sources.record(
         report.source,
         now,

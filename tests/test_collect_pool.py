@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from digest.collect import collect
 from digest.config import Settings
@@ -24,9 +25,12 @@ from digest.reports import CollectReport
 from digest.sources.feed.faults import FAULT_ENV
 from digest.sources.feed.source import FeedSource
 from digest.store import Store
+from digest.store.schema import posts
+from digest.store.simhash import simhash
 
 from .databases import dump
 from .feedserver import FEEDS, FeedServer, feed_source, server_fixture  # noqa: F401
+from .test_feed_cleanup import ARTICLE, LOOPBACK, PARAGRAPHS
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 BODY = (
@@ -171,4 +175,31 @@ def test_processes_that_cannot_start_cost_their_feeds_not_the_run(
         "[Errno 11] Resource temporarily unavailable"
     }
     assert store.posts.since() == []  # nothing half-read
+    store.close()
+
+
+def test_each_post_is_stored_with_the_fingerprint_of_the_text_stored(
+    server: FeedServer, database_url: str
+) -> None:
+    """Fingerprints are worked out in the parsing processes, from each post's text as parsed;
+    a post whose excerpt was then replaced by its article's full text is fingerprinted from
+    the full text, or a near-copy of the article would not be caught."""
+    server.feed("/article/1", ARTICLE, "text/html; charset=utf-8")
+    excerpt = " ".join(" ".join(PARAGRAPHS).split()[:45]) + " […]"
+    item = f"<item><title>Debt</title><link>{server.url('/article/1')}</link>"
+    body = f"<description>{excerpt}</description></item>"
+    url = server.feed("/full.xml", f'<rss version="2.0"><channel><title>t</title>{item}{body}')
+    full = feed_source(url, "full", full_text=True, allow_networks=LOOPBACK)
+    full.clock = lambda: NOW
+    store = Store(database_url)
+    report = collect_in_time(with_processes(2), store, [*sources(server, "one"), full])
+    assert {o.source: o.new for o in report.outcomes}["full"] == 1
+    with store.begin() as conn:
+        rows = conn.execute(select(posts.c.source, posts.c.text, posts.c.simhash)).all()
+    assert len(rows) >= 10
+    for source, text, fingerprint in rows:
+        assert fingerprint == simhash(text), source
+    (article,) = [text for source, text, _ in rows if source == "full"]
+    assert article.split("\n\n")[-4:] == PARAGRAPHS  # the full text, not the excerpt
+    assert simhash(article) != simhash(excerpt) is not None
     store.close()

@@ -35,6 +35,9 @@ class SourceReport:
     """Opaque per-source state to keep until the next run (e.g. ETag, Last-Modified)."""
     disabled: bool = False
     """Set when the source asked to be switched off for good (e.g. HTTP 410 Gone)."""
+    fingerprints: Mapping[str, int | None] = field(default_factory=dict)
+    """Near-duplicate fingerprints (``simhash``) already worked out, by post text: a post
+    whose text is not here (none given, or changed since) is fingerprinted as it is stored."""
 
 
 @runtime_checkable

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +14,7 @@ from ..sources.images import image_from_json
 from .issues import frozen
 from .schema import issue_posts, issues, lists, post_edits, posts
 from .simhash import Fingerprints
-from .upsert import UpsertCounts, upsert_posts
+from .upsert import NONE_KNOWN, UpsertCounts, upsert_posts
 
 __all__ = ["PostRepo", "UpsertCounts"]
 
@@ -58,11 +58,15 @@ class PostRepo:
         )
         self.fingerprints.add_many([(int(i), int(h)) for i, h in conn.execute(query)])
 
-    def upsert(self, batch: Iterable[Post], now: datetime) -> UpsertCounts:
-        """Store new posts, refresh changed ones, and count duplicates by guid, URL or body."""
+    def upsert(
+        self, batch: Iterable[Post], now: datetime, known: Mapping[str, int | None] = NONE_KNOWN
+    ) -> UpsertCounts:
+        """Store new posts, refresh changed ones, and count duplicates by guid, URL or body.
+
+        ``known``: fingerprints already worked out, by post text (``SourceReport``'s)."""
         with self.engine.begin() as conn:
             self._refresh_fingerprints(conn)
-            return upsert_posts(conn, batch, now, self.fingerprints)
+            return upsert_posts(conn, batch, now, self.fingerprints, known)
 
     def get(self, post_id: int) -> StoredPost:
         with self.engine.connect() as conn:

@@ -29,7 +29,7 @@ def _hashes(words: list[str]) -> np.ndarray[Any, np.dtype[np.uint64]]:
         cache.clear()
     for word in set(words).difference(cache):
         cache[word] = int.from_bytes(blake2b(word.encode(), digest_size=8).digest(), "little")
-    return np.array([cache[w] for w in words], dtype=np.uint64)
+    return np.fromiter(map(cache.__getitem__, words), dtype=np.uint64, count=len(words))
 
 
 def simhash(text: str) -> int | None:
@@ -46,8 +46,10 @@ def simhash(text: str) -> int | None:
 
 def _popcounts_by_bit(values: np.ndarray[Any, np.dtype[np.uint64]]) -> Any:
     """How many of ``values`` have each of the 64 bits set (big-endian bit order)."""
-    as_bytes = values.astype(">u8").view(np.uint8).reshape(-1, 8)
-    return np.unpackbits(as_bytes, axis=1).sum(axis=0, dtype=np.int64)
+    bits = np.unpackbits(values.astype(">u8").view(np.uint8).reshape(-1, 8), axis=1)
+    # a product with ones sums the columns in a third less time than .sum(axis=0); float32
+    # counts exactly up to 2**24, far above _MAX_WORDS
+    return (np.ones(len(bits), dtype=np.float32) @ bits.astype(np.float32)).astype(np.int64)
 
 
 _TABLE = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)

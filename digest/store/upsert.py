@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import Connection, or_, select
@@ -20,6 +21,9 @@ _CHUNK = 500
 _KEY_BYTES = 2000
 """Most UTF-8 bytes of a stored guid, URL or URL key (``String(2000)``, indexed)."""
 _AUTHOR_BYTES = 500
+
+NONE_KNOWN: Mapping[str, int | None] = MappingProxyType({})
+"""No fingerprint worked out beforehand: each is worked out as its post is stored."""
 
 
 def _bounded(post: Post) -> Post:
@@ -82,15 +86,24 @@ def _existing(
 
 
 def upsert_posts(
-    conn: Connection, batch: Iterable[Post], now: datetime, seen: Fingerprints
+    conn: Connection,
+    batch: Iterable[Post],
+    now: datetime,
+    seen: Fingerprints,
+    known: Mapping[str, int | None] = NONE_KNOWN,
 ) -> UpsertCounts:
     """Insert new posts, update changed ones, count duplicates by guid, URL or body.
 
     A post whose guid is stored is the same post (updated if its content changed). A new
     guid with a stored post's normalized URL is a duplicate and is dropped. A new post whose
     body is near-identical to a stored original's (or an earlier one's in this batch) is
-    stored with ``duplicate_of`` pointing at it, and no issue will include it.
+    stored with ``duplicate_of`` pointing at it, and no issue will include it. A post's
+    fingerprint is taken from ``known`` (by its text) when there, else worked out here.
     """
+
+    def fingerprint_of(text: str) -> int | None:
+        return known[text] if text in known else simhash(text)
+
     items = [(_bounded(p), _url_key(p.url)) for p in batch]  # the key of the whole URL
     by_guid, by_url = _existing(
         conn, sorted({p.guid for p, _ in items}), sorted({k for _, k in items if k})
@@ -107,7 +120,7 @@ def upsert_posts(
                 continue
         content = _content(post, url_key)
         if row is None:
-            fingerprint = simhash(post.text)
+            fingerprint = fingerprint_of(post.text)
             values = {
                 "published": now, "published_given": False, **content, "source": post.source,
                 "guid": post.guid, "collected_at": now, "updated_at": now,
@@ -127,13 +140,13 @@ def upsert_posts(
                 by_url.setdefault(url_key, values)
         elif any(row[k] != v for k, v in content.items()):
             if "id" in row:
-                fingerprint = simhash(post.text)
+                fingerprint = fingerprint_of(post.text)
                 values = {"updated_at": now, "simhash": fingerprint, **content}
                 conn.execute(posts.update().where(posts.c.id == row["id"]).values(**values))
                 if row["duplicate_of"] is None and fingerprint is not None:
                     seen.add(row["id"], fingerprint)
             else:  # the same guid twice in one batch: the later entry wins
-                row.update(content, simhash=simhash(post.text))
+                row.update(content, simhash=fingerprint_of(post.text))
             updated += 1
         else:
             unchanged += 1

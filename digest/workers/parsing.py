@@ -98,6 +98,7 @@ def parsed_from_json(data: dict[str, Any]) -> Parsed:
         problems=tuple(Problem(**p) for p in data["problems"]),
         wanted=tuple(data["wanted"]),
         error=data["error"],
+        fingerprints=tuple(data.get("fingerprints", ())),  # none from an older worker
     )
 
 

@@ -172,7 +172,10 @@ class FeedSource:
         posts = list(parsed.posts)
         for i in parsed.wanted:
             posts[i] = self._with_full_text(posts[i], problems)
-        return SourceReport(self.name, tuple(posts), tuple(problems), state=dict(state_out))
+        known = dict(zip((p.text for p in parsed.posts), parsed.fingerprints, strict=False))
+        return SourceReport(
+            self.name, tuple(posts), tuple(problems), state=dict(state_out), fingerprints=known
+        )
 
     def _with_full_text(self, post: Post, problems: list[Problem]) -> Post:
         """The post with its article's text, or unchanged when extraction fails or is poorer.
