@@ -6,12 +6,14 @@ import difflib
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 from .config import TaxonomySettings
 
 _NON_WORD = re.compile(r"[\W_]+")
 
 
+@lru_cache(maxsize=4096)  # a feed's categories repeat entry after entry
 def area_key(name: str) -> str:
     """Case-, accent-, punctuation- and whitespace-insensitive key of an area name."""
     folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
