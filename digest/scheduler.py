@@ -25,7 +25,7 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
-from sqlalchemy.exc import IntegrityError, ProgrammingError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from . import periods
 from .claims import SCHEDULED
@@ -328,12 +328,13 @@ class Scheduler:
 
     def _job_table(self) -> None:
         """Create APScheduler's job table unless it exists: two schedulers starting at once on
-        a new PostgreSQL database both find it missing, and the second CREATE fails."""
+        a new database both find it missing, and the second CREATE fails (PostgreSQL: a
+        duplicate table or type; SQLite: "table apscheduler_jobs already exists")."""
         for _ in range(2):
             try:
                 self.jobstore.jobs_t.create(self.pipeline.store.engine, checkfirst=True)
                 return
-            except (IntegrityError, ProgrammingError):
+            except (IntegrityError, ProgrammingError, OperationalError):
                 log.info("another scheduler created the job table meanwhile")
         self.jobstore.jobs_t.create(self.pipeline.store.engine, checkfirst=True)
 

@@ -1,4 +1,4 @@
-"""Schedulers starting at the same moment on a new PostgreSQL database both start."""
+"""Schedulers starting at the same moment on a new database both start."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import re
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 
 from digest.config.load import load_settings
 from digest.pipeline import Pipeline
@@ -68,3 +69,35 @@ def waiting_on_a_lock(engine: Engine) -> bool:
                 )
             ).scalar_one()
         )
+
+
+def test_a_scheduler_starts_when_the_job_table_appears_between_its_look_and_its_create(
+    project: Path,
+) -> None:
+    """Two schedulers starting at once on one database: both look, both find no job table,
+    the other creates it first. On SQLite the second CREATE fails with an OperationalError
+    ("table apscheduler_jobs already exists"), which killed a scheduler of the two-scheduler
+    test under load; on PostgreSQL with a ProgrammingError."""
+    config = project / "config.toml"
+    config.write_text(config.read_text() + '\n[scheduler]\npoll = "1h"\n', encoding="utf-8")
+    assert run_digest(project, "db", "upgrade").returncode == 0
+    pipeline = Pipeline(load_settings(config))
+    scheduler = Scheduler(pipeline)
+    other = create_engine(pipeline.store.engine.url)
+    raced: list[str] = []
+
+    def the_other_creates_it_first(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.strip().startswith("CREATE TABLE apscheduler_jobs") and not raced:
+            raced.append(statement)
+            scheduler.jobstore.jobs_t.create(other)
+
+    event.listen(pipeline.store.engine, "before_cursor_execute", the_other_creates_it_first)
+    try:
+        scheduler.start()
+        assert raced  # the CREATE it tried came after the other's
+        assert scheduler.aps.get_job("list:weekly") is not None
+        scheduler.stop()
+    finally:
+        event.remove(pipeline.store.engine, "before_cursor_execute", the_other_creates_it_first)
+        other.dispose()
+        pipeline.close()
