@@ -4,9 +4,11 @@ over, SQLite upgraded on open, PostgreSQL refused until ``digest db upgrade``.""
 from __future__ import annotations
 
 import gzip
+import multiprocessing
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -163,3 +165,36 @@ def test_the_revisions_build_the_schema_the_tables_declare(database_url: str) ->
         differences = compare_metadata(MigrationContext.configure(conn), metadata)
     engine.dispose()
     assert differences == []
+
+
+def _open_store(url: str, start: Any, out: Any) -> None:
+    """In a process of its own: wait for the others, then open the store."""
+    start.wait(60)
+    try:
+        Store(url).close()
+        out.put("opened")
+    except Exception as exc:  # reported by the test
+        out.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_processes_opening_a_new_sqlite_store_at_once_all_open_it(tmp_path: Path) -> None:
+    """A scheduler, the desk and a worker started together on a new project: each opens the
+    store at the same moment. They failed with "table ... already exists" (two made the
+    schema) or "database is locked" (two turned the new file to WAL); one makes it, the
+    others wait and find it made."""
+    context = multiprocessing.get_context("spawn")
+    for trial in range(3):
+        url = f"sqlite:///{tmp_path / f'new-{trial}.db'}"
+        start, out = context.Barrier(4), context.Queue()
+        procs = [context.Process(target=_open_store, args=(url, start, out)) for _ in range(4)]
+        for proc in procs:
+            proc.start()
+        outcomes = [out.get(timeout=600) for _ in procs]
+        for proc in procs:
+            proc.join(60)
+        assert outcomes == ["opened"] * 4, outcomes
+        with create_engine(url).connect() as conn:
+            assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+        store = Store(url, check_schema=False)
+        assert store.schema().up_to_date
+        store.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,13 +25,31 @@ from .standing import StandingReads
 from .subscribers import SubscriberRepo
 from .suppressions import SuppressionRepo
 
+WAL_WAIT = 30.0
+"""Seconds to wait for another process turning a new SQLite file to WAL."""
+
+
+def _to_wal(cur: sqlite3.Cursor) -> None:
+    """Put the database in WAL mode, waiting while another process opening a new file at the
+    same moment holds the lock that takes: SQLite answers "database is locked" at once there,
+    without its busy timeout (a lock it cannot wait for without risking a deadlock)."""
+    deadline = time.monotonic() + WAL_WAIT
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
 
 def _sqlite_pragmas(dbapi_conn: object, _: object) -> None:
     cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
-    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    _to_wal(cur)
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
 
 

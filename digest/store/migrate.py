@@ -158,10 +158,20 @@ def alembic_config(conn: Connection) -> Config:
 
 @contextmanager
 def _locked(conn: Connection) -> Iterator[None]:
-    """Serialise schema changes between processes and hosts (PostgreSQL: advisory lock)."""
+    """Serialise schema changes between processes and hosts (PostgreSQL: advisory lock;
+    SQLite: its write lock, taken before the schema is read, so that of two processes
+    opening a new database at once the second waits and then finds it made, instead of
+    failing on "table ... already exists")."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
+    elif conn.dialect.name == "sqlite" and not _in_transaction(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
     yield
+
+
+def _in_transaction(conn: Connection) -> bool:
+    """Whether the DB-API connection has begun a transaction (sqlite3 begins one lazily)."""
+    return bool(getattr(conn.connection.dbapi_connection, "in_transaction", False))
 
 
 @cache
