@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
 
 from .config import Settings
@@ -67,11 +68,13 @@ def collect(
                 (i, source, pool.submit(_read, source, state, until, parser))
                 for i, source, state in runnable
             ]
-            wait([f for _, _, f in futures], timeout=max(0.0, until - time.monotonic()) + GRACE)
+            # each source is stored once it and those before it are read, while later ones
+            # are still fetched and parsed: storing is not left for the end
+            deadline = until + GRACE
             for i, source, future in futures:
-                if future.done():
-                    report = future.result()
-                else:
+                try:
+                    report = future.result(timeout=max(0.0, deadline - time.monotonic()))
+                except FutureTimeout:
                     late = f"over the collect budget ({settings.collect.budget}): skipped"
                     report = SourceReport(source.name, error=late)
                 outcomes[i] = _store(store, report, now)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import errno
 import multiprocessing.process
 import threading
+import time
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +25,7 @@ from digest.config.load import load_settings
 from digest.errors import ConfigError
 from digest.reports import CollectReport
 from digest.sources.feed.faults import FAULT_ENV
+from digest.sources.base import SourceReport
 from digest.sources.feed.source import FeedSource
 from digest.store import Store
 from digest.store.schema import posts
@@ -202,4 +205,43 @@ def test_each_post_is_stored_with_the_fingerprint_of_the_text_stored(
     (article,) = [text for source, text, _ in rows if source == "full"]
     assert article.split("\n\n")[-4:] == PARAGRAPHS  # the full text, not the excerpt
     assert simhash(article) != simhash(excerpt) is not None
+    store.close()
+
+
+class StoredFirst:
+    """A source that answers only once another connection sees ``first``'s posts stored (or
+    after ``WAIT`` seconds), and tells which."""
+
+    name = "last"
+
+    def __init__(self, database_url: str, first: str):
+        self.database_url, self.first = database_url, first
+        self.saw_first_stored = threading.Event()
+
+    def collect(self, state: Mapping[str, str]) -> SourceReport:
+        reader = Store(self.database_url)
+        try:
+            until = time.monotonic() + WAIT
+            while time.monotonic() < until and not self.saw_first_stored.is_set():
+                if any(p.source == self.first for p in reader.posts.since()):
+                    self.saw_first_stored.set()
+                else:
+                    time.sleep(0.05)  # polls the store: what is waited for is a commit
+        finally:
+            reader.close()
+        return SourceReport(self.name)
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_source_is_stored_while_the_sources_after_it_are_still_read(
+    server: FeedServer, database_url: str, processes: int
+) -> None:
+    """Storing overlaps reading: a collect stores each source once it and those before it are
+    read, instead of storing everything after the slowest source has answered."""
+    store = Store(database_url)
+    last = StoredFirst(database_url, "first")
+    feeds = sources(server, "one", "two", "three")  # enough feeds for a pool
+    report = collect_in_time(with_processes(processes), store, [*feeds, last])
+    assert last.saw_first_stored.is_set()
+    assert {o.source: o.new for o in report.outcomes}["first"] == 1
     store.close()
