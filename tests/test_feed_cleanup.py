@@ -66,12 +66,53 @@ def test_wordpress_boilerplate_leaves_both_text_and_html() -> None:
         ("The summary ends here [&hellip;]", "The summary ends here"),
         ("The summary ends here […]", "The summary ends here"),
         ("Opening line. Read more »", "Opening line."),
+        (
+            f"{'A long opening line. ' * 8}  Continue   reading\n...",
+            "A long opening line. " * 7 + "A long opening line.",
+        ),
+        ("You can read more […] in the report, which runs long. " * 3 + "Its last line.", None),
         ("Para one.\n\nPhoto: AP/Jane Roe\n\nPara two.", "Para one.\n\nPara two."),
         ("Photographs of the summit show the leaders apart.", None),
     ],
 )
 def test_text_boilerplate(raw: str, clean: str | None) -> None:
     assert clean_text(raw) == (clean or raw)
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "https://www.facebook.com/sharer/sharer.php?u=x",
+        "https://twitter.com/intent/tweet?url=x",
+        "https://twitter.com/share?url=x",
+        "https://X.com/intent/post?url=x",
+        "https://www.linkedin.com/shareArticle?url=x",
+        "https://www.reddit.com/submit?url=x",
+        "https://pinterest.com/pin/create/button/?url=x",
+        "https://api.whatsapp.com/send?text=x",
+        "https://t.me/share/url?url=x",
+        "https://b.example/p/#respond",
+        "https://b.example/p/#Comments",
+        "https://b.example/p/?share=email",
+        "https://b.example/p/?a=1&share=jetpack-whatsapp",
+        "mailto:?subject=x",
+        "https://feeds.feedburner.com/~ff/blog?a=x",
+        "https://b.example/feed/",
+        "https://b.example/p/feed",
+    ],
+)
+def test_share_comment_and_feed_links_go_whatever_their_label(href: str) -> None:
+    html, text = clean_html(f'<p>Real content here, <a href="{href}">then this</a>.</p>')
+    assert text == "Real content here, ." and "then this" not in html
+
+
+@pytest.mark.parametrize(
+    "href",
+    ["https://www.nytimes.com/2026/10/01/world/x.html", "/related/12", "https://x.community/a"],
+)
+def test_plain_links_stay(href: str) -> None:
+    html, text = clean_html(f'<p>Real content here, <a href="{href}">then this</a>.</p>')
+    assert text == "Real content here, then this." and f'href="{href}"' in html
 
 
 def test_full_text_replaces_excerpts_and_keeps_them_when_extraction_fails(

@@ -45,6 +45,11 @@ _SHARE_HREF = re.compile(
     r"reddit\.com/submit|pinterest\.com/pin/create|api\.whatsapp\.com/send|t\.me/share|"
     r"#(respond|comments?)$|[?&]share=|^mailto:\?|feeds\.feedburner\.com/~ff/|/feed/?$)"
 )
+_SHARE_HINTS = (
+    "facebook.com/", "twitter.com/", "x.com/", "linkedin.com/", "reddit.com/", "pinterest.com/",
+    "whatsapp.com/", "t.me/", "#", "share=", "mailto:", "feedburner.com/", "/feed",
+)  # fmt: skip
+"""Every ``_SHARE_HREF`` match holds one of these (lowercased)."""
 _SHARE_TEXT = re.compile(
     r"(?i)^\W*(share( this| on \w+)?|tweet( this)?|pin it|email( this)?|print( this)?|"
     r"(leave|post|add|write) a (comment|reply)|\d+ (comments?|responses?)|comments?|"
@@ -85,12 +90,22 @@ def clean_text(text: str) -> str:
     blocks = (" ".join(b.split()) for b in _BLANKS.split(text))
     kept = [p for p in blocks if p and not is_boilerplate(p)]
     while kept:
-        last = _TRAILING.sub("", kept[-1]).rstrip()
+        last = _without_trailing(kept[-1]).rstrip()
         if last:
             kept[-1] = last
             break
         kept.pop()
     return "\n\n".join(kept)
+
+
+def _without_trailing(paragraph: str) -> str:
+    """A single-spaced ``paragraph`` without its trailing "[…]" or "Read more".
+
+    Only the end is searched: such an ending is under 30 characters once single-spaced, and
+    the unanchored pattern costs a try at every character (most of ``clean_text``'s time).
+    """
+    cut = max(0, len(paragraph) - 64)
+    return paragraph[:cut] + _TRAILING.sub("", paragraph[cut:])
 
 
 def text_to_html(text: str) -> str:
@@ -146,7 +161,7 @@ def _strip(root: Element) -> None:
         if (img.get("width"), img.get("height")) == ("1", "1") or "feedburner.com/~r/" in src:
             _drop(img)
     for a in list(root.iter("a")):
-        if _SHARE_HREF.search(a.get("href", "")):
+        if _is_share_href(a.get("href", "")):
             _drop(a)
             continue
         label = _words(a)
@@ -162,6 +177,13 @@ def _strip(root: Element) -> None:
         if is_boilerplate(words) or (not _WORDY.search(words) and _empty(el)):
             _drop(el)
     _trim_tail(root)
+
+
+def _is_share_href(href: str) -> bool:
+    """True for a share, comment or feed link; a plain link costs a few substring tests
+    instead of the pattern's try at every character."""
+    lowered = href.lower()
+    return any(s in lowered for s in _SHARE_HINTS) and bool(_SHARE_HREF.search(href))
 
 
 def _empty(el: Element) -> bool:
