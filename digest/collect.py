@@ -16,6 +16,7 @@ from .sources.feed.fetch import collect_budget
 from .sources.feed.pool import Parser, ProcessParser, parsing_with
 from .sources.feed.source import FeedSource
 from .store import Store
+from .store.sources import record_in
 
 log = logging.getLogger(__name__)
 WORKERS = 8
@@ -122,15 +123,17 @@ def _store(store: Store, report: SourceReport, now: datetime) -> SourceOutcome:
         log.warning("%s: skipped %s", report.source, problem)
     if report.error:
         log.warning("%s: failed: %s", report.source, report.error)
-    counts = store.posts.upsert(report.posts, now, report.fingerprints)
-    store.sources.record(
-        report.source,
-        now,
-        error=report.error,
-        state=report.state if not report.error else None,
-        disabled=report.disabled,
-        skipped=tuple(str(p) for p in report.problems),
-    )
+    with store.begin() as conn:  # a source's posts and its new state (ETag...) go together
+        counts = store.posts.upsert_in(conn, report.posts, now, report.fingerprints)
+        record_in(
+            conn,
+            report.source,
+            now,
+            error=report.error,
+            state=report.state if not report.error else None,
+            disabled=report.disabled,
+            skipped=tuple(str(p) for p in report.problems),
+        )
     return SourceOutcome(
         source=report.source,
         fetched=len(report.posts),

@@ -65,8 +65,18 @@ class PostRepo:
 
         ``known``: fingerprints already worked out, by post text (``SourceReport``'s)."""
         with self.engine.begin() as conn:
-            self._refresh_fingerprints(conn)
-            return upsert_posts(conn, batch, now, self.fingerprints, known)
+            return self.upsert_in(conn, batch, now, known)
+
+    def upsert_in(
+        self,
+        conn: Connection,
+        batch: Iterable[Post],
+        now: datetime,
+        known: Mapping[str, int | None] = NONE_KNOWN,
+    ) -> UpsertCounts:
+        """``upsert`` in the caller's transaction."""
+        self._refresh_fingerprints(conn)
+        return upsert_posts(conn, batch, now, self.fingerprints, known)
 
     def get(self, post_id: int) -> StoredPost:
         with self.engine.connect() as conn:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from .schema import sources
 
@@ -74,27 +74,42 @@ class SourceRepo:
         disabled: bool = False,
         skipped: tuple[str, ...] = (),
     ) -> None:
-        """Record one attempt's outcome; keep the old state when ``state`` is None.
-
-        An attempt that read the source but ``skipped`` items still succeeded, and leaves
-        what it skipped as ``last_error`` with no failure counted: health shows it.
-        """
+        """Record one attempt's outcome (see ``record_in``)."""
         with self.engine.begin() as conn:
-            row = conn.execute(select(sources).where(sources.c.name == name)).mappings().first()
-            values: dict[str, object] = {"last_attempt": at, "disabled": disabled}
-            if state is not None:
-                values["state"] = dict(state)
-            if error is None:
-                values.update(last_success=at, consecutive_failures=0, last_error=None)
-                if skipped:
-                    more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
-                    values["last_error"] = f"skipped {len(skipped)}: {skipped[0]}{more}"
-            else:
-                failures = (row["consecutive_failures"] if row else 0) + 1
-                values.update(consecutive_failures=failures, last_error=error)
-            if row is None:
-                values.setdefault("state", {})
-                values.setdefault("consecutive_failures", 0)
-                conn.execute(sources.insert().values(name=name, **values))
-            else:
-                conn.execute(sources.update().where(sources.c.name == name).values(**values))
+            record_in(conn, name, at, error=error, state=state, disabled=disabled, skipped=skipped)
+
+
+def record_in(
+    conn: Connection,
+    name: str,
+    at: datetime,
+    *,
+    error: str | None,
+    state: Mapping[str, str] | None = None,
+    disabled: bool = False,
+    skipped: tuple[str, ...] = (),
+) -> None:
+    """Record one attempt's outcome in the caller's transaction; keep the old state when
+    ``state`` is None.
+
+    An attempt that read the source but ``skipped`` items still succeeded, and leaves what it
+    skipped as ``last_error`` with no failure counted: health shows it.
+    """
+    row = conn.execute(select(sources).where(sources.c.name == name)).mappings().first()
+    values: dict[str, object] = {"last_attempt": at, "disabled": disabled}
+    if state is not None:
+        values["state"] = dict(state)
+    if error is None:
+        values.update(last_success=at, consecutive_failures=0, last_error=None)
+        if skipped:
+            more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
+            values["last_error"] = f"skipped {len(skipped)}: {skipped[0]}{more}"
+    else:
+        failures = (row["consecutive_failures"] if row else 0) + 1
+        values.update(consecutive_failures=failures, last_error=error)
+    if row is None:
+        values.setdefault("state", {})
+        values.setdefault("consecutive_failures", 0)
+        conn.execute(sources.insert().values(name=name, **values))
+    else:
+        conn.execute(sources.update().where(sources.c.name == name).values(**values))
