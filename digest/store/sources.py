@@ -64,20 +64,6 @@ class SourceRepo:
             row = conn.execute(select(sources.c.disabled).where(sources.c.name == name)).first()
         return bool(row and row[0])
 
-    def record(
-        self,
-        name: str,
-        at: datetime,
-        *,
-        error: str | None,
-        state: Mapping[str, str] | None = None,
-        disabled: bool = False,
-        skipped: tuple[str, ...] = (),
-    ) -> None:
-        """Record one attempt's outcome (see ``record_in``)."""
-        with self.engine.begin() as conn:
-            record_in(conn, name, at, error=error, state=state, disabled=disabled, skipped=skipped)
-
 
 def record_in(
     conn: Connection,
