@@ -63,12 +63,18 @@ class ChunkLedger:
                 table.c.status.in_(IN_HAND),
             )
 
+        def count() -> int:
+            with self.engine.connect() as conn:
+                return int(conn.execute(select(func.count()).where(held(deliveries))).scalar_one())
+
+        # the first delivery of a task (nearly every one) finds nothing held: one read
+        if not count():
+            return 0
         other = deliveries.alias("live")
         live = exists().where(held(other), _live(other, before, now))
         with self.engine.begin() as conn:  # writes first: no read lock to upgrade on SQLite
             _settle(conn, and_(held(deliveries), not_(live)), resend, now)
-        with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).where(held(deliveries))).scalar_one())
+        return count()
 
     def stale(self, issue_id: int, before: datetime, resend: bool, now: datetime) -> int:
         """Settle every chunk of the issue whose rows in hand all predate ``before``.
