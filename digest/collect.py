@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
 
@@ -69,9 +69,12 @@ def collect(
                 (i, source, pool.submit(_read, source, state, until, parser))
                 for i, source, state in runnable
             ]
-            # each source is stored once it and those before it are read, while later ones
-            # are still fetched and parsed: storing is not left for the end
+            # with parsing in other processes, each source is stored once it and those before
+            # it are read, while later ones are still fetched and parsed; parsing here holds
+            # the GIL, and storing beside it cost more CPU than it saved (200 feeds: +0.5 s)
             deadline = until + GRACE
+            if parser is None:
+                wait([f for _, _, f in futures], timeout=max(0.0, deadline - time.monotonic()))
             for i, source, future in futures:
                 try:
                     report = future.result(timeout=max(0.0, deadline - time.monotonic()))
