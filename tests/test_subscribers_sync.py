@@ -133,3 +133,28 @@ def test_a_first_sync_of_a_large_roster_on_postgres_looks_addresses_up_by_their_
     scans = [line for line in plans[-1].splitlines() if "Scan" in line]
     assert any("subscribers_list_id_email_key" in line for line in scans), scans
     store.close()
+
+
+def test_after_a_first_import_on_postgres_readers_are_read_without_sorting_the_list(
+    postgres_url: str,
+) -> None:
+    """A table PostgreSQL has never analyzed is planned as a few rows: reading the readers in
+    batches then sorted the whole list for every batch (minutes at 1M). A sync that changed
+    that many rows brings the statistics up to date, and the batches read the (list, id)
+    index in order."""
+    store = Store(postgres_url)
+    list_id = store.subscribers.list_id("weekly")
+    roster = [Subscriber(f"reader{i:06d}@example.org", f"Reader {i}") for i in range(20_000)]
+    store.subscribers.sync(list_id, roster, NOW)
+    plans: list[str] = []
+
+    @event.listens_for(store.engine, "after_cursor_execute")
+    def explain(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.startswith("SELECT") and "LIMIT" in statement and not plans:
+            with cursor.connection.cursor() as other:
+                other.execute("EXPLAIN " + statement, parameters)
+                plans.append("\n".join(r[0] for r in other.fetchall()))
+
+    assert sum(1 for _ in store.subscribers.active(list_id)) == 20_000
+    assert plans and "Sort" not in plans[0], plans
+    store.close()

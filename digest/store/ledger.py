@@ -14,16 +14,10 @@ from sqlalchemy.sql import Executable, exists
 
 from ..models import DeliveryResult, Subscriber
 from . import ledger_sql as sql
-from .ledger_sql import (
-    CLAIMED,
-    FAILED,
-    PLANNED,
-    SUBMITTED,
-    UNKNOWN,
-    WAITING,
-)
+from .ledger_sql import CLAIMED, FAILED, PLANNED, SUBMITTED, UNKNOWN, WAITING
 from .outage import retried
 from .schema import UTCDateTime, chunk_leases, deliveries, subscribers
+from .statistics import refresh_after
 from .zones import Placing, lock_waves, zone_waves
 
 T = TypeVar("T")
@@ -147,6 +141,7 @@ class LedgerRepo:
                 # without preserve_rowcount SQLAlchemy reports -1 for an INSERT on psycopg
                 result = conn.execute(insert, execution_options={"preserve_rowcount": True})
                 added += max(result.rowcount, 0)
+        refresh_after(self.engine, deliveries, added)
         return added
 
     def plan(
@@ -190,6 +185,7 @@ class LedgerRepo:
                 if rows:
                     conn.execute(deliveries.insert(), rows)
             added += len(rows)
+        refresh_after(self.engine, deliveries, added)
         return added
 
     def segments(self, issue_id: int) -> list[str]:

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..models import Subscriber
 from .schema import lists, subscribers
+from .statistics import refresh_after
 from .suppressions import enforce
 
 BATCH = 5000
@@ -191,9 +192,11 @@ class SubscriberRepo:
     def sync(self, list_id: int, roster: Sequence[Subscriber], now: datetime) -> SyncCounts:
         """Make the database follow the roster, except that suppressions recorded here win."""
         try:
-            return self._sync(list_id, roster, now)
+            counts = self._sync(list_id, roster, now)
         except IntegrityError:  # a concurrent sync added some rows first; redo against them
-            return self._sync(list_id, roster, now)
+            counts = self._sync(list_id, roster, now)
+        refresh_after(self.engine, subscribers, counts.added + counts.updated + counts.removed)
+        return counts
 
     def _sync(self, list_id: int, roster: Sequence[Subscriber], now: datetime) -> SyncCounts:
         """The roster against the stored rows of its addresses, ``BATCH`` at a time: a list of
