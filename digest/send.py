@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
 
 from .config import Settings
 from .delivery.base import DeliveryBackend, PerMessageBackend, SendAborted
-from .delivery.pacing import RateLimiter, backoff
+from .delivery.pacing import RateLimiter, backoff, frozen_heap
 from .delivery.reasons import recipient_problem
 from .errors import DeliveryError
 from .issues import store_issue
@@ -34,7 +31,7 @@ from .models import (
 from .reports import Progress, ProgressFn, SendReport
 from .store import Store
 from .store.accounts import outcome_of
-from .store.issues import CLAIMED, PLANNED, SUBMITTED, UNKNOWN, LedgerRow
+from .store.issues import CLAIMED, PLANNED, SUBMITTED, UNKNOWN, WAITING, LedgerRow
 from .store.ledger import IdRange, Outcome
 from .store.outage import DatabaseLost, in_doubt, retried
 from .store.owner import owner_id
@@ -42,23 +39,7 @@ from .store.zones import Placing
 from .tokens import Signer
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 Clock = Callable[[], datetime]
-
-
-@contextmanager
-def frozen_heap() -> Iterator[None]:
-    """Keep the garbage collector off the objects that exist before a send, for its length.
-
-    A send allocates a few dicts per recipient; each full collection would walk the whole
-    heap (templates, SQLAlchemy, numpy...) again, which doubled the time to build a request.
-    Frozen objects are only exempt from collection, not from freeing, and thaw at the end.
-    """
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 class Sender:
@@ -183,14 +164,16 @@ class Sender:
         if stale:
             log.warning("%d recipients were mid-send when the last run stopped", stale)
         renderings = self.renderings(issue)
-        self._total = self.store.issues.counts(issue.id, waves).get(PLANNED, 0)
+        counts = self.store.issues.counts(issue.id, waves)
+        self._total = counts.get(PLANNED, 0) + (counts.get(WAITING, 0) if waves else 0)
         self._done, self._tally = 0, {}
         self._stop.clear()
         rounds = self.backend.retry_rounds
+        # a run of waves claims their rows still waiting; rows to retry come back planned
+        for wave, segment in self.store.issues.waiting_segments(issue.id, waves or ()):
+            self._pass(issue, self._envelope(issue, list_name, renderings, segment), wave)
         for segment in self.store.issues.segments(issue.id):
-            if segment not in renderings:
-                raise DeliveryError(f"no rendering for segment {segment!r}", subject=issue.key)
-            envelope = self.envelope(issue, list_name, renderings[segment], segment)
+            envelope = self._envelope(issue, list_name, renderings, segment)
             for round_ in range(rounds + 1):
                 if round_:
                     self.sleep(backoff(round_ - 1, self.backend.retry_wait, 60))
@@ -200,6 +183,13 @@ class Sender:
         if outcome_of(counts) == "sent" and self._waves_done(issue, list_name):
             self.store.issues.finish(issue.id, "sent", self.clock())
         return counts
+
+    def _envelope(
+        self, issue: IssueRow, list_name: str, renderings: dict[str, RenderedEmail], segment: str
+    ) -> Envelope:
+        if segment not in renderings:
+            raise DeliveryError(f"no rendering for segment {segment!r}", subject=issue.key)
+        return self.envelope(issue, list_name, renderings[segment], segment)
 
     def _waves_done(self, issue: IssueRow, list_name: str) -> bool:
         """False while a wave of the issue's plan is still to come or a row still waits (a
@@ -217,12 +207,13 @@ class Sender:
         """Settle the rows a dead sender left in hand; returns how many may have gone out."""
         return self.store.issues.interrupted(issue.id, self.backend.idempotent, self.clock())
 
-    def _pass(self, issue: IssueRow, envelope: Envelope) -> int:
-        """One sweep over the segment's planned rows; returns how many came back for retry."""
+    def _pass(self, issue: IssueRow, envelope: Envelope, wave: datetime | None = None) -> int:
+        """One sweep over the segment's planned rows (with ``wave``: its rows still waiting);
+        returns how many came back for retry."""
         workers = max(1, self.backend.workers)
         limiter = RateLimiter(self.backend.max_per_second or 0.0)
         size = self.backend.max_batch
-        pending = self.store.issues.pending(issue.id, envelope.segment, PLANNED, size)
+        pending = self.store.issues.pending(issue.id, envelope.segment, PLANNED, size, wave)
         inflight: set[Future[int]] = set()
         retried = 0
         pool = ThreadPoolExecutor(workers, thread_name_prefix="send")
@@ -234,18 +225,20 @@ class Sender:
                 if len(inflight) >= workers * 2:
                     done, inflight = wait(inflight, return_when=FIRST_COMPLETED)
                     retried += sum(f.result() for f in done)
-                inflight.add(pool.submit(self._chunk, issue, envelope, ids))
+                inflight.add(pool.submit(self._chunk, issue, envelope, ids, wave))
             done, inflight = wait(inflight)
             retried += sum(f.result() for f in done)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         return retried
 
-    def _chunk(self, issue: IssueRow, envelope: Envelope, ids: IdRange) -> int:
+    def _chunk(
+        self, issue: IssueRow, envelope: Envelope, ids: IdRange, wave: datetime | None
+    ) -> int:
         if self._stop.is_set() or self.halt.is_set():  # leave these planned for a resume
             return 0
         try:
-            tally = self.send_chunk(issue, envelope, ids, secrets.token_hex(8))
+            tally = self.send_chunk(issue, envelope, ids, secrets.token_hex(8), wave)
         except BaseException:
             self._stop.set()
             raise
@@ -253,9 +246,15 @@ class Sender:
         return tally.get("retry", 0)
 
     def send_chunk(
-        self, issue: IssueRow, envelope: Envelope, ids: IdRange, chunk: str
+        self,
+        issue: IssueRow,
+        envelope: Envelope,
+        ids: IdRange,
+        chunk: str,
+        wave: datetime | None = None,
     ) -> dict[str, int]:
-        """Claim the planned rows in ``ids`` as ``chunk``, deliver them, record each outcome.
+        """Claim the planned rows in ``ids`` (or ``wave``'s still waiting) as ``chunk``,
+        deliver them, record each outcome.
 
         Rows are ``submitted`` (in one transaction with the claim) before the backend is
         called and get their outcome after; a crash between leaves them ``submitted`` for a
@@ -268,6 +267,7 @@ class Sender:
             lambda: self.store.issues.claim(
                 issue.id, envelope.segment, ids.first, ids.last, chunk, self.clock(),
                 CLAIMED if each else SUBMITTED, owner=owner_id(), lease_until=self.lease_until(),
+                wave=wave,
             ),
             f"claiming chunk {chunk}",
         )  # fmt: skip
@@ -351,7 +351,8 @@ class Sender:
         envelope = replace(self.envelope(issue, list_name, email), chunk=TEST_CHUNK)
         rows = [LedgerRow(0, a, "", "test", "active", True) for a in addresses]
         results = []
-        for part in _split(iter([rows]), self.backend.max_batch):
+        for start in range(0, len(rows), self.backend.max_batch):
+            part = rows[start : start + self.backend.max_batch]
             recipients = self.recipients(part, list_name, issue.id)
             results.extend(self.backend.deliver(envelope, recipients))
         return results
@@ -386,10 +387,3 @@ def _screen(rows: list[LedgerRow]) -> tuple[list[LedgerRow], list[DeliveryResult
         if p:
             log.warning("subscriber %d: %s", r.subscriber_id, p)
     return good, bad
-
-
-def _split(batches: Iterator[list[T]], size: int) -> Iterator[list[T]]:
-    """Re-cut a stream of lists into lists of at most ``size``."""
-    for batch in batches:
-        for start in range(0, len(batch), size):
-            yield batch[start : start + size]

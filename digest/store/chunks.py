@@ -93,16 +93,26 @@ class ChunkLedger:
             return _settle(conn, and_(in_hand, not_(live)), resend, now)
 
     def state(
-        self, issue_id: int, segment: str, ids: Sequence[tuple[int, int]], prefix: str
+        self,
+        issue_id: int,
+        segment: str,
+        ids: Sequence[tuple[int, int]],
+        prefix: str,
+        wave: datetime | None = None,
     ) -> RangeState:
         """Whether the chunk sent as ``prefix`` over ``ids`` is over, and its rows' outcomes.
 
-        Over: none of its rows is still planned from before (unclaimed) or in hand, by it or
-        by another delivery (an earlier send's task still out). Rows it put back to planned (a
-        retry) carry its prefix and count as ``retry``.
+        Over: none of its rows is still planned from before (unclaimed), still waiting on
+        ``wave`` (a chunk of a wave's waiting rows), or in hand, by it or by another delivery
+        (an earlier send's task still out). Rows it put back to planned (a retry) carry its
+        prefix and count as ``retry``. Other waves' waiting rows in the range are not its.
         """
         first, last = ids[0][0], ids[-1][1]
         ours = deliveries.c.chunk.startswith(prefix, autoescape=True)
+        unclaimed = (PLANNED,) if wave is None else (PLANNED, WAITING)
+        theirs = deliveries.c.status != WAITING
+        if wave is not None:
+            theirs = or_(theirs, deliveries.c.wave == wave)
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(deliveries.c.status, ours, func.count())
@@ -110,10 +120,10 @@ class ChunkLedger:
                     deliveries.c.issue_id == issue_id,
                     deliveries.c.segment == segment,
                     deliveries.c.subscriber_id.between(first, last),
-                    deliveries.c.status != WAITING,  # a later wave's rows (sent in waves)
+                    theirs,
                     or_(
                         ours,
-                        deliveries.c.status.in_((PLANNED, *IN_HAND)),
+                        deliveries.c.status.in_((*unclaimed, *IN_HAND)),
                         deliveries.c.chunk.is_(None),
                     ),
                 )
@@ -121,7 +131,7 @@ class ChunkLedger:
             ).all()
         done, tally = True, dict[str, int]()
         for status, is_ours, n in rows:
-            if status == PLANNED and not is_ours:
+            if status in unclaimed and not is_ours:
                 done = False  # not claimed yet
             elif status in IN_HAND:
                 done = False

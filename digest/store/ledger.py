@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from functools import partial
+from itertools import islice
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import ColumnElement, Engine, FromClause, and_, func, literal, not_, select
@@ -39,13 +40,8 @@ Outcome = DeliveryResult
 
 
 def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    batch: list[T] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
+    rest = iter(items)
+    while batch := list(islice(rest, size)):
         yield batch
 
 
@@ -197,20 +193,24 @@ class LedgerRepo:
             return sorted(conn.execute(planned.distinct()).scalars())
 
     def pending(
-        self, issue_id: int, segment: str, status: str = PLANNED, batch: int = 1000
+        self,
+        issue_id: int,
+        segment: str,
+        status: str = PLANNED,
+        batch: int = 1000,
+        wave: datetime | None = None,
     ) -> Iterator[IdRange]:
-        """Ranges of subscriber ids with ``batch`` rows in ``status`` of one segment, in order.
-
-        Only each range's ends are read: the rows themselves are read when claimed.
-        """
+        """Ranges of subscriber ids with ``batch`` rows in ``status`` of one segment, in order
+        (with ``wave``: that wave's rows still waiting). Only each range's ends are read."""
         if status != PLANNED:
             raise ValueError(f"only planned rows are read in ranges, not {status!r}")
-        values = {"b_issue": issue_id, "b_segment": segment, "b_limit": batch}
+        values = {"b_issue": issue_id, "b_segment": segment, "b_limit": batch, "b_wave": wave}
+        query = sql.PENDING_RANGE if wave is None else sql.WAVE_PENDING_RANGE
         last = 0
 
         def next_range(after: int) -> Any:
             with self.engine.connect() as conn:
-                return conn.execute(sql.PENDING_RANGE, {**values, "b_after": after}).one()
+                return conn.execute(query, {**values, "b_after": after}).one()
 
         while True:  # a read: tried again when the database dropped the connection under it
             first, end, count = retried(partial(next_range, last), "reading the ledger")
@@ -232,8 +232,10 @@ class LedgerRepo:
         *,
         owner: str = "",
         lease_until: datetime | None = None,
+        wave: datetime | None = None,
     ) -> tuple[list[LedgerRow], int]:
-        """Claim the segment's planned rows with subscriber ids in ``[first, last]`` as ``chunk``.
+        """Claim the segment's planned rows with subscriber ids in ``[first, last]`` as ``chunk``
+        (with ``wave``: that wave's rows still waiting, never another wave's).
 
         In one transaction: rows whose subscriber has left are suppressed, the rest marked
         ``status``: ``submitted`` when the chunk goes out as one request, ``claimed`` when each
@@ -251,10 +253,14 @@ class LedgerRepo:
             "b_last": last,
             "b_chunk": chunk,
             "b_now": now,
+            "b_wave": wave,
         }
+        suppress, submit = (sql.SUPPRESS, sql.SUBMIT) if wave is None else sql.WAVE_CLAIM
         with self.engine.begin() as conn:
-            suppressed = conn.execute(sql.SUPPRESS, values).rowcount
-            rows = sorted(conn.execute(sql.SUBMIT, values).all(), key=lambda r: int(r[0]))
+            if wave is not None:  # the same rows as a run moving readers: see lock_waves
+                lock_waves(conn, issue_id, shared=True)
+            suppressed = conn.execute(suppress, values).rowcount
+            rows = sorted(conn.execute(submit, values).all(), key=lambda r: int(r[0]))
             if rows:
                 conn.execute(
                     chunk_leases.insert().values(

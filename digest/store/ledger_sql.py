@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, and_, bindparam, case, func, literal_column, or_, select
 from sqlalchemy.sql import exists
+from sqlalchemy.sql.dml import ReturningUpdate, Update
 
 from .schema import UTCDateTime, deliveries, subscribers
 
@@ -31,50 +34,74 @@ IS_IN_HAND: ColumnElement[bool] = deliveries.c.status.in_(
 )
 """``status IN ('claimed', 'submitted')``, word for word the partial in-hand index's."""
 
+IS_WAITING: ColumnElement[bool] = deliveries.c.status == literal_column(f"'{WAITING}'")
+"""Written out, as ``IS_PLANNED``: the partial index of waiting rows serves only a literal."""
+
 MINE = and_(
     deliveries.c.issue_id == bindparam("b_issue"),
     deliveries.c.subscriber_id.between(bindparam("b_first"), bindparam("b_last")),
     IS_PLANNED,
     deliveries.c.segment == bindparam("b_segment"),
 )
-SUPPRESS = (
-    deliveries.update()
-    .where(
-        MINE,
-        exists().where(
-            subscribers.c.id == deliveries.c.subscriber_id,
-            or_(subscribers.c.status != "active", subscribers.c.in_roster.is_(False)),
-        ),
-    )
-    .values(
-        status=SUPPRESSED,
-        updated_at=bindparam("b_now", type_=UTCDateTime()),
-        error=select(
-            case((subscribers.c.in_roster.is_(True), subscribers.c.status), else_="removed")
+WAVE_MINE = and_(
+    deliveries.c.issue_id == bindparam("b_issue"),
+    deliveries.c.wave == bindparam("b_wave"),
+    deliveries.c.segment == bindparam("b_segment"),
+    deliveries.c.subscriber_id.between(bindparam("b_first"), bindparam("b_last")),
+    IS_WAITING,
+)
+"""A wave's chunk of rows still waiting (a list sent in its readers' zones): its run claims
+them without making them planned first."""
+
+
+def _suppress(mine: ColumnElement[bool]) -> Update:
+    return (
+        deliveries.update()
+        .where(
+            mine,
+            exists().where(
+                subscribers.c.id == deliveries.c.subscriber_id,
+                or_(subscribers.c.status != "active", subscribers.c.in_roster.is_(False)),
+            ),
         )
-        .where(subscribers.c.id == deliveries.c.subscriber_id)
-        .scalar_subquery(),
+        .values(
+            status=SUPPRESSED,
+            updated_at=bindparam("b_now", type_=UTCDateTime()),
+            error=select(
+                case((subscribers.c.in_roster.is_(True), subscribers.c.status), else_="removed")
+            )
+            .where(subscribers.c.id == deliveries.c.subscriber_id)
+            .scalar_subquery(),
+        )
     )
-)
+
+
+def _submit(mine: ColumnElement[bool]) -> ReturningUpdate[Any]:
+    return (
+        deliveries.update()
+        .where(mine)
+        .values(
+            status=bindparam("b_claim"),
+            chunk=bindparam("b_chunk"),
+            updated_at=bindparam("b_now", type_=UTCDateTime()),
+            attempts=deliveries.c.attempts + 1,
+        )
+        .returning(
+            deliveries.c.subscriber_id,
+            deliveries.c.email,
+            select(subscribers.c.name)
+            .where(subscribers.c.id == deliveries.c.subscriber_id)
+            .scalar_subquery(),
+        )
+    )
+
+
+SUPPRESS = _suppress(MINE)
 """Rows of a chunk whose subscriber has left since planning: suppressed, with the reason."""
-SUBMIT = (
-    deliveries.update()
-    .where(MINE)
-    .values(
-        status=bindparam("b_claim"),
-        chunk=bindparam("b_chunk"),
-        updated_at=bindparam("b_now", type_=UTCDateTime()),
-        attempts=deliveries.c.attempts + 1,
-    )
-    .returning(
-        deliveries.c.subscriber_id,
-        deliveries.c.email,
-        select(subscribers.c.name)
-        .where(subscribers.c.id == deliveries.c.subscriber_id)
-        .scalar_subquery(),
-    )
-)
+SUBMIT = _submit(MINE)
 """The rest of a chunk's planned rows: submitted (or claimed), returning (id, email, name)."""
+WAVE_CLAIM = (_suppress(WAVE_MINE), _submit(WAVE_MINE))
+"""``SUPPRESS`` and ``SUBMIT`` for a wave's chunk of waiting rows."""
 
 
 OUTCOME = {
@@ -125,3 +152,22 @@ PENDING_RANGE = select(
     func.count(),
 )
 """The next batch of a segment's planned rows, after an id: (first, last, how many)."""
+WAVE_PENDING = (
+    select(deliveries.c.subscriber_id)
+    .where(
+        deliveries.c.issue_id == bindparam("b_issue"),
+        deliveries.c.wave == bindparam("b_wave"),
+        deliveries.c.segment == bindparam("b_segment"),
+        IS_WAITING,
+        deliveries.c.subscriber_id > bindparam("b_after"),
+    )
+    .order_by(deliveries.c.subscriber_id)
+    .limit(bindparam("b_limit"))
+    .subquery()
+)
+WAVE_PENDING_RANGE = select(
+    func.min(WAVE_PENDING.c.subscriber_id),
+    func.max(WAVE_PENDING.c.subscriber_id),
+    func.count(),
+)
+"""The next batch of a wave's rows still waiting in one segment, after an id."""

@@ -196,6 +196,7 @@ issue_posts = Table(
 
 PLANNED_ROWS = "status = 'planned'"
 IN_HAND_ROWS = "status IN ('claimed', 'submitted')"
+WAITING_ROWS = "status = 'waiting'"
 deliveries = Table(
     "deliveries",
     metadata,
@@ -214,8 +215,8 @@ deliveries = Table(
     Column("wave", UTCDateTime),
     UniqueConstraint("issue_id", "subscriber_id", name="uq_delivery_once"),
     # only the rows to send, and those in hand: a wave's chunks and claims read their own
-    # rows, not every wave's rows in the id range (partial: a wave's release, waiting ->
-    # planned, adds entries instead of moving them; queries name the status as a literal)
+    # rows, not every wave's rows in the id range (partial: queries name the status as a
+    # literal, which is what lets SQLite and PostgreSQL use them)
     Index(
         "ix_deliveries_planned", "issue_id", "segment", "subscriber_id",
         sqlite_where=text(PLANNED_ROWS), postgresql_where=text(PLANNED_ROWS),
@@ -224,8 +225,13 @@ deliveries = Table(
         "ix_deliveries_in_hand", "issue_id", "chunk",
         sqlite_where=text(IN_HAND_ROWS), postgresql_where=text(IN_HAND_ROWS),
     ),
-    # one wave's rows: released when the wave runs, counted for its report
+    # one wave's rows: counted for its report (and released by a digest send of the issue)
     Index("ix_deliveries_wave", "issue_id", "wave"),
+    # a wave's rows still waiting, in id order: its run claims them from here directly
+    Index(
+        "ix_deliveries_waiting", "issue_id", "wave", "segment", "subscriber_id",
+        sqlite_where=text(WAITING_ROWS), postgresql_where=text(WAITING_ROWS),
+    ),
 )  # fmt: skip
 
 runs = Table(

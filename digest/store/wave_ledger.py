@@ -3,7 +3,8 @@
 The first wave that sends plans a row for every reader at once (``LedgerRepo.plan_active``
 with a ``Placing``), each on its wave: ``planned`` when that run sends it, else ``waiting``.
 Each later wave then only touches its own rows and the few readers who changed since the
-freeze: it moves theirs (``plan_changed``), and makes its waves' rows ``planned`` (``release``).
+freeze: it moves theirs (``plan_changed``), and its chunks claim its waves' rows still
+``waiting`` directly (``LedgerRepo.claim`` with a wave), with no update of them before.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy import Engine, and_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..models import IssueRow, Subscriber
-from .ledger_sql import PLANNED, WAITING
+from .ledger_sql import IS_WAITING, PLANNED, WAITING
 from .schema import deliveries, issues, subscribers
 from .zones import Placing, lock_waves
 
@@ -36,7 +37,8 @@ class WaveLedgerRepo:
         active: Callable[[int], Iterable[Subscriber]],
     ) -> None:
         """The ledger of one wave's run: every reader's row on its wave at the freeze (once),
-        rows for readers who joined or moved since, then this run's waves released.
+        then rows for readers who joined or moved since; its waves' rows stay ``waiting``
+        until its chunks claim them.
 
         ``active`` streams the list's active subscribers, for an issue in segments."""
         if issue.planned_at is None:
@@ -48,7 +50,22 @@ class WaveLedgerRepo:
             self.mark_planned(issue.id, now)
         since = issue.planned_at or now
         self.plan_changed(issue.id, issue.list_id, since, now, placing, segment_of)
-        self.release(issue.id, placing.released, now)
+
+    def waiting_segments(
+        self, issue_id: int, waves: Iterable[datetime]
+    ) -> list[tuple[datetime, str]]:
+        """The (wave, segment) pairs of ``waves`` with rows still waiting, in time order."""
+        query = (
+            select(deliveries.c.wave, deliveries.c.segment)
+            .where(
+                deliveries.c.issue_id == issue_id,
+                deliveries.c.wave.in_(sorted(waves)),
+                IS_WAITING,
+            )
+            .distinct()
+        )
+        with self.engine.connect() as conn:
+            return sorted((w, str(s)) for w, s in conn.execute(query))
 
     def mark_planned(self, issue_id: int, now: datetime) -> None:
         """Every reader active at the freeze has a row: later waves plan only changes."""

@@ -54,16 +54,19 @@ WAVES_LOCK = 0x6467_7776
 the issue's id)."""
 
 
-def lock_waves(conn: Connection, issue_id: int) -> None:
+def lock_waves(conn: Connection, issue_id: int, *, shared: bool = False) -> None:
     """Hold the issue's waiting rows for this transaction: runs of two of its waves at once
     (a second scheduler, a wave that overran) then move and release them in turn.
 
-    Moving readers who changed zone and releasing a wave each lock the same waiting rows,
-    in orders of their own (by reader, by wave): both at once can deadlock on PostgreSQL.
-    SQLite writes one transaction at a time already.
+    Moving readers who changed zone, releasing a wave and claiming a wave's chunk each lock
+    the same waiting rows, in orders of their own (by reader, by wave, by id range): two at
+    once can deadlock on PostgreSQL. Claims take the lock ``shared``: chunks of the waves
+    being sent are claimed side by side, and wait only for a move or a release. SQLite
+    writes one transaction at a time already.
     """
     if conn.dialect.name == "postgresql":
-        conn.execute(select(func.pg_advisory_xact_lock(WAVES_LOCK, issue_id)))
+        lock = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
+        conn.execute(select(lock(WAVES_LOCK, issue_id)))
 
 
 class ZoneWaves(NamedTuple):

@@ -13,6 +13,7 @@ import secrets
 import time
 from collections import deque
 from contextlib import suppress
+from datetime import datetime
 from typing import Any
 
 from celery import Celery
@@ -55,18 +56,21 @@ class WorkerSender(Sender):
         now = self.clock()
         return self.chunks.stale(issue.id, now - self.lease, self.backend.idempotent, now)
 
-    def _pass(self, issue: IssueRow, envelope: Envelope) -> int:
-        """Publish a task per planned chunk, then wait for the ledger to show each over."""
+    def _pass(self, issue: IssueRow, envelope: Envelope, wave: datetime | None = None) -> int:
+        """Publish a task per planned chunk (or per chunk of ``wave``'s waiting rows), then
+        wait for the ledger to show each over."""
         out: deque[tuple[IdRange, str]] = deque()
+        size = self.backend.max_batch
         try:
             with self.app.producer_or_acquire() as producer:
                 for ids in self.store.issues.pending(
-                    issue.id, envelope.segment, PLANNED, self.backend.max_batch
+                    issue.id, envelope.segment, PLANNED, size, wave
                 ):
                     if self.halt.is_set():
                         break
                     prefix = secrets.token_hex(6)
                     args = [envelope.list_name, issue.number, envelope.segment, *ids, prefix]
+                    args += [wave.isoformat()] if wave is not None else []
                     # the ledger is the result: no reply queue (the rpc:// backend is for parses)
                     self.app.send_task(
                         TASK, args=args, queue=self.queue, producer=producer, ignore_result=True
@@ -80,9 +84,15 @@ class WorkerSender(Sender):
                 "resume with digest send --resume",
             ) from None
         log.info("%d chunks handed to the workers on queue %s", len(out), self.queue)
-        return self._wait(issue, envelope.segment, out)
+        return self._wait(issue, envelope.segment, out, wave)
 
-    def _wait(self, issue: IssueRow, segment: str, out: deque[tuple[IdRange, str]]) -> int:
+    def _wait(
+        self,
+        issue: IssueRow,
+        segment: str,
+        out: deque[tuple[IdRange, str]],
+        wave: datetime | None,
+    ) -> int:
         retried = 0
         moved = swept = time.monotonic()
         while out and not self.halt.is_set():
@@ -95,7 +105,8 @@ class WorkerSender(Sender):
             for job in list(out)[:WINDOW]:
                 ids, prefix = job
                 try:
-                    state = self.chunks.state(issue.id, segment, [(ids.first, ids.last)], prefix)
+                    ranges = [(ids.first, ids.last)]
+                    state = self.chunks.state(issue.id, segment, ranges, prefix, wave)
                 except (OperationalError, DatabaseLost) as exc:  # the database is away: up to stall
                     log.warning("cannot read the ledger (%s); trying again", exc)
                     break

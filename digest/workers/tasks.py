@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from celery import Celery, Task
@@ -56,6 +57,8 @@ class ChunkJob:
     rows: int
     prefix: str
     """Every delivery of the task sends under a chunk id starting with this."""
+    wave: str = ""
+    """A chunk of this wave's rows still waiting (ISO 8601; empty: of planned rows)."""
 
 
 class ChunkRunner:
@@ -106,7 +109,8 @@ class ChunkRunner:
         ids = IdRange(job.first, job.last, job.rows)
         chunk = job.prefix + secrets.token_hex(3)
         with self.renewing(chunk):
-            tally = self.sender.send_chunk(issue, envelope, ids, chunk)
+            wave = datetime.fromisoformat(job.wave) if job.wave else None
+            tally = self.sender.send_chunk(issue, envelope, ids, chunk, wave)
         self.faults.at("recorded")
         return tally
 
