@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, func, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.sql import exists
 from sqlalchemy.sql.dml import ReturningUpdate, Update
 
@@ -37,21 +47,23 @@ IS_IN_HAND: ColumnElement[bool] = deliveries.c.status.in_(
 IS_WAITING: ColumnElement[bool] = deliveries.c.status == literal_column(f"'{WAITING}'")
 """Written out, as ``IS_PLANNED``: the partial index of waiting rows serves only a literal."""
 
-MINE = and_(
-    deliveries.c.issue_id == bindparam("b_issue"),
-    deliveries.c.subscriber_id.between(bindparam("b_first"), bindparam("b_last")),
-    IS_PLANNED,
-    deliveries.c.segment == bindparam("b_segment"),
-)
-WAVE_MINE = and_(
-    deliveries.c.issue_id == bindparam("b_issue"),
-    deliveries.c.wave == bindparam("b_wave"),
-    deliveries.c.segment == bindparam("b_segment"),
-    deliveries.c.subscriber_id.between(bindparam("b_first"), bindparam("b_last")),
-    IS_WAITING,
-)
-"""A wave's chunk of rows still waiting (a list sent in its readers' zones): its run claims
-them without making them planned first."""
+IN_WAVE = (deliveries.c.wave == bindparam("b_wave"), IS_WAITING)
+"""A wave's rows still waiting (a list sent in its readers' zones): its run claims them
+without making them planned first."""
+
+
+def _segment(*rows: ColumnElement[bool]) -> ColumnElement[bool]:
+    """``rows`` of one issue's segment: the statements below, for planned rows or a wave's."""
+    return and_(
+        deliveries.c.issue_id == bindparam("b_issue"),
+        deliveries.c.segment == bindparam("b_segment"),
+        *rows,
+    )
+
+
+IN_CHUNK = deliveries.c.subscriber_id.between(bindparam("b_first"), bindparam("b_last"))
+MINE, WAVE_MINE = _segment(IS_PLANNED, IN_CHUNK), _segment(*IN_WAVE, IN_CHUNK)
+"""A chunk's planned rows, and a wave's chunk of its rows still waiting."""
 
 
 def _suppress(mine: ColumnElement[bool]) -> Update:
@@ -134,40 +146,23 @@ STEP = (
     .values(**OUTCOME)
 )
 """One row of a chunk in hand: submitted just before its message goes out, or its outcome."""
-PENDING = (
-    select(deliveries.c.subscriber_id)
-    .where(
-        deliveries.c.issue_id == bindparam("b_issue"),
-        IS_PLANNED,
-        deliveries.c.segment == bindparam("b_segment"),
-        deliveries.c.subscriber_id > bindparam("b_after"),
+
+
+def _pending_range(rows: ColumnElement[bool]) -> Select[Any, Any, int]:
+    """The next ``b_limit`` of ``rows`` after the id ``b_after``: (first, last, how many)."""
+    pending = (
+        select(deliveries.c.subscriber_id)
+        .where(rows, deliveries.c.subscriber_id > bindparam("b_after"))
+        .order_by(deliveries.c.subscriber_id)
+        .limit(bindparam("b_limit"))
+        .subquery()
     )
-    .order_by(deliveries.c.subscriber_id)
-    .limit(bindparam("b_limit"))
-    .subquery()
-)
-PENDING_RANGE = select(
-    func.min(PENDING.c.subscriber_id),
-    func.max(PENDING.c.subscriber_id),
-    func.count(),
-)
+    return select(
+        func.min(pending.c.subscriber_id), func.max(pending.c.subscriber_id), func.count()
+    )
+
+
+PENDING_RANGE = _pending_range(_segment(IS_PLANNED))
 """The next batch of a segment's planned rows, after an id: (first, last, how many)."""
-WAVE_PENDING = (
-    select(deliveries.c.subscriber_id)
-    .where(
-        deliveries.c.issue_id == bindparam("b_issue"),
-        deliveries.c.wave == bindparam("b_wave"),
-        deliveries.c.segment == bindparam("b_segment"),
-        IS_WAITING,
-        deliveries.c.subscriber_id > bindparam("b_after"),
-    )
-    .order_by(deliveries.c.subscriber_id)
-    .limit(bindparam("b_limit"))
-    .subquery()
-)
-WAVE_PENDING_RANGE = select(
-    func.min(WAVE_PENDING.c.subscriber_id),
-    func.max(WAVE_PENDING.c.subscriber_id),
-    func.count(),
-)
+WAVE_PENDING_RANGE = _pending_range(_segment(*IN_WAVE))
 """The next batch of a wave's rows still waiting in one segment, after an id."""

@@ -107,9 +107,9 @@ class ChunkRunner:
             raise NotFoundError(f"no rendering for segment {job.segment!r}", subject=issue.key)
         envelope = self.sender.envelope(issue, job.list_name, renderings[job.segment], job.segment)
         ids = IdRange(job.first, job.last, job.rows)
+        wave = datetime.fromisoformat(job.wave) if job.wave else None
         chunk = job.prefix + secrets.token_hex(3)
         with self.renewing(chunk):
-            wave = datetime.fromisoformat(job.wave) if job.wave else None
             tally = self.sender.send_chunk(issue, envelope, ids, chunk, wave)
         self.faults.at("recorded")
         return tally
