@@ -27,9 +27,9 @@ from digest.reports import CollectReport
 from digest.sources.base import SourceReport
 from digest.sources.feed.faults import FAULT_ENV
 from digest.sources.feed.source import FeedSource
+from digest.sources.simhash import simhash
 from digest.store import Store
 from digest.store.schema import posts
-from digest.store.simhash import simhash
 
 from .databases import dump
 from .feedserver import FEEDS, FeedServer, feed_source, server_fixture  # noqa: F401
@@ -109,7 +109,7 @@ def test_the_pool_stores_exactly_what_in_process_parsing_stores(
         reports[processes] = collect_in_time(with_processes(processes), store, sources(server))
         store.close()
     inline, pooled = reports[1], reports[2]
-    assert pooled == inline
+    assert pooled.outcomes == inline.outcomes  # every count, problem and error (the time aside)
     assert inline.new >= 10 and any(o.duplicate for o in inline.outcomes)
     assert any(o.problems for o in inline.outcomes)  # the repeated guid
     assert [o.source for o in inline.outcomes if o.error] == ["html"]

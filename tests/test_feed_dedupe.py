@@ -13,9 +13,9 @@ from digest.collect import collect
 from digest.config import Settings
 from digest.config.load import load_settings
 from digest.models import Window
+from digest.sources.simhash import MAX_DISTANCE, distance, simhash
 from digest.store import Store
 from digest.store.schema import posts
-from digest.store.simhash import MAX_DISTANCE, distance, simhash
 
 from .feedserver import FeedServer, feed_source, server_fixture  # noqa: F401
 

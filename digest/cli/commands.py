@@ -30,7 +30,8 @@ from ..subscribers.membership import sync_list
 from ..summarize import ExtractiveSummarizer
 from ..text import printable
 from ..waves.send import run_due
-from .app import err, handled, hint_if_never_collected, main, out, pipeline_of, warn_rows
+from .app import err, handled, main, out, warn_rows
+from .context import hint_if_never_collected, pipeline_of
 from .delivery import say, wait_option
 
 

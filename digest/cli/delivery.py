@@ -26,7 +26,8 @@ from ..reports import Progress, ProgressFn, SendReport
 from ..store.accounts import ledger_report
 from ..subscribers.roster import normalize_email
 from ..waves import runs as wave_runs
-from .app import err, handled, hint_if_never_collected, main, pipeline_of, warn_rows
+from .app import err, handled, main, warn_rows
+from .context import hint_if_never_collected, pipeline_of
 
 log = logging.getLogger("digest.cli")
 LOG_EVERY = 10.0

@@ -14,7 +14,8 @@ from ..errors import NotFoundError
 from ..group import place
 from ..models import StoredPost
 from ..pipeline import Pipeline
-from .app import handled, main, out, pipeline_of
+from .app import handled, main, out
+from .context import pipeline_of
 
 
 def _actor() -> str:

@@ -19,7 +19,8 @@ from ..periods import parse_crontab
 from ..scheduler import Scheduler, describe, effective, run_period
 from ..waves.local import waves_between
 from ..waves.send import run_wave
-from .app import handled, main, out, pipeline_of
+from .app import handled, main, out
+from .context import pipeline_of
 from .delivery import wait_option
 from .posts import _actor
 

@@ -7,7 +7,8 @@ from urllib.parse import urlsplit
 import click
 
 from ..web.archive import archive_prefix
-from .app import handled, main, pipeline_of
+from .app import handled, main
+from .context import pipeline_of
 
 
 @main.command()

@@ -12,7 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..errors import NotFoundError
-from .app import handled, main, out, pipeline_of
+from .app import handled, main, out
+from .context import pipeline_of
 
 
 def _when(at: datetime | None) -> str:

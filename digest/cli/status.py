@@ -12,7 +12,8 @@ from rich.table import Table
 from ..config import Settings
 from ..ops.broker import TIMEOUT
 from ..ops.status import Status, WorkerView, gather, pending
-from .app import handled, main, out, pipeline_of
+from .app import handled, main, out
+from .context import pipeline_of
 
 
 def _inspect(settings: Settings, timeout: float) -> list[WorkerView]:

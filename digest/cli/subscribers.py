@@ -16,7 +16,8 @@ from ..pipeline import Pipeline
 from ..private_files import private_opener
 from ..subscribers import membership
 from ..subscribers.roster import normalize_email
-from .app import err, handled, main, out, pipeline_of, warn_rows
+from .app import err, handled, main, out, warn_rows
+from .context import pipeline_of
 
 LIST_OPTION = click.option("--list", "list_name", help="The list (needed when there are several).")
 

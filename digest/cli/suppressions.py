@@ -8,7 +8,8 @@ import click
 from rich.table import Table
 
 from ..store.suppressions import REASONS
-from .app import handled, main, out, pipeline_of
+from .app import handled, main, out
+from .context import pipeline_of
 from .subscribers import _email
 
 

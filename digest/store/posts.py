@@ -11,9 +11,9 @@ from sqlalchemy import Connection, Engine, RowMapping, and_, exists, or_, select
 from ..errors import NotFoundError
 from ..models import Post, StoredPost, Window
 from ..sources.images import image_from_json
+from ..sources.simhash import Fingerprints
 from .issues import frozen
 from .schema import issue_posts, issues, lists, post_edits, posts
-from .simhash import Fingerprints
 from .upsert import NONE_KNOWN, UpsertCounts, upsert_posts
 
 __all__ = ["PostRepo", "UpsertCounts"]

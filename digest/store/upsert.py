@@ -12,9 +12,9 @@ from sqlalchemy import Connection, or_, select
 
 from ..models import Post
 from ..sources.images import image_json
+from ..sources.simhash import MAX_DISTANCE, Fingerprints, distance, simhash
 from .bounds import fit, fit_key
 from .schema import posts
-from .simhash import MAX_DISTANCE, Fingerprints, distance, simhash
 from .urls import normalize_url
 
 _CHUNK = 500

@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 from ...config import TaxonomySettings
 from ...errors import PostParseError
 from ...models import Post
-from ...store.simhash import simhash
 from ...taxonomy import Taxonomy, area_key
 from ..base import Problem
+from ..simhash import simhash
 from .entries import EntryContext, is_excerpt, to_post
 from .parse import FeedFormatError, Item, parse_feed
 
