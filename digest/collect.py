@@ -48,6 +48,7 @@ def collect(
     by the workers (``[workers] broker``, when one takes the queue), else in ``[collect]
     processes`` processes.
     """
+    started = time.monotonic()
     chosen = make_sources(settings) if sources is None else list(sources)
     outcomes: dict[int, SourceOutcome] = {}
     runnable: list[tuple[int, Source, Mapping[str, str]]] = []
@@ -86,7 +87,8 @@ def collect(
             pool.shutdown(wait=False, cancel_futures=True)  # late sources are not waited for
             if parser is not None:
                 parser.close()
-    return CollectReport(tuple(outcomes[i] for i in range(len(chosen))))
+    seconds = time.monotonic() - started
+    return CollectReport(tuple(outcomes[i] for i in range(len(chosen))), seconds=seconds)
 
 
 def make_parser(settings: Settings, feeds: int) -> Parser | None:

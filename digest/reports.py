@@ -34,6 +34,8 @@ class CollectReport:
     """What collecting every source did."""
 
     outcomes: tuple[SourceOutcome, ...] = field(default_factory=tuple)
+    seconds: float = 0.0
+    """How long reading and storing every source took (wall clock)."""
 
     @property
     def failed(self) -> list[SourceOutcome]:

@@ -76,11 +76,13 @@ def test_collect_table_json_and_strict(project: Path, server: FeedServer) -> Non
     assert table.exit_code == 0, table.output
     for word in ("good", "broken", "HTTP 404 Not Found", "fetched", "duplicate", "skipped"):
         assert word in table.output
+    assert re.search(r"Sources \(read in \d+\.\d s\)", table.output), table.output
     as_json = run(config, "collect", "--json")
     assert as_json.exit_code == 0
     data: dict[str, Any] = json.loads(as_json.stdout)
     assert data["errors"] == [{"source": "broken", "error": "HTTP 404 Not Found"}]
     assert any(p["title"] == "Wind auctions" for p in data["posts"])
+    assert isinstance(data["seconds"], float) and 0 < data["seconds"] < 120
     assert run(config, "collect", "--strict").exit_code == 1
 
 

@@ -36,7 +36,7 @@ from .delivery import say, wait_option
 
 
 def _collect_table(report: CollectReport) -> Table:
-    table = Table(title="Sources")
+    table = Table(title=f"Sources (read in {report.seconds:.1f} s)")
     for col in ("source", "fetched", "new", "duplicate", "skipped", "error"):
         table.add_column(col, justify="right" if col not in ("source", "error") else "left")
     for o in report.outcomes:
@@ -75,7 +75,14 @@ def _collect_json(pipeline: Pipeline, report: CollectReport, since: datetime | N
         for o in report.outcomes
     ]  # fmt: skip
     return json.dumps(
-        {"posts": posts, "errors": errors, "skipped": problems, "sources": sources}, indent=2
+        {
+            "posts": posts,
+            "errors": errors,
+            "skipped": problems,
+            "sources": sources,
+            "seconds": round(report.seconds, 3),
+        },
+        indent=2,
     )
 
 
