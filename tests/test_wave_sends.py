@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 
 from digest.cli import main
 from digest.config.load import load_settings
@@ -16,7 +17,7 @@ from digest.models import RenderedEmail, Window
 from digest.pipeline import Pipeline
 from digest.store import Store
 from digest.store.schema import deliveries, subscribers
-from digest.store.zones import Placing
+from digest.store.zones import FREEZE_CACHE_KIB, Placing
 from digest.subscribers.membership import sync_list as sync_roster
 from digest.waves import runs as wave_runs
 
@@ -239,6 +240,47 @@ def test_digest_send_sends_every_reader_still_waiting_at_once(project: Path) -> 
     assert Counter(e for e, _ in ledger(pipeline)) == Counter(list(READERS))
     assert {s for _, s in ledger(pipeline)} == {"accepted"}
     assert len(emails(project)) == len(READERS)
+
+
+def test_on_sqlite_the_freeze_writes_with_a_large_page_cache_and_gives_it_back(
+    tmp_path: Path,
+) -> None:
+    """The freeze's inserts run on one connection with ``FREEZE_CACHE_KIB`` of page cache
+    (the waves' indexes take each batch at many places); the connection goes back to the
+    pool with SQLite's own cache size."""
+    store = Store(f"sqlite:///{tmp_path / 'freeze.db'}")
+    list_id = store.subscribers.list_id("weekly")
+    with store.begin() as conn:
+        conn.execute(
+            insert(subscribers),
+            [
+                {"list_id": list_id, "email": f"r{i}@example.org", "name": "", "areas": [],
+                 "status": "active", "in_roster": True, "updated_at": TOKYO,
+                 "timezone": "Asia/Tokyo" if i % 2 else None}
+                for i in range(30)
+            ],
+        )  # fmt: skip
+    slots = {"Asia/Tokyo": TOKYO, "America/New_York": NEW_YORK}
+    placing = Placing("America/New_York", tuple(slots), slots.__getitem__, slots.__getitem__,
+                      frozenset({TOKYO}))  # fmt: skip
+    issue = store.issues.create(list_id, 1, Window(TOKYO, TOKYO), [], EMAIL, TOKYO, waves=(TOKYO,))
+    assert issue is not None
+    with store.engine.connect() as conn:
+        default = conn.connection.driver_connection.execute("PRAGMA cache_size").fetchone()[0]
+    seen: list[tuple[Any, int]] = []
+
+    def watch(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("INSERT INTO deliveries"):
+            raw = conn.connection.driver_connection
+            seen.append((raw, raw.execute("PRAGMA cache_size").fetchone()[0]))
+
+    event.listen(store.engine, "before_cursor_execute", watch)
+    assert store.issues.plan_active(issue.id, list_id, TOKYO, batch=10, placing=placing) == 30
+    event.remove(store.engine, "before_cursor_execute", watch)
+    assert [size for _, size in seen] == [-FREEZE_CACHE_KIB] * 3  # every batch
+    assert len({id(raw) for raw, _ in seen}) == 1  # one connection, its cache kept
+    assert seen[0][0].execute("PRAGMA cache_size").fetchone()[0] == default != -FREEZE_CACHE_KIB
+    store.close()
 
 
 def test_the_freeze_puts_each_readers_row_on_their_zones_wave(database_url: str) -> None:

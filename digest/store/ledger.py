@@ -9,17 +9,16 @@ from functools import partial
 from itertools import islice
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import ColumnElement, Engine, FromClause, and_, func, literal, not_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.sql import Executable, exists
+from sqlalchemy import Engine, and_, func, not_, select
+from sqlalchemy.sql import exists
 
 from ..models import DeliveryResult, Subscriber
 from . import ledger_sql as sql
 from .ledger_sql import CLAIMED, FAILED, PLANNED, SUBMITTED, UNKNOWN, WAITING
 from .outage import retried
-from .schema import UTCDateTime, chunk_leases, deliveries, subscribers
+from .schema import chunk_leases, deliveries, subscribers
 from .statistics import refresh_after
-from .zones import Placing, lock_waves, zone_waves
+from .zones import Placing, freeze_cache, lock_waves
 
 T = TypeVar("T")
 
@@ -69,74 +68,26 @@ class LedgerRepo:
         """Plan a row for every active subscriber of the list not yet in the ledger, in SQL;
         with ``placing``, each on its wave, ``planned`` if this run sends it, else ``waiting``.
         """
-        with self.engine.connect() as conn:
+        added = 0
+        postgres = self.engine.dialect.name == "postgresql"
+        # one connection throughout, for the freeze's page cache (see ``freeze_cache``)
+        with self.engine.connect() as conn, freeze_cache(conn, placing is not None):
             low, high = conn.execute(
                 select(func.min(subscribers.c.id), func.max(subscribers.c.id)).where(
                     subscribers.c.list_id == list_id
                 )
             ).one()
-        if low is None:
-            return 0
-        added = 0
-        columns = ["issue_id", "subscriber_id", "email", "status", "attempts", "segment"]
-        # PostgreSQL skips rows already planned by the unique (issue, subscriber) index: a
-        # NOT EXISTS there re-reads the statement's own new rows (quadratic: 130 s at 20k).
-        postgres = self.engine.dialect.name == "postgresql"
-        for start in range(int(low), int(high) + 1, batch):
-            wanted = [
-                # "+ 0" keeps SQLite off the (list_id, email) index, which made it read the
-                # whole list for each batch, and on the id range: 2.3 times faster at 1M rows.
-                subscribers.c.list_id + 0 == list_id,
-                subscribers.c.status == "active",
-                subscribers.c.in_roster.is_(True),
-                subscribers.c.id >= start,
-                subscribers.c.id < start + batch,
-            ]
-            if not postgres:
-                wanted.append(
-                    not_(
-                        exists().where(
-                            deliveries.c.issue_id == issue_id,
-                            deliveries.c.subscriber_id == subscribers.c.id,
-                        )
-                    )
+            conn.rollback()
+            for start in range(int(low or 0), int(high or -1) + 1, batch):
+                insert = sql.plan_rows(
+                    issue_id, list_id, (start, start + batch), now, placing, postgres
                 )
-            status: ColumnElement[str] = literal(PLANNED)
-            extra: list[ColumnElement[Any]] = []
-            source: FromClause = subscribers
-            if placing is not None:  # rows in wave order: each wave's rows lie together
-                waves = zone_waves(placing, PLANNED, WAITING)
-                status, extra, source = waves.status, [waves.wave], waves.source
-            chosen = (
-                select(
-                    literal(issue_id),
-                    subscribers.c.id,
-                    subscribers.c.email,
-                    status,
-                    literal(0),
-                    literal(""),
-                    literal(now, UTCDateTime()),
-                    *extra,
-                )
-                .select_from(source)
-                .where(*wanted)
-            )
-            if placing is not None:
-                chosen = chosen.order_by(extra[0], subscribers.c.id)
-            into = [*columns, "updated_at", *(["wave"] if extra else [])]
-            insert: Executable = deliveries.insert().from_select(into, chosen)
-            if postgres:
-                insert = (
-                    pg_insert(deliveries)
-                    .from_select(into, chosen)
-                    .on_conflict_do_nothing(constraint="uq_delivery_once")
-                )
-            with self.engine.begin() as conn:
-                if placing is not None:
-                    lock_waves(conn, issue_id)
-                # without preserve_rowcount SQLAlchemy reports -1 for an INSERT on psycopg
-                result = conn.execute(insert, execution_options={"preserve_rowcount": True})
-                added += max(result.rowcount, 0)
+                with conn.begin():
+                    if placing is not None:
+                        lock_waves(conn, issue_id)
+                    # without preserve_rowcount SQLAlchemy reports -1 for an INSERT on psycopg
+                    result = conn.execute(insert, execution_options={"preserve_rowcount": True})
+                    added += max(result.rowcount, 0)
         refresh_after(self.engine, deliveries, added)
         return added
 

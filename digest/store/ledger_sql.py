@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    FromClause,
     Select,
     and_,
     bindparam,
     case,
     func,
+    literal,
     literal_column,
+    not_,
     or_,
     select,
 )
-from sqlalchemy.sql import exists
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.sql import Executable, exists
 from sqlalchemy.sql.dml import ReturningUpdate, Update
 
 from .schema import UTCDateTime, deliveries, subscribers
+from .zones import Placing, zone_waves
 
 PLANNED, CLAIMED, SUBMITTED, ACCEPTED, FAILED, UNKNOWN, SUPPRESSED, SKIPPED, WAITING = (
     "planned",
@@ -166,3 +172,50 @@ PENDING_RANGE = _pending_range(_segment(IS_PLANNED))
 """The next batch of a segment's planned rows, after an id: (first, last, how many)."""
 WAVE_PENDING_RANGE = _pending_range(_segment(*IN_WAVE))
 """The next batch of a wave's rows still waiting in one segment, after an id."""
+
+
+def plan_rows(
+    issue_id: int,
+    list_id: int,
+    ids: tuple[int, int],
+    now: datetime,
+    placing: Placing | None,
+    postgres: bool,
+) -> Executable:
+    """INSERT ... SELECT of a ledger row for each active subscriber of the list with an id in
+    ``ids`` (from, to) not yet in it; with ``placing``, each on its wave, in wave order (each
+    wave's rows then lie together), ``planned`` if this run sends it, else ``waiting``."""
+    wanted = [
+        # "+ 0" keeps SQLite off the (list_id, email) index, which made it read the whole list
+        # for each batch, and on the id range: 2.3 times faster at 1M rows.
+        subscribers.c.list_id + 0 == list_id,
+        subscribers.c.status == "active",
+        subscribers.c.in_roster.is_(True),
+        subscribers.c.id >= ids[0],
+        subscribers.c.id < ids[1],
+    ]
+    if not postgres:
+        # PostgreSQL skips rows already planned by the unique (issue, subscriber) index: a NOT
+        # EXISTS there re-reads the statement's own new rows (quadratic: 130 s at 20k)
+        stored = exists().where(
+            deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id == subscribers.c.id
+        )
+        wanted.append(not_(stored))
+    status: ColumnElement[str] = literal(PLANNED)
+    extra: list[ColumnElement[Any]] = []
+    source: FromClause = subscribers
+    if placing is not None:
+        waves = zone_waves(placing, PLANNED, WAITING)
+        status, extra, source = waves.status, [waves.wave], waves.source
+    chosen = select(
+        literal(issue_id), subscribers.c.id, subscribers.c.email, status, literal(0),
+        literal(""), literal(now, UTCDateTime()), *extra,
+    ).select_from(source).where(*wanted)  # fmt: skip
+    if placing is not None:
+        chosen = chosen.order_by(extra[0], subscribers.c.id)
+    into = ["issue_id", "subscriber_id", "email", "status", "attempts", "segment", "updated_at"]
+    into += ["wave"] if extra else []
+    if postgres:
+        upsert = pg_insert(deliveries).from_select(into, chosen)
+        return upsert.on_conflict_do_nothing(constraint="uq_delivery_once")
+    return deliveries.insert().from_select(into, chosen)

@@ -3,7 +3,8 @@ from its reader's zone, and the lock that takes two runs of one issue's waves in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -67,6 +68,32 @@ def lock_waves(conn: Connection, issue_id: int, *, shared: bool = False) -> None
     if conn.dialect.name == "postgresql":
         lock = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
         conn.execute(select(lock(WAVES_LOCK, issue_id)))
+
+
+FREEZE_CACHE_KIB = 65_536
+"""SQLite's page cache while the freeze writes (64 MiB; its default is 2 MiB)."""
+
+
+@contextmanager
+def freeze_cache(conn: Connection, wanted: bool = True) -> Iterator[None]:
+    """On SQLite, a page cache of ``FREEZE_CACHE_KIB`` on ``conn`` until the block ends.
+
+    The freeze writes each batch of readers in wave order, so the indexes of the waves take
+    its rows at as many places as there are waves, not at their ends: with 2 MiB their pages
+    left the cache between one batch and the next (at 1,000,000 readers in 28 waves, the
+    freeze took 6.4 s, 5.5 s with 64 MiB, against 2.8 s for a ledger without waves).
+    """
+    if not wanted or conn.dialect.name != "sqlite":
+        yield
+        return
+    sqlite = conn.connection.driver_connection  # PRAGMAs on it begin no transaction
+    assert sqlite is not None
+    (before,) = sqlite.execute("PRAGMA cache_size").fetchone()
+    sqlite.execute(f"PRAGMA cache_size = -{FREEZE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        sqlite.execute(f"PRAGMA cache_size = {int(before)}")  # and frees what it held
 
 
 class ZoneWaves(NamedTuple):
