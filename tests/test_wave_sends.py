@@ -14,6 +14,7 @@ from sqlalchemy import event, insert, select
 from digest.cli import main
 from digest.config.load import load_settings
 from digest.models import RenderedEmail, Window
+from digest.ops.status import gather
 from digest.pipeline import Pipeline
 from digest.store import Store
 from digest.store.schema import deliveries, subscribers
@@ -240,6 +241,42 @@ def test_digest_send_sends_every_reader_still_waiting_at_once(project: Path) -> 
     assert Counter(e for e, _ in ledger(pipeline)) == Counter(list(READERS))
     assert {s for _, s in ledger(pipeline)} == {"accepted"}
     assert len(emails(project)) == len(READERS)
+
+
+def test_status_names_a_wave_no_run_took_and_the_command_that_sends_it(project: Path) -> None:
+    """Rows still waiting five minutes past their wave's time with no run holding the list,
+    and a wave's claim left to expire, are problems of ``digest status``, each naming the
+    command that sends that wave (not ``send --resume``, which never sends waiting rows)."""
+    pipeline, clock = setup(project)
+    assert dispatch(pipeline, clock, TOKYO) == ["22:00 sent"]
+
+    def problems(at: datetime) -> list[str]:
+        return list(gather(pipeline.settings, pipeline.store, at, lambda *_: []).problems)
+
+    run_now = "digest schedule run-now weekly --wave"
+    assert problems(KATHMANDU + timedelta(minutes=4)) == []  # a running scheduler's moment
+    assert problems(KATHMANDU + timedelta(minutes=10)) == [
+        f"weekly #1: 1 readers of the wave due at {KATHMANDU.isoformat()} still wait and no run "
+        f"holds it: a scheduler within the list's grace sends it, or "
+        f"`{run_now} 2026-11-30T01:15:00+00:00`"
+    ]
+    assert dispatch(pipeline, clock, KATHMANDU + timedelta(minutes=10)) == ["01:15 sent"]
+    assert problems(KATHMANDU + timedelta(minutes=11)) == []
+    # New York's run claims its wave and dies before taking a row: its claim expires
+    issue = pipeline.store.issues.latest(pipeline.store.subscribers.list_id("weekly"))
+    assert issue is not None
+    owner = "host-b:4242:dead"
+    lease = timedelta(seconds=30)
+    taken = pipeline.store.runs.claim(
+        "weekly", issue.window, "scheduler", owner, NEW_YORK, lease, wave=NEW_YORK
+    )
+    assert taken is not None
+    found = problems(NEW_YORK + timedelta(minutes=10))
+    assert len(found) == 2 and all(f"`{run_now} 2026-11-30T12:00:00+00:00`" in p for p in found)
+    assert f"the wave at {NEW_YORK.isoformat()}" in found[0] and f"owner {owner}" in found[0]
+    assert "2 readers of the wave due" in found[1]  # nyc and nyc2
+    assert not any("--resume" in p for p in found)
+    pipeline.close()
 
 
 def test_on_sqlite_the_freeze_writes_with_a_large_page_cache_and_gives_it_back(

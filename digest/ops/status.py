@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..config import Settings
@@ -19,6 +19,7 @@ from ..store import Store
 from ..store.ledger_sql import CLAIMED, PLANNED, SUBMITTED, UNKNOWN
 from ..store.runs import Run
 from ..store.standing import ClaimView, IssueLedger
+from ..waves.local import missed_command
 from .broker import TIMEOUT, QueueDepth, queue_depth
 
 
@@ -101,6 +102,11 @@ class Status:
         }  # fmt: skip
 
 
+OVERDUE = timedelta(minutes=5)
+"""How long past its time a wave's rows may still wait before ``digest status`` says so: a
+scheduler that runs takes a wave within seconds."""
+
+
 def pending(ledger: IssueLedger) -> int:
     """Rows not yet decided: planned, or in a worker's hand."""
     return sum(ledger.counts.get(s, 0) for s in (PLANNED, CLAIMED, SUBMITTED))
@@ -129,11 +135,17 @@ def _problems(
         found.append(f"RabbitMQ ({broker.url}) does not answer: {broker.error}")
     for c in claims:
         if c.expired(now) and c.outcome == "running":
+            of = f"the wave at {c.wave.isoformat()} of " if c.wave else ""
+            command = (
+                missed_command(c.list_name, c.wave)
+                if c.wave
+                else f"digest send --list {c.list_name} --resume"
+            )
             found.append(
-                f"{c.list_name}: the claim on the period ending {c.period_end.isoformat()} "
+                f"{c.list_name}: the claim on {of}the period ending {c.period_end.isoformat()} "
                 f"expired at {c.lease_until.isoformat() if c.lease_until else '?'} "
                 f"(owner {c.owner}, no longer renewing): a scheduler takes it over, or "
-                f"`digest send --list {c.list_name} --resume`"
+                f"`{command}`"
             )
     running = {c.list_name for c in claims if c.outcome == "running" and not c.expired(now)}
     for s in sends:
@@ -142,6 +154,12 @@ def _problems(
             found.append(
                 f"{label}: {pending(s)} recipients wait but no run holds the period: "
                 f"`digest send --list {s.list_name} --resume`"
+            )
+        for wave, readers in s.overdue if s.list_name not in running else ():
+            found.append(
+                f"{label}: {readers} readers of the wave due at {wave.isoformat()} still wait and "
+                f"no run holds it: a scheduler within the list's grace sends it, or "
+                f"`{missed_command(s.list_name, wave)}`"
             )
         if s.counts.get(UNKNOWN):
             found.append(
@@ -170,7 +188,7 @@ def gather(
         )  # fmt: skip
     reads = store.standing
     claims = tuple(reads.claims(list_name))
-    sends = tuple(reads.ledgers(list_name))
+    sends = tuple(reads.ledgers(list_name, due=now - OVERDUE))
     runs = tuple(reads.last_runs(list_name))
     broker = None
     try:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Connection, Engine, func, or_, select
 
-from .ledger_sql import IN_HAND
+from .ledger_sql import IN_HAND, IS_WAITING
 from .runs import Run, RunRepo
 from .schema import deliveries, issues, lists, period_claims, runs, wave_claims
 
@@ -45,6 +45,8 @@ class IssueLedger:
     status: str
     counts: dict[str, int]
     chunks_in_hand: int
+    overdue: tuple[tuple[datetime, int], ...] = ()
+    """Waves due before the time asked about whose readers' rows still wait, and how many."""
 
     @property
     def total(self) -> int:
@@ -79,8 +81,11 @@ class StandingReads:
                     )
         return sorted(found, key=lambda c: (c.period_start, c.list_name, c.wave or c.period_start))
 
-    def ledgers(self, list_name: str | None = None, latest: bool = False) -> list[IssueLedger]:
-        """Issues still sending; with ``latest``, each list's newest issue too."""
+    def ledgers(
+        self, list_name: str | None = None, latest: bool = False, due: datetime | None = None
+    ) -> list[IssueLedger]:
+        """Issues still sending; with ``latest``, each list's newest issue too; with ``due``,
+        each one's waves due before then with rows still waiting (``overdue``)."""
         wanted = [issues.c.status == "sending"]
         if latest:
             other = issues.alias("other")
@@ -108,7 +113,9 @@ class StandingReads:
                     )
                 ).scalar_one()
                 tally = {str(s): int(n) for s, n in counts}
-                found.append(IssueLedger(str(name), int(number), str(status), tally, int(in_hand)))
+                late = () if due is None else tuple(_overdue(conn, issue_id, due))
+                ledger = IssueLedger(str(name), int(number), str(status), tally, int(in_hand), late)
+                found.append(ledger)
         return found
 
     def last_runs(self, list_name: str | None = None) -> list[Run]:
@@ -139,3 +146,14 @@ class StandingReads:
         )
         with self.engine.connect() as conn:
             return {str(n): at for n, at in conn.execute(query) if at is not None}
+
+
+def _overdue(conn: Connection, issue_id: int, due: datetime) -> list[tuple[datetime, int]]:
+    """The issue's waves before ``due`` with rows still waiting (the waiting rows' index)."""
+    query = (
+        select(deliveries.c.wave, func.count())
+        .where(deliveries.c.issue_id == issue_id, IS_WAITING, deliveries.c.wave < due)
+        .group_by(deliveries.c.wave)
+        .order_by(deliveries.c.wave)
+    )
+    return [(wave, int(n)) for wave, n in conn.execute(query)]

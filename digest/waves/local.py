@@ -118,3 +118,8 @@ def waves_between(
         found.extend(DueWave(window, w.at, waves) for w in waves.waves if since < w.at <= until)
         fires = next_fires(sched.trigger, fire, 1)
     return sorted(found, key=lambda d: d.at)
+
+
+def missed_command(list_name: str, wave: datetime) -> str:
+    """The command that sends a missed wave."""
+    return f"digest schedule run-now {list_name} --wave {wave.astimezone(UTC).isoformat()}"

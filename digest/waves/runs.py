@@ -20,7 +20,7 @@ from ..periods import effective, next_fires, parse_duration
 from ..pipeline import Pipeline
 from ..store.runs import Run
 from ..subscribers.membership import sync_list
-from .local import plan_for, waves_between
+from .local import missed_command, plan_for, waves_between
 from .send import run_wave
 
 log = logging.getLogger(__name__)
@@ -89,11 +89,6 @@ class WaveJobs:
             replace_existing=True,
             misfire_grace_time=None,
         )
-
-
-def missed_command(list_name: str, wave: datetime) -> str:
-    """The command that sends a missed wave."""
-    return f"digest schedule run-now {list_name} --wave {wave.astimezone(UTC).isoformat()}"
 
 
 def _run(
