@@ -135,12 +135,13 @@ def _problems(
         found.append(f"RabbitMQ ({broker.url}) does not answer: {broker.error}")
     for c in claims:
         if c.expired(now) and c.outcome == "running":
-            of = f"the wave at {c.wave.isoformat()} of " if c.wave else ""
-            command = (
-                missed_command(c.list_name, c.wave)
-                if c.wave
-                else f"digest send --list {c.list_name} --resume"
-            )
+            if c.wave:  # a wave's run: --resume never sends its waiting rows
+                of, command = (
+                    f"the wave at {c.wave.isoformat()} of ",
+                    missed_command(c.list_name, c.wave),
+                )
+            else:
+                of, command = "", f"digest send --list {c.list_name} --resume"
             found.append(
                 f"{c.list_name}: the claim on {of}the period ending {c.period_end.isoformat()} "
                 f"expired at {c.lease_until.isoformat() if c.lease_until else '?'} "
@@ -155,11 +156,12 @@ def _problems(
                 f"{label}: {pending(s)} recipients wait but no run holds the period: "
                 f"`digest send --list {s.list_name} --resume`"
             )
-        for wave, readers in s.overdue if s.list_name not in running else ():
-            found.append(
+        if s.list_name not in running:
+            found.extend(
                 f"{label}: {readers} readers of the wave due at {wave.isoformat()} still wait and "
                 f"no run holds it: a scheduler within the list's grace sends it, or "
                 f"`{missed_command(s.list_name, wave)}`"
+                for wave, readers in s.overdue
             )
         if s.counts.get(UNKNOWN):
             found.append(

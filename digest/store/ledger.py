@@ -78,7 +78,9 @@ class LedgerRepo:
                 )
             ).one()
             conn.rollback()
-            for start in range(int(low or 0), int(high or -1) + 1, batch):
+            if low is None:
+                return 0
+            for start in range(int(low), int(high) + 1, batch):
                 insert = sql.plan_rows(
                     issue_id, list_id, (start, start + batch), now, placing, postgres
                 )
