@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.axe import axe_violations, describe
+from tests.conftest import needs_shared
 from tests.desk_setup import TOKEN, DeskSite, open_desk
 
 pytestmark = pytest.mark.browser
@@ -108,6 +109,7 @@ def test_edit_the_subject_and_see_the_preview_follow(site: DeskSite, browser_pag
 
 
 def test_move_a_post_down_and_the_email_follows(site: DeskSite, browser_page: Any) -> None:
+    needs_shared()  # counts on the sample post from ../shared
     from playwright.sync_api import expect
 
     page = _open(browser_page, site, 1280, 800)

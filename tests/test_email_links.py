@@ -22,7 +22,7 @@ import pytest
 
 from .axe import axe_violations, describe
 from .cli_helpers import run_digest
-from .conftest import ROOT, SHARED
+from .conftest import ROOT, SHARED, needs_shared
 from .email_helpers import filled
 
 LINKS_JS = """() => Array.from(document.querySelectorAll('a[href]')).map(a => ({
@@ -84,6 +84,7 @@ def web_posts(page: Any, issue: Issue) -> dict[str, Any]:
 
 @pytest.mark.browser
 def test_every_post_in_every_segment_has_a_working_link(page: Any, issue: Issue) -> None:
+    needs_shared()  # counts on the sample post from ../shared
     web = web_posts(page, issue)
     posts = web["posts"]
     assert len(posts) >= 13

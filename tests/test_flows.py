@@ -27,6 +27,7 @@ from digest.config.load import load_settings
 from digest.pipeline import Pipeline
 from digest.web.desk.view import archive_rows
 from tests.cli_helpers import cli_env, run_digest, serving
+from tests.conftest import needs_shared
 from tests.desk_setup import NOW, open_desk
 from tests.email_helpers import html_part
 
@@ -129,6 +130,7 @@ def test_build_and_send_on_an_empty_store_say_to_collect_first(project: Path) ->
 
 
 def test_skipped_files_show_in_source_health_and_fail_strict(project: Path) -> None:
+    needs_shared()  # counts on the sample post from ../shared
     for name in ("a", "b", "c"):
         (project / "posts" / f"broken-{name}.md").write_text("---\ntitle: [unclosed\n---\nBody.\n")
     strict = run_digest(project, "collect", "--strict")

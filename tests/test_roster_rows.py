@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from .cli_helpers import cli_env, run_digest
+from .conftest import needs_shared
 
 ENV = cli_env(DIGEST_SIGNING_KEY="test-signing-key-0123456789abcdef")
 BEN = "ben.carter@example.com"
@@ -38,6 +39,7 @@ def listed(project: Path) -> dict[str, dict[str, object]]:
 
 
 def test_bad_rows_are_reported_once_each_and_the_rest_is_sent(project: Path) -> None:
+    needs_shared()  # counts on the sample post from ../shared
     roster = project / "subscribers" / "weekly.csv"
     with roster.open("a", encoding="utf-8", newline="") as f:
         f.write(BAD_ROWS)

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .cli_helpers import cli_env, run_digest, serving
+from .conftest import needs_shared
 from .delivery_helpers import SIGNING_KEY, use_backend
 from .desk_setup import TOKEN
 from .email_helpers import html_part
@@ -103,6 +104,7 @@ def test_a_week_with_approval_on_from_collect_to_unsubscribe(
     refuses edits; ``runs`` records the run; "View in browser" from a delivered message opens
     this issue on ``digest serve``; two readers unsubscribe from their messages (one-click and
     the footer's page) and the next run does not mail them."""
+    needs_shared()  # counts on the sample post from ../shared
     project, (server, port) = approval, relay
     use_backend(project, "smtp", host="127.0.0.1", port=port, security="none", timeout=120.0)
     ok(project, "collect")
