@@ -7,6 +7,7 @@ import gzip
 import multiprocessing
 import re
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,13 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from digest.errors import StoreError
 from digest.store import Store
 from digest.store.migrate import BASE, alembic_config, head
-from digest.store.schema import SCHEMA_VERSION, metadata
+from digest.store.schema import SCHEMA_VERSION, deliveries, metadata
+from digest.store.zones import UNPLACED
 
 from .cli_helpers import run_digest
 
@@ -56,7 +58,7 @@ def use_database(project: Path, url: str) -> None:
 def test_a_new_database_is_created_at_head(database_url: str) -> None:
     store = Store(database_url)
     found = store.schema()
-    assert found.current == HEAD and found.up_to_date and found.head == "0008"
+    assert found.current == HEAD and found.up_to_date and found.head == "0009"
     assert store.schema_version() == SCHEMA_VERSION  # an older digest refuses it
     store.close()
     again = Store(database_url)
@@ -198,3 +200,67 @@ def test_processes_opening_a_new_sqlite_store_at_once_all_open_it(tmp_path: Path
         store = Store(url, check_schema=False)
         assert store.schema().up_to_date
         store.close()
+
+
+def test_0009_keeps_each_rows_wave_in_seconds_and_finds_a_row_not_yet_placed(
+    database_url: str,
+) -> None:
+    """A ledger written at 0008 (waves as timestamps, an unplaced row NULL) keeps its waves
+    through 0009 and back, and the freeze's row not yet placed gets ``UNPLACED``."""
+    at_revision(database_url, "0008")
+    wave = datetime(2026, 11, 29, 22, 15, tzinfo=UTC)  # Kathmandu's 07:00 (+05:45) the day after
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        list_id = conn.execute(text("INSERT INTO lists (name) VALUES ('weekly') RETURNING id"))
+        values = {"list": list_id.scalar_one(), "now": datetime(2026, 11, 27, 15)}
+        conn.execute(
+            text(
+                "INSERT INTO subscribers (list_id, email, name, areas, status, in_roster,"
+                " updated_at) VALUES (:list, 'a@example.org', '', '[]', 'active', true, :now),"
+                " (:list, 'b@example.org', '', '[]', 'active', true, :now),"
+                " (:list, 'c@example.org', '', '[]', 'active', true, :now)"
+            ),
+            values,
+        )
+        issue = conn.execute(
+            text(
+                "INSERT INTO issues (list_id, number, period_start, period_end, status,"
+                " subject, preheader, html, text, mjml, created_at)"
+                " VALUES (:list, 1, :now, :now, 'built', '', '', '', '', '', :now) RETURNING id"
+            ),
+            values,
+        ).scalar_one()
+        for email, status, at in (
+            ("a@example.org", "accepted", wave.replace(tzinfo=None)),
+            ("b@example.org", "waiting", None),  # the freeze had not placed it
+            ("c@example.org", "planned", None),  # a send without waves
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO deliveries (issue_id, subscriber_id, email, status, attempts,"
+                    " segment, updated_at, wave) SELECT :issue, id, email, :status, 0, '',"
+                    " :now, :wave FROM subscribers WHERE email = :email"
+                ),
+                values | {"issue": issue, "email": email, "status": status, "wave": at},
+            )
+
+    def waves() -> dict[str, object]:
+        with engine.connect() as conn:
+            got = conn.execute(select(deliveries.c.email, deliveries.c.wave)).all()
+            return {email: at for email, at in got}
+
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0009")
+    assert waves() == {"a@example.org": wave, "b@example.org": UNPLACED, "c@example.org": None}
+    with engine.begin() as conn:
+        raw = conn.execute(text("SELECT wave FROM deliveries WHERE wave IS NOT NULL")).scalars()
+        assert sorted(raw) == [0, int(wave.timestamp())]  # whole seconds, as a number
+        command.downgrade(alembic_config(conn), "0008")
+    with engine.connect() as conn:
+        back = dict(conn.execute(text("SELECT email, wave FROM deliveries")).all())
+    assert {e: at and str(at)[:19] for e, at in back.items()} == {
+        "a@example.org": "2026-11-29 22:15:00",
+        "b@example.org": None,
+        "c@example.org": None,
+    }
+    engine.dispose()

@@ -18,7 +18,7 @@ from digest.ops.status import gather
 from digest.pipeline import Pipeline
 from digest.store import Store
 from digest.store.schema import deliveries, subscribers
-from digest.store.zones import FREEZE_CACHE_KIB, Placing
+from digest.store.zones import FREEZE_CACHE_KIB, UNPLACED, Placing
 from digest.subscribers.membership import sync_list as sync_roster
 from digest.waves import runs as wave_runs
 
@@ -372,7 +372,7 @@ def test_the_freeze_puts_each_readers_row_on_their_zones_wave(database_url: str)
     assert {e: r for e, r in rows().items() if e != "late@example.org"} == {
         e: r for e, r in expected.items() if e != "late@example.org"
     }
-    assert rows()["late@example.org"] == ("waiting", None)
+    assert rows()["late@example.org"] == ("waiting", UNPLACED)  # in the index of waves
     assert store.issues.place_unknown(issue.id, placing, TOKYO) == 1
     assert rows() == expected
     store.close()

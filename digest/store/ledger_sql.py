@@ -51,7 +51,7 @@ IS_IN_HAND: ColumnElement[bool] = deliveries.c.status.in_(
 """``status IN ('claimed', 'submitted')``, word for word the partial in-hand index's."""
 
 IS_WAITING: ColumnElement[bool] = deliveries.c.status == literal_column(f"'{WAITING}'")
-"""Written out, as ``IS_PLANNED``: the partial index of waiting rows serves only a literal."""
+"""``status = 'waiting'``, read on the index of the waves' rows (``ix_deliveries_wave``)."""
 
 IN_WAVE = (deliveries.c.wave == bindparam("b_wave"), IS_WAITING)
 """A wave's rows still waiting (a list sent in its readers' zones): its run claims them

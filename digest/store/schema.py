@@ -51,6 +51,24 @@ class UTCDateTime(TypeDecorator[datetime]):
         return result
 
 
+class UTCSeconds(TypeDecorator[datetime]):
+    """Aware datetimes stored as whole seconds since the epoch (UTC): a key of 4 to 8 bytes
+    where ``UTCDateTime`` takes 26 on SQLite (a wave's instant, in every row of its ledger)."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return int(value.timestamp())
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        return None if value is None else datetime.fromtimestamp(int(value), UTC)
+
+
 metadata = MetaData()
 
 meta = Table(
@@ -196,7 +214,7 @@ issue_posts = Table(
 
 PLANNED_ROWS = "status = 'planned'"
 IN_HAND_ROWS = "status IN ('claimed', 'submitted')"
-WAITING_ROWS = "status = 'waiting'"
+WAVE_ROWS = "wave IS NOT NULL"
 deliveries = Table(
     "deliveries",
     metadata,
@@ -212,7 +230,7 @@ deliveries = Table(
     Column("chunk", String(64)),
     Column("updated_at", UTCDateTime, nullable=False),
     # the wave a row goes out with (a list sent in its readers' zones; NULL otherwise)
-    Column("wave", UTCDateTime),
+    Column("wave", UTCSeconds),
     UniqueConstraint("issue_id", "subscriber_id", name="uq_delivery_once"),
     # only the rows to send, and those in hand: a wave's chunks and claims read their own
     # rows, not every wave's rows in the id range (partial: queries name the status as a
@@ -225,12 +243,11 @@ deliveries = Table(
         "ix_deliveries_in_hand", "issue_id", "chunk",
         sqlite_where=text(IN_HAND_ROWS), postgresql_where=text(IN_HAND_ROWS),
     ),
-    # one wave's rows: counted for its report (and released by a digest send of the issue)
-    Index("ix_deliveries_wave", "issue_id", "wave"),
-    # a wave's rows still waiting, in id order: its run claims them from here directly
+    # a wave's rows in id order: its run claims those still waiting from here, and counts
+    # them for its report. Only rows with a wave: a send without waves keeps none of it.
     Index(
-        "ix_deliveries_waiting", "issue_id", "wave", "segment", "subscriber_id",
-        sqlite_where=text(WAITING_ROWS), postgresql_where=text(WAITING_ROWS),
+        "ix_deliveries_wave", "issue_id", "wave", "segment", "subscriber_id",
+        sqlite_where=text(WAVE_ROWS), postgresql_where=text(WAVE_ROWS),
     ),
 )  # fmt: skip
 

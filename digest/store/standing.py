@@ -149,7 +149,7 @@ class StandingReads:
 
 
 def _overdue(conn: Connection, issue_id: int, due: datetime) -> list[tuple[datetime, int]]:
-    """The issue's waves before ``due`` with rows still waiting (the waiting rows' index)."""
+    """The issue's waves before ``due`` with rows still waiting (the index of the waves' rows)."""
     query = (
         select(deliveries.c.wave, func.count())
         .where(deliveries.c.issue_id == issue_id, IS_WAITING, deliveries.c.wave < due)

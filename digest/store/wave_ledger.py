@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from ..models import IssueRow, Subscriber
 from .ledger_sql import IS_WAITING, PLANNED, WAITING
 from .schema import deliveries, issues, subscribers
-from .zones import Placing, lock_waves
+from .zones import UNPLACED, Placing, lock_waves
 
 
 class WaveLedgerRepo:
@@ -77,7 +77,7 @@ class WaveLedgerRepo:
         query = (
             select(deliveries.c.id, subscribers.c.timezone)
             .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
-            .where(deliveries.c.issue_id == issue_id, deliveries.c.wave.is_(None))
+            .where(deliveries.c.issue_id == issue_id, deliveries.c.wave == UNPLACED)
         )
         with self.engine.begin() as conn:
             lock_waves(conn, issue_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -16,12 +16,16 @@ from sqlalchemy import (
     String,
     func,
     literal,
-    null,
     select,
     union_all,
 )
 
-from .schema import UTCDateTime, subscribers
+from .schema import UTCSeconds, subscribers
+
+UNPLACED = datetime(1970, 1, 1, tzinfo=UTC)
+"""The wave the freeze gives a reader whose zone the plan did not know (one who joined as
+it was made): ``place_unknown`` puts the row on its wave right after, in Python. A value, not
+NULL: the index of waves holds only rows with one, and finds these there."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +82,11 @@ FREEZE_CACHE_KIB = 65_536
 def freeze_cache(conn: Connection, wanted: bool = True) -> Iterator[None]:
     """On SQLite, a page cache of ``FREEZE_CACHE_KIB`` on ``conn`` until the block ends.
 
-    The freeze writes each batch of readers in wave order, so the indexes of the waves take
-    its rows at as many places as there are waves, not at their ends: with 2 MiB their pages
-    left the cache between one batch and the next (at 1,000,000 readers in 28 waves, the
-    freeze took 6.4 s, 5.5 s with 64 MiB, against 2.8 s for a ledger without waves).
+    The freeze writes each batch of readers in wave order, so the index of the waves takes
+    its rows at as many places as there are waves, not at its end: with 2 MiB its pages left
+    the cache between one batch and the next (at 1,000,000 readers in 28 waves the freeze's
+    SQL took 3.2 s, 3.05 s with 64 MiB; 6.4 s and 5.5 s when two indexes of waves took
+    26-byte keys, before revision 0009).
     """
     if not wanted or conn.dialect.name != "sqlite":
         yield
@@ -105,14 +110,14 @@ class ZoneWaves(NamedTuple):
 
 
 def zone_waves(placing: Placing, planned: str, waiting: str) -> ZoneWaves:
-    """Each subscriber's wave from their zone (NULL for a zone the plan did not know), and
+    """Each subscriber's wave from their zone (``UNPLACED`` for a zone the plan did not know), and
     ``planned`` when this run sends that wave, else ``waiting``.
 
     A join with a table of the zones, not a CASE over them: SQLite then writes a
     million rows on their waves nearly as fast as without (a CASE of 40 zones costs +65%).
     """
     if not placing.zones:
-        return ZoneWaves(subscribers, null(), literal(waiting))
+        return ZoneWaves(subscribers, literal(UNPLACED, UTCSeconds()), literal(waiting))
     rows = [
         (z, placing.slot(z), planned if placing.slot(z) in placing.released else waiting)
         for z in dict.fromkeys(placing.zones)
@@ -121,7 +126,7 @@ def zone_waves(placing: Placing, planned: str, waiting: str) -> ZoneWaves:
         *(
             select(
                 literal(z, String).label("zone"),
-                literal(wave, UTCDateTime()).label("wave"),
+                literal(wave, UTCSeconds()).label("wave"),
                 literal(status, String).label("status"),
             )
             for z, wave, status in rows
@@ -129,4 +134,6 @@ def zone_waves(placing: Placing, planned: str, waiting: str) -> ZoneWaves:
     ).subquery("zone_waves")  # not a CTE: SQLite's rowcount ignores a WITH ... INSERT
     zone = func.coalesce(subscribers.c.timezone, placing.default)
     joined = subscribers.outerjoin(table, table.c.zone == zone)
-    return ZoneWaves(joined, table.c.wave, func.coalesce(table.c.status, waiting))
+    unplaced = literal(UNPLACED, UTCSeconds())
+    wave = func.coalesce(table.c.wave, unplaced, type_=UTCSeconds())
+    return ZoneWaves(joined, wave, func.coalesce(table.c.status, waiting))
