@@ -31,6 +31,13 @@ writing to a schema it does not know. Schema changes are Alembic revisions now
 (``digest/store/migrations/versions``)."""
 
 
+def _in_utc(value: datetime) -> datetime:
+    """``value`` in UTC; a naive datetime is refused (its zone would be a guess)."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    return value.astimezone(UTC)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware datetimes in, aware UTC datetimes out, on every backend (SQLite has no zones)."""
 
@@ -38,11 +45,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store")
-        return value.astimezone(UTC).replace(tzinfo=None)
+        return None if value is None else _in_utc(value).replace(tzinfo=None)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
@@ -59,11 +62,7 @@ class UTCSeconds(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> int | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store")
-        return int(value.timestamp())
+        return None if value is None else int(_in_utc(value).timestamp())
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         return None if value is None else datetime.fromtimestamp(int(value), UTC)

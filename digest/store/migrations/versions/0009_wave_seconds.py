@@ -55,20 +55,25 @@ def _retype(column: sa.Column[object], value: str) -> None:
     op.alter_column("deliveries", column.name, new_column_name="wave")
 
 
+def _index_waves(name: str, where: str) -> None:
+    """A partial index of ``deliveries`` by (issue, wave, segment, reader): a wave's rows in
+    id order, as its claims read them."""
+    op.create_index(
+        name,
+        "deliveries",
+        ["issue_id", "wave", "segment", "subscriber_id"],
+        sqlite_where=sa.text(where),
+        postgresql_where=sa.text(where),
+    )
+
+
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     _drop_indexes("ix_deliveries_wave", "ix_deliveries_waiting")
     _retype(sa.Column("wave_seconds", sa.BigInteger(), nullable=True), TO_SECONDS[dialect])
     # rows the freeze had not placed yet: only a list sent in waves has rows waiting
     op.execute("UPDATE deliveries SET wave = 0 WHERE wave IS NULL AND status = 'waiting'")
-    where = sa.text(WAVE_ROWS)
-    op.create_index(
-        "ix_deliveries_wave",
-        "deliveries",
-        ["issue_id", "wave", "segment", "subscriber_id"],
-        sqlite_where=where,
-        postgresql_where=where,
-    )
+    _index_waves("ix_deliveries_wave", WAVE_ROWS)
 
 
 def downgrade() -> None:
@@ -77,11 +82,4 @@ def downgrade() -> None:
     op.execute("UPDATE deliveries SET wave = NULL WHERE wave = 0")
     _retype(sa.Column("wave_stamp", sa.DateTime(), nullable=True), TO_STAMP[dialect])
     op.create_index("ix_deliveries_wave", "deliveries", ["issue_id", "wave"])
-    where = sa.text(WAITING_ROWS)
-    op.create_index(
-        "ix_deliveries_waiting",
-        "deliveries",
-        ["issue_id", "wave", "segment", "subscriber_id"],
-        sqlite_where=where,
-        postgresql_where=where,
-    )
+    _index_waves("ix_deliveries_waiting", WAITING_ROWS)
