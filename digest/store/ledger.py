@@ -80,15 +80,17 @@ class LedgerRepo:
             conn.rollback()
             if low is None:
                 return 0
+            insert = sql.plan_rows(issue_id, list_id, now, placing, postgres)
             for start in range(int(low), int(high) + 1, batch):
-                insert = sql.plan_rows(
-                    issue_id, list_id, (start, start + batch), now, placing, postgres
-                )
                 with conn.begin():
                     if placing is not None:
                         lock_waves(conn, issue_id)
                     # without preserve_rowcount SQLAlchemy reports -1 for an INSERT on psycopg
-                    result = conn.execute(insert, execution_options={"preserve_rowcount": True})
+                    result = conn.execute(
+                        insert,
+                        {"b_from": start, "b_to": start + batch},
+                        execution_options={"preserve_rowcount": True},
+                    )
                     added += max(result.rowcount, 0)
         refresh_after(self.engine, deliveries, added)
         return added
