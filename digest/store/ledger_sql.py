@@ -23,7 +23,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql import Executable, exists
 from sqlalchemy.sql.dml import ReturningUpdate, Update
 
-from .schema import UTCDateTime, deliveries, subscribers
+from .columns import UTCDateTime
+from .schema import deliveries, subscribers
 from .zones import Placing, zone_waves
 
 PLANNED, CLAIMED, SUBMITTED, ACCEPTED, FAILED, UNKNOWN, SUPPRESSED, SKIPPED, WAITING = (

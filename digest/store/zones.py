@@ -20,7 +20,8 @@ from sqlalchemy import (
     union_all,
 )
 
-from .schema import UTCSeconds, subscribers
+from .columns import UTCSeconds
+from .schema import subscribers
 
 UNPLACED = datetime(1970, 1, 1, tzinfo=UTC)
 """The wave the freeze gives a reader whose zone the plan did not know (one who joined as
