@@ -16,6 +16,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, select, text
+from sqlalchemy import inspect as sa_inspect
 
 from digest.errors import StoreError
 from digest.store import Store
@@ -58,7 +59,7 @@ def use_database(project: Path, url: str) -> None:
 def test_a_new_database_is_created_at_head(database_url: str) -> None:
     store = Store(database_url)
     found = store.schema()
-    assert found.current == HEAD and found.up_to_date and found.head == "0009"
+    assert found.current == HEAD and found.up_to_date and found.head == "0010"
     assert store.schema_version() == SCHEMA_VERSION  # an older digest refuses it
     store.close()
     again = Store(database_url)
@@ -263,4 +264,65 @@ def test_0009_keeps_each_rows_wave_in_seconds_and_finds_a_row_not_yet_placed(
         "b@example.org": None,
         "c@example.org": None,
     }
+    engine.dispose()
+
+
+def test_0010_gives_each_row_its_span_and_leads_the_index_of_the_waves_with_it(
+    database_url: str,
+) -> None:
+    """A ledger written at 0009 gets each row's span (computed by the database) through 0010,
+    a wave's rows are found through the new index, and 0009 comes back on the way down."""
+    at_revision(database_url, "0009")
+    wave = datetime(2026, 11, 29, 22, 0, tzinfo=UTC)
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        list_id = conn.execute(text("INSERT INTO lists (name) VALUES ('weekly') RETURNING id"))
+        values = {"list": list_id.scalar_one(), "now": datetime(2026, 11, 27, 15)}
+        for reader in (7, 50_007, 120_000):
+            conn.execute(
+                text(
+                    "INSERT INTO subscribers (id, list_id, email, name, areas, status,"
+                    " in_roster, updated_at) VALUES (:id, :list, :email, '', '[]', 'active',"
+                    " true, :now)"
+                ),
+                values | {"id": reader, "email": f"r{reader}@example.org"},
+            )
+        issue = conn.execute(
+            text(
+                "INSERT INTO issues (list_id, number, period_start, period_end, status,"
+                " subject, preheader, html, text, mjml, created_at)"
+                " VALUES (:list, 1, :now, :now, 'built', '', '', '', '', '', :now) RETURNING id"
+            ),
+            values,
+        ).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO deliveries (issue_id, subscriber_id, email, status, attempts,"
+                " segment, updated_at, wave) SELECT :issue, id, email, 'waiting', 0, '', :now,"
+                " :wave FROM subscribers"
+            ),
+            values | {"issue": issue, "wave": int(wave.timestamp())},
+        )
+
+    def index_columns() -> list[str]:
+        with engine.connect() as conn:
+            found = {i["name"]: i for i in sa_inspect(conn).get_indexes("deliveries")}
+            return list(found["ix_deliveries_wave"]["column_names"])
+
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0010")
+    with engine.connect() as conn:
+        spans = dict(conn.execute(text("SELECT subscriber_id, span FROM deliveries")).all())
+    assert spans == {7: 0, 50_007: 1, 120_000: 2}
+    assert index_columns() == ["issue_id", "span", "wave", "segment", "subscriber_id"]
+    store = Store(database_url, check_schema=False)
+    assert store.schema().up_to_date
+    assert store.issues.counts(issue, [wave]) == {"waiting": 3}
+    assert store.issues.waiting_segments(issue, [wave]) == [(wave, "")]
+    store.close()
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0009")
+    assert index_columns() == ["issue_id", "wave", "segment", "subscriber_id"]
+    with engine.connect() as conn:
+        assert "span" not in {c["name"] for c in sa_inspect(conn).get_columns("deliveries")}
     engine.dispose()

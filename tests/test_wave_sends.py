@@ -314,7 +314,8 @@ def test_on_sqlite_the_freeze_writes_with_a_large_page_cache_and_gives_it_back(
     event.listen(store.engine, "before_cursor_execute", watch)
     assert store.issues.plan_active(issue.id, list_id, TOKYO, batch=10, placing=placing) == 30
     event.remove(store.engine, "before_cursor_execute", watch)
-    assert [size for _, size in seen] == [-FREEZE_CACHE_KIB] * 3  # every batch
+    # ids 1 to 30, in batches starting at multiples of 10 (0, 10, 20 and 30): every batch
+    assert [size for _, size in seen] == [-FREEZE_CACHE_KIB] * 4
     assert len({id(raw) for raw, _ in seen}) == 1  # one connection, its cache kept
     assert seen[0][0].execute("PRAGMA cache_size").fetchone()[0] == default != -FREEZE_CACHE_KIB
     store.close()

@@ -16,9 +16,9 @@ from ..models import DeliveryResult, Subscriber
 from . import ledger_sql as sql
 from .ledger_sql import CLAIMED, FAILED, PLANNED, SUBMITTED, UNKNOWN, WAITING
 from .outage import retried
-from .schema import chunk_leases, deliveries, subscribers
+from .schema import SPAN, chunk_leases, deliveries, subscribers
 from .statistics import refresh_after
-from .zones import Placing, freeze_cache, lock_waves
+from .zones import Placing, freeze_cache, issue_spans, lock_waves, spans
 
 T = TypeVar("T")
 
@@ -62,11 +62,14 @@ class LedgerRepo:
         issue_id: int,
         list_id: int,
         now: datetime,
-        batch: int = 50_000,
+        batch: int = SPAN,
         placing: Placing | None = None,
     ) -> int:
         """Plan a row for every active subscriber of the list not yet in the ledger, in SQL;
         with ``placing``, each on its wave, ``planned`` if this run sends it, else ``waiting``.
+
+        Batches of ids start at multiples of ``batch``: at the default, each is one span, whose
+        rows then go in at the end of the index of the waves (``ix_deliveries_wave``).
         """
         added = 0
         postgres = self.engine.dialect.name == "postgresql"
@@ -81,7 +84,7 @@ class LedgerRepo:
             if low is None:
                 return 0
             insert = sql.plan_rows(issue_id, list_id, now, placing, postgres)
-            for start in range(int(low), int(high) + 1, batch):
+            for start in range(int(low) - int(low) % batch, int(high) + 1, batch):
                 with conn.begin():
                     if placing is not None:
                         lock_waves(conn, issue_id)
@@ -159,13 +162,15 @@ class LedgerRepo:
         (with ``wave``: that wave's rows still waiting). Only each range's ends are read."""
         if status != PLANNED:
             raise ValueError(f"only planned rows are read in ranges, not {status!r}")
-        values = {"b_issue": issue_id, "b_segment": segment, "b_limit": batch, "b_wave": wave}
-        query = sql.PENDING_RANGE if wave is None else sql.WAVE_PENDING_RANGE
-        last = 0
+        values = {"b_issue": issue_id, "b_segment": segment, "b_wave": wave}
+        if wave is not None:
+            yield from self._wave_pending(values, batch)
+            return
+        last, values["b_limit"] = 0, batch
 
         def next_range(after: int) -> Any:
             with self.engine.connect() as conn:
-                return conn.execute(query, {**values, "b_after": after}).one()
+                return conn.execute(sql.PENDING_RANGE, {**values, "b_after": after}).one()
 
         while True:  # a read: tried again when the database dropped the connection under it
             first, end, count = retried(partial(next_range, last), "reading the ledger")
@@ -174,6 +179,34 @@ class LedgerRepo:
             if count < batch:
                 return
             last = int(end)
+
+    def _wave_pending(self, values: dict[str, Any], batch: int) -> Iterator[IdRange]:
+        """``pending`` for a wave's waiting rows: read span by span (the index of the waves is
+        led by the span), a range running on from one span into the next until it has
+        ``batch`` rows, so that ranges are as full as without spans."""
+        with self.engine.connect() as conn:
+            todo = issue_spans(conn, values["b_issue"])
+
+        def read(span: int, after: int, limit: int) -> Any:
+            params = {**values, "b_spans": [span], "b_after": after, "b_limit": limit}
+            with self.engine.connect() as conn:
+                return conn.execute(sql.WAVE_PENDING_RANGE, params).one()
+
+        first = last = count = 0
+        for span in todo:
+            while True:
+                low, high, found = retried(
+                    partial(read, span, last, batch - count), "reading the ledger"
+                )
+                if found:
+                    first = first if count else int(low)
+                    last, count = int(high), count + int(found)
+                if count < batch:
+                    break  # the span has no more: the range runs on into the next
+                yield IdRange(first, last, count)
+                count = 0
+        if count:
+            yield IdRange(first, last, count)
 
     def claim(
         self,
@@ -209,6 +242,7 @@ class LedgerRepo:
             "b_chunk": chunk,
             "b_now": now,
             "b_wave": wave,
+            "b_spans": spans(first, last),
         }
         suppress, submit = (sql.SUPPRESS, sql.SUBMIT) if wave is None else sql.WAVE_CLAIM
         with self.engine.begin() as conn:
@@ -337,9 +371,10 @@ class LedgerRepo:
     def counts(self, issue_id: int, waves: Iterable[datetime] | None = None) -> dict[str, int]:
         """Rows by status; with ``waves``, only the rows of those waves."""
         status, where = deliveries.c.status, [deliveries.c.issue_id == issue_id]
-        if waves is not None:
-            where.append(deliveries.c.wave.in_(sorted(waves)))
         with self.engine.connect() as conn:
+            if waves is not None:
+                where.append(deliveries.c.span.in_(issue_spans(conn, issue_id)))
+                where.append(deliveries.c.wave.in_(sorted(waves)))
             rows = conn.execute(select(status, func.count()).where(*where).group_by(status)).all()
         return {str(status): int(n) for status, n in rows}
 

@@ -54,9 +54,13 @@ IS_IN_HAND: ColumnElement[bool] = deliveries.c.status.in_(
 IS_WAITING: ColumnElement[bool] = deliveries.c.status == literal_column(f"'{WAITING}'")
 """``status = 'waiting'``, read on the index of the waves' rows (``ix_deliveries_wave``)."""
 
-IN_WAVE = (deliveries.c.wave == bindparam("b_wave"), IS_WAITING)
-"""A wave's rows still waiting (a list sent in its readers' zones): its run claims them
-without making them planned first."""
+IN_WAVE = (
+    deliveries.c.span.in_(bindparam("b_spans", expanding=True)),
+    deliveries.c.wave == bindparam("b_wave"),
+    IS_WAITING,
+)
+"""A wave's rows still waiting in the spans ``b_spans`` (a list sent in its readers' zones):
+its run claims them without making them planned first."""
 
 
 def _segment(*rows: ColumnElement[bool]) -> ColumnElement[bool]:

@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Computed,
     ForeignKey,
     Index,
     Integer,
@@ -170,6 +171,10 @@ issue_posts = Table(
     UniqueConstraint("list_id", "post_id", name="uq_post_once_per_list"),
 )
 
+SPAN = 50_000
+"""Subscriber ids per span: ``deliveries.span`` is ``subscriber_id / SPAN``, and the freeze
+writes a span at a time (see ``ix_deliveries_wave``)."""
+
 PLANNED_ROWS = "status = 'planned'"
 IN_HAND_ROWS = "status IN ('claimed', 'submitted')"
 WAVE_ROWS = "wave IS NOT NULL"
@@ -189,6 +194,8 @@ deliveries = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     # the wave a row goes out with (a list sent in its readers' zones; NULL otherwise)
     Column("wave", UTCSeconds),
+    # the span of subscriber ids a row lies in, computed by the database: no writer sets it
+    Column("span", Integer, Computed(f"subscriber_id / {SPAN}", persisted=True)),
     UniqueConstraint("issue_id", "subscriber_id", name="uq_delivery_once"),
     # only the rows to send, and those in hand: a wave's chunks and claims read their own
     # rows, not every wave's rows in the id range (partial: queries name the status as a
@@ -201,10 +208,13 @@ deliveries = Table(
         "ix_deliveries_in_hand", "issue_id", "chunk",
         sqlite_where=text(IN_HAND_ROWS), postgresql_where=text(IN_HAND_ROWS),
     ),
-    # a wave's rows in id order: its run claims those still waiting from here, and counts
-    # them for its report. Only rows with a wave: a send without waves keeps none of it.
+    # a wave's rows, span by span, in id order: its run claims those still waiting from here
+    # and counts them for its report. Led by the span, not the wave: the freeze writes a span
+    # at a time in wave order, so its rows go in at the end of this index, not at each wave's
+    # place in it (where SQLite seeks every row from the root). Queries name the issue's spans
+    # (``span IN (...)``). Only rows with a wave: a send without waves keeps none of it.
     Index(
-        "ix_deliveries_wave", "issue_id", "wave", "segment", "subscriber_id",
+        "ix_deliveries_wave", "issue_id", "span", "wave", "segment", "subscriber_id",
         sqlite_where=text(WAVE_ROWS), postgresql_where=text(WAVE_ROWS),
     ),
 )  # fmt: skip

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, func, or_, select
 from .ledger_sql import IN_HAND, IS_WAITING
 from .runs import Run, RunRepo
 from .schema import deliveries, issues, lists, period_claims, runs, wave_claims
+from .zones import issue_spans
 
 HELD = ("running", "interrupted")
 """Claim outcomes that still stand in a period's way: a run under way or stopped by a shutdown."""
@@ -152,7 +153,12 @@ def _overdue(conn: Connection, issue_id: int, due: datetime) -> list[tuple[datet
     """The issue's waves before ``due`` with rows still waiting (the index of the waves' rows)."""
     query = (
         select(deliveries.c.wave, func.count())
-        .where(deliveries.c.issue_id == issue_id, IS_WAITING, deliveries.c.wave < due)
+        .where(
+            deliveries.c.issue_id == issue_id,
+            deliveries.c.span.in_(issue_spans(conn, issue_id)),
+            IS_WAITING,
+            deliveries.c.wave < due,
+        )
         .group_by(deliveries.c.wave)
         .order_by(deliveries.c.wave)
     )

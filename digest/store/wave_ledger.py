@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from ..models import IssueRow, Subscriber
 from .ledger_sql import IS_WAITING, PLANNED, WAITING
 from .schema import deliveries, issues, subscribers
-from .zones import UNPLACED, Placing, lock_waves
+from .zones import UNPLACED, Placing, issue_spans, lock_waves
 
 
 class WaveLedgerRepo:
@@ -55,16 +55,17 @@ class WaveLedgerRepo:
         self, issue_id: int, waves: Iterable[datetime]
     ) -> list[tuple[datetime, str]]:
         """The (wave, segment) pairs of ``waves`` with rows still waiting, in time order."""
-        query = (
-            select(deliveries.c.wave, deliveries.c.segment)
-            .where(
-                deliveries.c.issue_id == issue_id,
-                deliveries.c.wave.in_(sorted(waves)),
-                IS_WAITING,
-            )
-            .distinct()
-        )
         with self.engine.connect() as conn:
+            query = (
+                select(deliveries.c.wave, deliveries.c.segment)
+                .where(
+                    deliveries.c.issue_id == issue_id,
+                    deliveries.c.span.in_(issue_spans(conn, issue_id)),
+                    deliveries.c.wave.in_(sorted(waves)),
+                    IS_WAITING,
+                )
+                .distinct()
+            )
             return sorted((w, str(s)) for w, s in conn.execute(query))
 
     def mark_planned(self, issue_id: int, now: datetime) -> None:
@@ -74,13 +75,17 @@ class WaveLedgerRepo:
 
     def place_unknown(self, issue_id: int, placing: Placing, now: datetime) -> int:
         """Put rows whose zone the plan did not know (added as it was made) on their wave."""
-        query = (
-            select(deliveries.c.id, subscribers.c.timezone)
-            .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
-            .where(deliveries.c.issue_id == issue_id, deliveries.c.wave == UNPLACED)
-        )
         with self.engine.begin() as conn:
             lock_waves(conn, issue_id)
+            query = (
+                select(deliveries.c.id, subscribers.c.timezone)
+                .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+                .where(
+                    deliveries.c.issue_id == issue_id,
+                    deliveries.c.span.in_(issue_spans(conn, issue_id)),
+                    deliveries.c.wave == UNPLACED,
+                )
+            )
             rows = conn.execute(query).all()
             for row_id, zone in rows:
                 wave = placing.slot(placing.zone(zone))
@@ -168,6 +173,7 @@ class WaveLedgerRepo:
                 deliveries.update()
                 .where(
                     deliveries.c.issue_id == issue_id,
+                    deliveries.c.span.in_(issue_spans(conn, issue_id)),
                     deliveries.c.wave.in_(sorted(waves)),
                     deliveries.c.status == WAITING,
                 )
