@@ -44,6 +44,12 @@ def test_a_waves_ranges_run_across_spans_and_its_claims_take_only_its_rows(
     issue = store.issues.create(list_id, 1, Window(TOKYO, TOKYO), [], EMAIL, TOKYO, waves=(TOKYO,))
     assert issue is not None
     assert store.issues.plan_active(issue.id, list_id, TOKYO, placing=placing) == len(IDS)
+    # again (a run that died mid-freeze, resumed): every reader has a row already
+    assert store.issues.plan_active(issue.id, list_id, TOKYO, placing=placing) == 0
+    lost = [SPAN - 1, SPAN, 3 * SPAN]  # rows a freeze cut short never wrote, one per span
+    with store.begin() as conn:
+        conn.execute(deliveries.delete().where(deliveries.c.subscriber_id.in_(lost)))
+    assert store.issues.plan_active(issue.id, list_id, TOKYO, placing=placing) == len(lost)
     with store.begin() as conn:  # the database computes each row's span
         spans = dict(conn.execute(text("SELECT subscriber_id, span FROM deliveries")).all())
     assert spans == {i: i // SPAN for i in IDS}

@@ -20,6 +20,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import Executable, exists
 from sqlalchemy.sql.dml import ReturningUpdate, Update
 
@@ -195,9 +196,12 @@ def plan_rows(
         subscribers.c.id >= bindparam("b_from"),
         subscribers.c.id < bindparam("b_to"),
     ]
-    if not postgres:
-        # PostgreSQL skips rows already planned by the unique (issue, subscriber) index: a NOT
-        # EXISTS there re-reads the statement's own new rows (quadratic: 130 s at 20k)
+    # Rows already planned are skipped by the unique (issue, subscriber) index on PostgreSQL
+    # (a NOT EXISTS there re-reads the statement's own new rows: quadratic, 130 s at 20k) and
+    # at SQLite's freeze, whose rows in wave order would each be sought from the root twice,
+    # by the NOT EXISTS and by the insert (0.6 s at 1M); in reader order, as without waves,
+    # SQLite is faster with the NOT EXISTS (1.9 s against 2.9 s at 1M).
+    if not postgres and placing is None:
         stored = exists().where(
             deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id == subscribers.c.id
         )
@@ -221,4 +225,7 @@ def plan_rows(
     if postgres:
         upsert = pg_insert(deliveries).from_select(into, chosen)
         return upsert.on_conflict_do_nothing(constraint="uq_delivery_once")
+    if placing is not None:
+        skip = sqlite_insert(deliveries).from_select(into, chosen)
+        return skip.on_conflict_do_nothing(index_elements=["issue_id", "subscriber_id"])
     return deliveries.insert().from_select(into, chosen)

@@ -108,8 +108,8 @@ def freeze_cache(conn: Connection, wanted: bool = True) -> Iterator[None]:
     The freeze writes each span of readers in wave order, so the unique (issue, reader)
     index takes its rows at as many places as there are waves, not at its end: with 2 MiB
     its pages left the cache between one place and the next (at 1,000,000 readers in 28
-    waves the freeze took 1.7 s beyond writing the rows without waves, 1.2 s with 64 MiB,
-    medians of three).
+    waves the freeze took 1.1 s beyond writing the rows without waves, 0.6 to 0.7 s with
+    64 MiB, medians of three).
     """
     if not wanted or conn.dialect.name != "sqlite":
         yield
