@@ -15,7 +15,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import Connection, create_engine, select, text
 from sqlalchemy import inspect as sa_inspect
 
 from digest.errors import StoreError
@@ -203,6 +203,25 @@ def test_processes_opening_a_new_sqlite_store_at_once_all_open_it(tmp_path: Path
         store.close()
 
 
+def old_list(conn: Connection) -> dict[str, Any]:
+    """Raw SQL, as at an old revision: list ``weekly``; its id and a time to write rows at."""
+    list_id = conn.execute(text("INSERT INTO lists (name) VALUES ('weekly') RETURNING id"))
+    return {"list": list_id.scalar_one(), "now": datetime(2026, 11, 27, 15)}
+
+
+def old_issue(conn: Connection, values: dict[str, Any]) -> int:
+    """Raw SQL, as at an old revision: issue 1 of the list in ``values``, built; its id."""
+    issue = conn.execute(
+        text(
+            "INSERT INTO issues (list_id, number, period_start, period_end, status,"
+            " subject, preheader, html, text, mjml, created_at)"
+            " VALUES (:list, 1, :now, :now, 'built', '', '', '', '', '', :now) RETURNING id"
+        ),
+        values,
+    )
+    return int(issue.scalar_one())
+
+
 def test_0009_keeps_each_rows_wave_in_seconds_and_finds_a_row_not_yet_placed(
     database_url: str,
 ) -> None:
@@ -212,8 +231,7 @@ def test_0009_keeps_each_rows_wave_in_seconds_and_finds_a_row_not_yet_placed(
     wave = datetime(2026, 11, 29, 22, 15, tzinfo=UTC)  # Kathmandu's 07:00 (+05:45) the day after
     engine = create_engine(database_url)
     with engine.begin() as conn:
-        list_id = conn.execute(text("INSERT INTO lists (name) VALUES ('weekly') RETURNING id"))
-        values = {"list": list_id.scalar_one(), "now": datetime(2026, 11, 27, 15)}
+        values = old_list(conn)
         conn.execute(
             text(
                 "INSERT INTO subscribers (list_id, email, name, areas, status, in_roster,"
@@ -223,14 +241,7 @@ def test_0009_keeps_each_rows_wave_in_seconds_and_finds_a_row_not_yet_placed(
             ),
             values,
         )
-        issue = conn.execute(
-            text(
-                "INSERT INTO issues (list_id, number, period_start, period_end, status,"
-                " subject, preheader, html, text, mjml, created_at)"
-                " VALUES (:list, 1, :now, :now, 'built', '', '', '', '', '', :now) RETURNING id"
-            ),
-            values,
-        ).scalar_one()
+        issue = old_issue(conn, values)
         for email, status, at in (
             ("a@example.org", "accepted", wave.replace(tzinfo=None)),
             ("b@example.org", "waiting", None),  # the freeze had not placed it
@@ -276,8 +287,7 @@ def test_0010_gives_each_row_its_span_and_leads_the_index_of_the_waves_with_it(
     wave = datetime(2026, 11, 29, 22, 0, tzinfo=UTC)
     engine = create_engine(database_url)
     with engine.begin() as conn:
-        list_id = conn.execute(text("INSERT INTO lists (name) VALUES ('weekly') RETURNING id"))
-        values = {"list": list_id.scalar_one(), "now": datetime(2026, 11, 27, 15)}
+        values = old_list(conn)
         for reader in (7, 50_007, 120_000):
             conn.execute(
                 text(
@@ -287,14 +297,7 @@ def test_0010_gives_each_row_its_span_and_leads_the_index_of_the_waves_with_it(
                 ),
                 values | {"id": reader, "email": f"r{reader}@example.org"},
             )
-        issue = conn.execute(
-            text(
-                "INSERT INTO issues (list_id, number, period_start, period_end, status,"
-                " subject, preheader, html, text, mjml, created_at)"
-                " VALUES (:list, 1, :now, :now, 'built', '', '', '', '', '', :now) RETURNING id"
-            ),
-            values,
-        ).scalar_one()
+        issue = old_issue(conn, values)
         conn.execute(
             text(
                 "INSERT INTO deliveries (issue_id, subscriber_id, email, status, attempts,"

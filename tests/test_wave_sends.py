@@ -13,7 +13,7 @@ from sqlalchemy import event, insert, select
 
 from digest.cli import main
 from digest.config.load import load_settings
-from digest.models import RenderedEmail, Window
+from digest.models import IssueRow, RenderedEmail, Window
 from digest.ops.status import gather
 from digest.pipeline import Pipeline
 from digest.store import Store
@@ -279,22 +279,19 @@ def test_status_names_a_wave_no_run_took_and_the_command_that_sends_it(project: 
     pipeline.close()
 
 
-def test_on_sqlite_the_freeze_writes_with_a_large_page_cache_and_gives_it_back(
-    tmp_path: Path,
-) -> None:
-    """The freeze's inserts run on one connection with ``FREEZE_CACHE_KIB`` of page cache
-    (the waves' indexes take each batch at many places); the connection goes back to the
-    pool with SQLite's own cache size."""
-    store = Store(f"sqlite:///{tmp_path / 'freeze.db'}")
+def tokyo_then_new_york(
+    store: Store, readers: list[dict[str, Any]]
+) -> tuple[int, IssueRow, Placing]:
+    """``readers`` (each an email, a zone and maybe an id) active on list ``weekly``, and its
+    issue 1 sent in two waves: Tokyo's, this run's, and New York's (the list's), after."""
     list_id = store.subscribers.list_id("weekly")
     with store.begin() as conn:
         conn.execute(
             insert(subscribers),
             [
-                {"list_id": list_id, "email": f"r{i}@example.org", "name": "", "areas": [],
-                 "status": "active", "in_roster": True, "updated_at": TOKYO,
-                 "timezone": "Asia/Tokyo" if i % 2 else None}
-                for i in range(30)
+                {"list_id": list_id, "name": "", "areas": [], "status": "active",
+                 "in_roster": True, "updated_at": TOKYO, **reader}
+                for reader in readers
             ],
         )  # fmt: skip
     slots = {"Asia/Tokyo": TOKYO, "America/New_York": NEW_YORK}
@@ -302,6 +299,21 @@ def test_on_sqlite_the_freeze_writes_with_a_large_page_cache_and_gives_it_back(
                       frozenset({TOKYO}))  # fmt: skip
     issue = store.issues.create(list_id, 1, Window(TOKYO, TOKYO), [], EMAIL, TOKYO, waves=(TOKYO,))
     assert issue is not None
+    return list_id, issue, placing
+
+
+def test_on_sqlite_the_freeze_writes_with_a_large_page_cache_and_gives_it_back(
+    tmp_path: Path,
+) -> None:
+    """The freeze's inserts run on one connection with ``FREEZE_CACHE_KIB`` of page cache
+    (the waves' indexes take each batch at many places); the connection goes back to the
+    pool with SQLite's own cache size."""
+    store = Store(f"sqlite:///{tmp_path / 'freeze.db'}")
+    readers = [
+        {"email": f"r{i}@example.org", "timezone": "Asia/Tokyo" if i % 2 else None}
+        for i in range(30)
+    ]
+    list_id, issue, placing = tokyo_then_new_york(store, readers)
     with store.engine.connect() as conn:
         default = conn.connection.driver_connection.execute("PRAGMA cache_size").fetchone()[0]
     seen: list[tuple[Any, int]] = []

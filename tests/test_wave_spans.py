@@ -4,15 +4,13 @@ range may run from one span into the next."""
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 
-from digest.models import Window
 from digest.store import Store
 from digest.store.ledger_sql import PLANNED, SUBMITTED, WAITING
-from digest.store.schema import SPAN, deliveries, subscribers
-from digest.store.zones import Placing
+from digest.store.schema import SPAN, deliveries
 
-from .test_wave_sends import EMAIL, NEW_YORK, TOKYO
+from .test_wave_sends import NEW_YORK, TOKYO, tokyo_then_new_york
 
 # readers on both sides of the first span's end, and a few two spans on (the one between
 # holds none of them)
@@ -27,22 +25,8 @@ def test_a_waves_ranges_run_across_spans_and_its_claims_take_only_its_rows(
     database_url: str,
 ) -> None:
     store = Store(database_url)
-    list_id = store.subscribers.list_id("weekly")
-    with store.begin() as conn:
-        conn.execute(
-            insert(subscribers),
-            [
-                {"id": i, "list_id": list_id, "email": f"r{i}@example.org", "name": "",
-                 "areas": [], "status": "active", "in_roster": True, "updated_at": TOKYO,
-                 "timezone": zone_of(i)}
-                for i in IDS
-            ],
-        )  # fmt: skip
-    slots = {"Asia/Tokyo": TOKYO, "America/New_York": NEW_YORK}
-    placing = Placing("America/New_York", tuple(slots), slots.__getitem__, slots.__getitem__,
-                      frozenset({TOKYO}))  # fmt: skip
-    issue = store.issues.create(list_id, 1, Window(TOKYO, TOKYO), [], EMAIL, TOKYO, waves=(TOKYO,))
-    assert issue is not None
+    readers = [{"id": i, "email": f"r{i}@example.org", "timezone": zone_of(i)} for i in IDS]
+    list_id, issue, placing = tokyo_then_new_york(store, readers)
     assert store.issues.plan_active(issue.id, list_id, TOKYO, placing=placing) == len(IDS)
     # again (a run that died mid-freeze, resumed): every reader has a row already
     assert store.issues.plan_active(issue.id, list_id, TOKYO, placing=placing) == 0
