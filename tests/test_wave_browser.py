@@ -18,7 +18,7 @@ import pytest
 from tests.axe import axe_violations, describe
 from tests.browser import new_context
 from tests.desk_setup import open_desk
-from tests.test_waves import local_list
+from tests.test_waves import deliver_locally, local_list
 from tests.web_setup import open_site
 
 pytestmark = pytest.mark.browser
@@ -45,14 +45,7 @@ def test_a_reader_picks_a_zone_with_the_keyboard_and_saves_it(
 ) -> None:
     from playwright.sync_api import expect
 
-    config = project / "config.toml"
-    config.write_text(
-        config.read_text(encoding="utf-8").replace(
-            'timezone = "America/New_York"\n\n[taxonomy]',
-            'timezone = "America/New_York"\ndeliver = "local"\n\n[taxonomy]',
-        ),
-        encoding="utf-8",
-    )
+    deliver_locally(project)
     site = open_site(project, live_server)
     page = axe_page
     page.set_viewport_size({"width": 375, "height": 740})

@@ -19,7 +19,7 @@ from digest.subscribers.roster import read_roster
 
 from .desk_setup import open_desk
 from .test_wave_sends import KATHMANDU, TOKYO, dispatch, setup
-from .test_waves import local_list
+from .test_waves import deliver_locally, local_list
 from .web_setup import NOW, open_site
 
 BEN = "ben.carter@example.com"
@@ -72,14 +72,7 @@ def test_subscribers_add_timezone(project: Path) -> None:
 def test_readers_choose_their_zone_on_the_preferences_page(
     project: Path, live_server: Callable[[Any], str]
 ) -> None:
-    config = project / "config.toml"
-    config.write_text(
-        config.read_text(encoding="utf-8").replace(
-            'timezone = "America/New_York"\n\n[taxonomy]',
-            'timezone = "America/New_York"\ndeliver = "local"\n\n[taxonomy]',
-        ),
-        encoding="utf-8",
-    )
+    deliver_locally(project)
     site = open_site(project, live_server)
     url = f"{site.url}/preferences/{site.token(BEN)}"
     page = httpx.get(url).text

@@ -36,6 +36,14 @@ def local_list(project: Path, cron: str, zone: str, readers: dict[str, str], **k
     return config
 
 
+def deliver_locally(project: Path) -> None:
+    """The project's list, readers and all, sent in readers' zones from now on."""
+    config = project / "config.toml"
+    text = config.read_text(encoding="utf-8")
+    assert LIST in text, "the project's list is not the one this helper knows"
+    config.write_text(text.replace(LIST, LIST + '\ndeliver = "local"'), encoding="utf-8")
+
+
 def coming(config: Path) -> list[dict[str, object]]:
     """The next period's waves as ``schedule show`` gives them, at the real (travelled) clock."""
     pipeline = Pipeline(load_settings(config))
